@@ -1,0 +1,200 @@
+//! The command line: `cbm2 serve`, `cbm2 migrate`, `cbm2 token …`.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::clock;
+use crate::domain::{Label, PocId};
+use crate::startup::{Application, Settings, shutdown_signal};
+use crate::store::Store;
+use crate::store::directory::Actor;
+use crate::store::tokens::TokenOwner;
+use crate::telemetry::{self, LogFormat};
+
+/// cbm2: the inquiry-workflow engine for OAS Cyber Confidence-Building Measure #2.
+///
+/// Every command works on the database named by --database-url and applies its pending
+/// migrations first, so a new SQLite file or an empty PostgreSQL database is ready at once.
+#[derive(Debug, Parser)]
+#[command(name = "cbm2", version, propagate_version = true)]
+pub struct Cli {
+    /// Database: sqlite://PATH (the file is created if missing) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "CBM2_DATABASE_URL",
+        default_value = "sqlite://cbm2.db"
+    )]
+    pub database_url: String,
+
+    /// Log format on stderr. The level comes from RUST_LOG (default: info).
+    #[arg(
+        long,
+        global = true,
+        env = "CBM2_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API until Ctrl-C or SIGTERM (then finish in-flight requests, exit 0).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create, list and revoke bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CBM2_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it, alone, on stdout. It is shown this once.
+    ///
+    /// The first Secretariat token must come from here:
+    /// `cbm2 token create --secretariat --label ops`.
+    Create(TokenCreateArgs),
+    /// Revoke a token by id: it answers 401 from then on.
+    Revoke {
+        /// The token's id (printed on stderr at creation, and by `cbm2 token list`).
+        token_id: Uuid,
+    },
+    /// List tokens (never their secrets), newest first.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// A token for the OAS Secretariat.
+    #[arg(long, conflicts_with = "poc", required_unless_present = "poc")]
+    pub secretariat: bool,
+    /// A token for the point of contact with this id.
+    #[arg(long, value_name = "POC_ID")]
+    pub poc: Option<Uuid>,
+    /// A name to recognise the token by.
+    #[arg(long, value_name = "NAME", value_parser = parse_label)]
+    pub label: Label,
+}
+
+fn parse_label(value: &str) -> Result<Label, String> {
+    Label::parse(value).map_err(|e| e.to_string())
+}
+
+/// Runs a parsed command line; the process exits with the returned code.
+pub fn run(cli: Cli) -> ExitCode {
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings {
+                database_url: cli.database_url,
+                bind: args.bind,
+            };
+            let application = Application::build(&settings).await?;
+            application.run_until(shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let store = Store::connect_and_migrate(&cli.database_url).await?;
+            eprintln!("migrations applied ({})", store.backend());
+            store.close().await;
+        }
+        Command::Token(command) => {
+            let store = Store::connect_and_migrate(&cli.database_url).await?;
+            let result = token_command(&store, command).await;
+            store.close().await;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create(args) => {
+            let owner = match args.poc {
+                Some(id) => TokenOwner::Poc(PocId(id)),
+                None => TokenOwner::Secretariat,
+            };
+            let issued = store
+                .create_token(Actor::CommandLine, owner, Some(&args.label), clock::now())
+                .await?;
+            eprintln!(
+                "created token {} ({}); it is shown once, below",
+                issued.record.id, issued.record.kind
+            );
+            println!("{}", issued.secret);
+        }
+        TokenCommand::Revoke { token_id } => {
+            if !store
+                .revoke_token(Actor::CommandLine, token_id, clock::now())
+                .await?
+            {
+                anyhow::bail!("no token has id {token_id}");
+            }
+            eprintln!("revoked token {token_id}");
+        }
+        TokenCommand::List => {
+            println!(
+                "{:<36}  {:<11}  {:<36}  {:<20}  {:<25}  STATUS",
+                "ID", "KIND", "POC", "LABEL", "LAST USED"
+            );
+            for token in store.list_tokens().await? {
+                let poc = token
+                    .poc_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|| "-".into());
+                let last_used = token
+                    .last_used_at
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_else(|| "never".into());
+                let status = if token.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<36}  {:<11}  {:<36}  {:<20}  {:<25}  {status}",
+                    token.id,
+                    token.kind,
+                    poc,
+                    token.label.unwrap_or_default(),
+                    last_used
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Validated value types. Each is valid by construction: parsing happens once, at the edge
+//! (serde deserialization of a request, or decoding of a stored row), and the rest of the
+//! code never re-checks.
+
+pub mod member_state;
+pub mod poc;
+pub mod principal;
+pub mod text;
+
+pub use member_state::MemberStateCode;
+pub use poc::{EmailAddress, LanguageCode, PhoneNumber, PocId, PocRole};
+pub use principal::{Caller, Principal};
+pub use text::{Affiliation, Label, PersonName};

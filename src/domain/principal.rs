@@ -1,0 +1,38 @@
+//! Who is calling: the Secretariat or one POC, as established by a bearer token.
+
+use uuid::Uuid;
+
+use super::{MemberStateCode, PocId};
+
+/// The party a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The OAS Secretariat (CICTE): keeps the directory, monitors, sees metadata only.
+    Secretariat,
+    /// One point of contact, and through it one member state.
+    Poc {
+        poc_id: PocId,
+        member_state: MemberStateCode,
+    },
+}
+
+/// An authenticated caller: the principal and the token it used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub token_id: Uuid,
+    pub principal: Principal,
+}
+
+impl Caller {
+    pub fn is_secretariat(&self) -> bool {
+        matches!(self.principal, Principal::Secretariat)
+    }
+
+    /// The POC this caller is, if it is one.
+    pub fn poc_id(&self) -> Option<PocId> {
+        match &self.principal {
+            Principal::Poc { poc_id, .. } => Some(*poc_id),
+            Principal::Secretariat => None,
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Extractors that answer bad input in our problem shape, naming the offending field.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::clock;
+use crate::domain::Caller;
+
+/// The request-body limit: 64 KiB, ample for any directory record or inquiry.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// A JSON body, deserialized with the path of the first bad field reported.
+///
+/// An empty body reads as `{}`, so a missing body is reported as the first missing
+/// required field, and endpoints whose fields are all optional accept no body at all.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declares_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION
+                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+            });
+        let has_content_type = request.headers().contains_key(header::CONTENT_TYPE);
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(_)
+                        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                    {
+                        ApiError::PayloadTooLarge {
+                            limit: BODY_LIMIT_BYTES,
+                        }
+                    }
+                    other => ApiError::MalformedBody(other.body_text()),
+                })?;
+        if bytes.is_empty() {
+            return parse_json(b"{}").map(ApiJson);
+        }
+        if has_content_type && !declares_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserializes `bytes`, reporting syntax errors as 400 and content errors as 422 with the
+/// field's path (`indicators[2].type`).
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = strip_position(&inner.to_string());
+                let (field, detail) = name_field(&path, &message);
+                ApiError::invalid_field(field, detail)
+            }
+            _ => ApiError::MalformedBody(format!("the body is not valid JSON: {inner}")),
+        }
+    })
+}
+
+/// A query string, deserialized with unknown parameters refused and bad ones named.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let (field, detail) = name_field(&path, &error.into_inner().to_string());
+                ApiError::invalid_parameter(field, detail)
+            })
+    }
+}
+
+/// serde_json appends " at line L column C" to content errors; the field path says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The field an error is about. serde reports missing and unknown fields at the level of
+/// the enclosing object, naming the field only in the message ("missing field `name`");
+/// that name is appended to the path.
+fn name_field(path: &str, message: &str) -> (String, String) {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    // serde_path_to_error already ends the path with an unknown field's name, not with a
+    // missing one's.
+    let field = match (named, path) {
+        (Some(name), "." | "") => name.to_owned(),
+        (Some(name), path) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_owned()
+        }
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, ".") => String::new(),
+        (None, path) => path.to_owned(),
+    };
+    let detail = match named {
+        Some(_) if message.starts_with("unknown") => match message.find(", expected") {
+            Some(i) => format!("is not a known field{}", &message[i..]),
+            None => "is not a known field".to_owned(),
+        },
+        Some(_) => "is required".to_owned(),
+        None => message.to_owned(),
+    };
+    (field, detail)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header_value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("an Authorization: Bearer <token> header is required".into())
+            })?
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
+        let secret = header_value
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "the Authorization header must be of the form \"Bearer <token>\"".into(),
+                )
+            })?;
+        let caller = state
+            .store
+            .authenticate(secret, clock::now())
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "the token is unknown, revoked, or its POC is deactivated".into(),
+                )
+            })?;
+        tracing::Span::current().record("caller", tracing::field::debug(&caller.principal));
+        Ok(caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        kind: u8,
+    }
+
+    fn field_of(json: &str) -> (String, u16) {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(e @ ApiError::InvalidField { .. }) => (e.extensions()["field"].to_string(), 422),
+            Err(e) => (e.to_string(), e.status_code().as_u16()),
+            Ok(_) => panic!("{json} was accepted"),
+        }
+    }
+
+    #[test]
+    fn names_missing_unknown_and_mistyped_fields() {
+        assert_eq!(field_of(r#"{"items": []}"#), ("\"name\"".into(), 422));
+        assert_eq!(
+            field_of(r#"{"name": "a", "items": [], "x": 1}"#),
+            ("\"x\"".into(), 422)
+        );
+        assert_eq!(
+            field_of(r#"{"name": 5, "items": []}"#),
+            ("\"name\"".into(), 422)
+        );
+        assert_eq!(
+            field_of(r#"{"name": "a", "items": [{"kind": 1}, {"kind": "x"}]}"#),
+            ("\"items[1].kind\"".into(), 422)
+        );
+        assert_eq!(
+            field_of(r#"{"name": "a", "items": [{"kind": 1, "y": 2}]}"#),
+            ("\"items[0].y\"".into(), 422)
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        assert_eq!(field_of(r#"{"name": "#).1, 400);
+    }
+}

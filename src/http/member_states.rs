@@ -1,0 +1,114 @@
+//! `/v1/member-states`: the 35 OAS Member States and whether they participate.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+
+use super::extract::ApiJson;
+use super::problem::ApiError;
+use super::{AppState, Routes};
+use crate::clock;
+use crate::domain::{Caller, MemberStateCode};
+use crate::store::directory::{Actor, MemberState};
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .get("/member-states", list)
+        .get("/member-states/{code}", show)
+        .patch("/member-states/{code}", update)
+}
+
+#[derive(Debug, Serialize)]
+struct MemberStateBody {
+    code: MemberStateCode,
+    name: String,
+    name_es: String,
+    participating: bool,
+    /// Active POCs of any role.
+    active_pocs: i64,
+    /// Active `policy` POCs: those a CBM #2 inquiry can be addressed to.
+    active_policy_pocs: i64,
+}
+
+impl From<MemberState> for MemberStateBody {
+    fn from(state: MemberState) -> Self {
+        Self {
+            code: state.code,
+            name: state.name_en,
+            name_es: state.name_es,
+            participating: state.participating,
+            active_pocs: state.active_pocs,
+            active_policy_pocs: state.active_policy_pocs,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct MemberStateList {
+    items: Vec<MemberStateBody>,
+}
+
+async fn list(
+    _caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<MemberStateList>, ApiError> {
+    let states = state.store.list_member_states().await?;
+    Ok(Json(MemberStateList {
+        items: states.into_iter().map(MemberStateBody::from).collect(),
+    }))
+}
+
+/// Parses a code from the path; an unknown but well-formed code is a 404.
+fn code_from_path(code: &str) -> Result<MemberStateCode, ApiError> {
+    MemberStateCode::parse(code).map_err(|e| ApiError::invalid_parameter("code", e))
+}
+
+async fn show(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<MemberStateBody>, ApiError> {
+    let code = code_from_path(&code)?;
+    let member_state = state
+        .store
+        .get_member_state(&code)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("{code} is not an OAS Member State")))?;
+    Ok(Json(member_state.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberStatePatch {
+    participating: bool,
+}
+
+async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiJson(patch): ApiJson<MemberStatePatch>,
+) -> Result<Json<MemberStateBody>, ApiError> {
+    if !caller.is_secretariat() {
+        return Err(ApiError::Forbidden(
+            "only the Secretariat changes a member state's participation".into(),
+        ));
+    }
+    let code = code_from_path(&code)?;
+    let updated = state
+        .store
+        .set_participating(
+            Actor::Caller(&caller),
+            &code,
+            patch.participating,
+            clock::now(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::store::directory::DirectoryError::UnknownMemberState(code) => {
+                ApiError::NotFound(format!("{code} is not an OAS Member State"))
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(updated.into()))
+}

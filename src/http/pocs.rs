@@ -1,0 +1,332 @@
+//! `/v1/pocs`: the directory of points of contact.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiQuery};
+use super::pagination::{Page, decode_cursor, into_page, page_limit};
+use super::problem::ApiError;
+use super::{AppState, Routes};
+use crate::clock;
+use crate::domain::poc::Languages;
+use crate::domain::{
+    Affiliation, Caller, EmailAddress, Label, MemberStateCode, PersonName, PhoneNumber, PocId,
+    PocRole,
+};
+use crate::store::directory::{Actor, NewPoc, PocChanges, PocCursor, PocFilter, PocRecord};
+use crate::store::tokens::TokenOwner;
+
+/// CBM #2: POC information "will be updated annually". A POC whose details were last
+/// confirmed longer ago than this is stale.
+pub const STALE_AFTER: TimeDelta = TimeDelta::days(365);
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .post("/pocs", create)
+        .get("/pocs", list)
+        .get("/pocs/{id}", show)
+        .patch("/pocs/{id}", update)
+        .post("/pocs/{id}/deactivate", deactivate)
+        .post("/pocs/{id}/confirm", confirm)
+        .post("/pocs/{id}/tokens", create_token)
+}
+
+/// A POC as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct PocBody {
+    id: Uuid,
+    member_state: MemberStateCode,
+    name: String,
+    affiliation: String,
+    role: PocRole,
+    email: String,
+    phone: Option<String>,
+    languages: Vec<String>,
+    active: bool,
+    last_confirmed_at: DateTime<Utc>,
+    /// Not confirmed for 365 days (derived at read time).
+    stale: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl PocBody {
+    fn new(record: PocRecord, now: DateTime<Utc>) -> Self {
+        Self {
+            stale: now - record.last_confirmed_at >= STALE_AFTER,
+            id: record.id,
+            member_state: record.member_state,
+            name: record.name,
+            affiliation: record.affiliation,
+            role: record.role,
+            email: record.email,
+            phone: record.phone,
+            languages: record.languages.0,
+            active: record.active,
+            last_confirmed_at: record.last_confirmed_at,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+            deactivated_at: record.deactivated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreatePoc {
+    member_state: MemberStateCode,
+    name: PersonName,
+    affiliation: Affiliation,
+    role: PocRole,
+    email: EmailAddress,
+    #[serde(default)]
+    phone: Option<PhoneNumber>,
+    #[serde(default)]
+    languages: Languages,
+}
+
+fn require_secretariat(caller: &Caller, what: &str) -> Result<(), ApiError> {
+    if caller.is_secretariat() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!("only the Secretariat {what}")))
+    }
+}
+
+async fn create(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreatePoc>,
+) -> Result<Response, ApiError> {
+    require_secretariat(&caller, "adds points of contact")?;
+    let poc = NewPoc {
+        member_state: body.member_state,
+        name: body.name,
+        affiliation: body.affiliation,
+        role: body.role,
+        email: body.email,
+        phone: body.phone,
+        languages: body.languages,
+    };
+    let now = clock::now();
+    let record = state
+        .store
+        .create_poc(Actor::Caller(&caller), &poc, now)
+        .await?;
+    let location = format!("/v1/pocs/{}", record.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(PocBody::new(record, now)),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    member_state: Option<MemberStateCode>,
+    role: Option<PocRole>,
+    active: Option<bool>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    _caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Page<PocBody>>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let after: Option<PocCursor> = decode_cursor(query.cursor.as_deref())?;
+    let filter = PocFilter {
+        member_state: query.member_state,
+        role: query.role,
+        active: query.active,
+    };
+    let rows = state
+        .store
+        .list_pocs(&filter, after.as_ref(), limit + 1)
+        .await?;
+    let now = clock::now();
+    Ok(Json(into_page(rows, limit, PocRecord::cursor, |r| {
+        PocBody::new(r, now)
+    })))
+}
+
+/// Parses a POC id from the path.
+fn poc_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::invalid_parameter("id", "must be a UUID"))
+}
+
+async fn show(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PocBody>, ApiError> {
+    let id = poc_id(&id)?;
+    let record = state
+        .store
+        .get_poc(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no point of contact has id {id}")))?;
+    Ok(Json(PocBody::new(record, clock::now())))
+}
+
+/// Any subset of the fields of [`CreatePoc`]. `null` clears `phone`; it is refused for the
+/// others, which are required.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchPoc {
+    #[serde(default, deserialize_with = "present")]
+    member_state: Option<MemberStateCode>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<PersonName>,
+    #[serde(default, deserialize_with = "present")]
+    affiliation: Option<Affiliation>,
+    #[serde(default, deserialize_with = "present")]
+    role: Option<PocRole>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<EmailAddress>,
+    #[serde(default, deserialize_with = "present")]
+    phone: Option<Option<PhoneNumber>>,
+    #[serde(default, deserialize_with = "present")]
+    languages: Option<Languages>,
+}
+
+/// A field that is present: `Some` of its value (for `Option<T>` fields, `null` is
+/// `Some(None)`); an absent field falls back to `None` through `#[serde(default)]`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<PatchPoc>,
+) -> Result<Json<PocBody>, ApiError> {
+    let id = poc_id(&id)?;
+    if !caller.is_secretariat() {
+        if caller.poc_id() != Some(PocId(id)) {
+            return Err(ApiError::Forbidden(
+                "a point of contact may change only its own record".into(),
+            ));
+        }
+        for (field, set) in [
+            ("member_state", patch.member_state.is_some()),
+            ("role", patch.role.is_some()),
+        ] {
+            if set {
+                return Err(ApiError::Forbidden(format!(
+                    "{field}: only the Secretariat changes a point of contact's {field}"
+                )));
+            }
+        }
+    }
+    let changes = PocChanges {
+        member_state: patch.member_state,
+        name: patch.name,
+        affiliation: patch.affiliation,
+        role: patch.role,
+        email: patch.email,
+        phone: patch.phone,
+        languages: patch.languages,
+    };
+    let now = clock::now();
+    let record = state
+        .store
+        .update_poc(Actor::Caller(&caller), id, &changes, now)
+        .await?;
+    Ok(Json(PocBody::new(record, now)))
+}
+
+async fn deactivate(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PocBody>, ApiError> {
+    require_secretariat(&caller, "deactivates points of contact")?;
+    let id = poc_id(&id)?;
+    let now = clock::now();
+    let record = state
+        .store
+        .deactivate_poc(Actor::Caller(&caller), id, now)
+        .await?;
+    Ok(Json(PocBody::new(record, now)))
+}
+
+async fn confirm(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PocBody>, ApiError> {
+    let id = poc_id(&id)?;
+    if !caller.is_secretariat() && caller.poc_id() != Some(PocId(id)) {
+        return Err(ApiError::Forbidden(
+            "only the point of contact itself or the Secretariat confirms its details".into(),
+        ));
+    }
+    let now = clock::now();
+    let record = state
+        .store
+        .confirm_poc(Actor::Caller(&caller), id, now)
+        .await?;
+    Ok(Json(PocBody::new(record, now)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateToken {
+    #[serde(default)]
+    label: Option<Label>,
+}
+
+/// A token just issued: the secret appears here and nowhere else, ever.
+#[derive(Debug, Serialize)]
+pub struct IssuedTokenBody {
+    pub id: Uuid,
+    pub token: String,
+    pub poc_id: Option<Uuid>,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+async fn create_token(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CreateToken>,
+) -> Result<Response, ApiError> {
+    require_secretariat(&caller, "issues tokens")?;
+    let id = poc_id(&id)?;
+    let issued = state
+        .store
+        .create_token(
+            Actor::Caller(&caller),
+            TokenOwner::Poc(PocId(id)),
+            body.label.as_ref(),
+            clock::now(),
+        )
+        .await?;
+    let location = format!("/v1/tokens/{}", issued.record.id);
+    let body = IssuedTokenBody {
+        id: issued.record.id,
+        token: issued.secret,
+        poc_id: issued.record.poc_id,
+        label: issued.record.label,
+        created_at: issued.record.created_at,
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}

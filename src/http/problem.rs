@@ -1,0 +1,163 @@
+//! Every error the API returns, as `application/problem+json` (RFC 9457).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::store::StoreError;
+use crate::store::directory::DirectoryError;
+
+/// An error answered to a client. 5xx variants carry the cause for the log only; the body
+/// never shows it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body is not JSON at all (syntax error, truncated).
+    #[error("{0}")]
+    MalformedBody(String),
+    /// A query-string or path parameter is wrong.
+    #[error("{field}: {detail}")]
+    InvalidParameter { field: String, detail: String },
+    /// Well-formed JSON whose content is wrong: unknown, missing, mistyped or invalid field.
+    #[error("{field}: {detail}")]
+    InvalidField { field: String, detail: String },
+    /// Valid input the current state of things refuses (e.g. a deactivated POC).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("the request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("internal error")]
+    Internal(#[source] StoreError),
+}
+
+impl ApiError {
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MalformedBody(_) | ApiError::InvalidParameter { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem type's short name; the `type` member is `urn:cbm2:problem:<slug>`.
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::MalformedBody(_) => "malformed-body",
+            ApiError::InvalidParameter { .. } => "invalid-parameter",
+            ApiError::InvalidField { .. } => "invalid-field",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn invalid_field(field: impl Into<String>, detail: impl ToString) -> Self {
+        ApiError::InvalidField {
+            field: field.into(),
+            detail: detail.to_string(),
+        }
+    }
+
+    pub fn invalid_parameter(field: impl Into<String>, detail: impl ToString) -> Self {
+        ApiError::InvalidParameter {
+            field: field.into(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// The body's members beyond `type`, `title`, `status` and `detail`.
+    pub(crate) fn extensions(&self) -> Map<String, Value> {
+        let mut extensions = Map::new();
+        if let ApiError::InvalidField { field, .. } | ApiError::InvalidParameter { field, .. } =
+            self
+        {
+            extensions.insert("field".to_owned(), json!(field));
+        }
+        extensions
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match &error {
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => ApiError::Unavailable(error),
+            _ => ApiError::Internal(error),
+        }
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(error: DirectoryError) -> Self {
+        match error {
+            DirectoryError::UnknownMemberState(code) => ApiError::invalid_field(
+                "member_state",
+                format!("{code} is not an OAS Member State"),
+            ),
+            DirectoryError::PocNotFound(_) => ApiError::NotFound(error.to_string()),
+            DirectoryError::PocDeactivated(_) => ApiError::Conflict(error.to_string()),
+            DirectoryError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The one place a server error is logged, inside the request's span.
+            tracing::error!(error = ?self, "request failed");
+        }
+        let title = status.canonical_reason().unwrap_or("Error");
+        let mut body = Map::new();
+        body.insert(
+            "type".into(),
+            json!(format!("urn:cbm2:problem:{}", self.slug())),
+        );
+        body.insert("title".into(), json!(title));
+        body.insert("status".into(), json!(status.as_u16()));
+        body.insert("detail".into(), json!(self.to_string()));
+        body.extend(self.extensions());
+        let mut response = (status, axum::Json(Value::Object(body))).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"cbm2\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,13 @@
+//! cbm2: an inquiry-workflow engine for OAS Cyber Confidence-Building Measure #2.
+//!
+//! See ARCHITECTURE.md for the map. In short: [`domain`] holds validated value types,
+//! [`store`] persists them with sqlx (SQLite or PostgreSQL), [`http`] exposes the JSON API,
+//! [`startup`] wires them into a server and [`cli`] is the command line.
+
+pub mod cli;
+pub mod clock;
+pub mod domain;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

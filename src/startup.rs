@@ -1,0 +1,113 @@
+//! Building and running the server: what `cbm2 serve` does, and what tests call with port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::http::{AppState, app};
+use crate::store::{Store, StoreError};
+
+/// What the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// Where to listen; port 0 picks a free port (tests).
+    pub bind: String,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A server whose database is migrated and whose listener is bound, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    store: Store,
+    local_addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects to the database, applies pending migrations, and binds the listener.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let store = Store::connect_and_migrate(&settings.database_url).await?;
+        tracing::info!(
+            backend = store.backend(),
+            "database ready, migrations applied"
+        );
+        let bind_error = |source| StartupError::Bind {
+            addr: settings.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&settings.bind)
+            .await
+            .map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        Ok(Self {
+            listener,
+            store,
+            local_addr,
+        })
+    }
+
+    /// The address actually bound (the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the
+    /// database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = AppState {
+            store: self.store.clone(),
+        };
+        tracing::info!("listening on {}", self.local_addr);
+        let result = axum::serve(self.listener, app(state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM received, finishing in-flight requests"),
+    }
+}

