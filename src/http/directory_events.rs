@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, Secretariat};
 use super::pagination::{Page, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
-use crate::domain::Caller;
 use crate::store::directory::DirectoryEvent;
 
 pub(super) fn routes(routes: Routes) -> Routes {
@@ -62,15 +61,10 @@ struct ListQuery {
 
 /// Newest first.
 async fn list(
-    caller: Caller,
+    _secretariat: Secretariat,
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<DirectoryEventBody>>, ApiError> {
-    if !caller.is_secretariat() {
-        return Err(ApiError::Forbidden(
-            "only the Secretariat reads the directory log".into(),
-        ));
-    }
     let limit = page_limit(query.limit)?;
     let before: Option<i64> = decode_cursor(query.cursor.as_deref())?;
     let rows = state.store.list_directory_events(before, limit + 1).await?;

@@ -134,6 +134,61 @@ fn name_field(path: &str, message: &str) -> (String, String) {
     (field, detail)
 }
 
+/// A path parameter; a malformed path (bad percent-encoding) is answered in our shape.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| {
+                let field = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(error) => match error.kind() {
+                        ErrorKind::ParseErrorAtKey { key, .. }
+                        | ErrorKind::InvalidUtf8InPathParam { key }
+                        | ErrorKind::DeserializeError { key, .. } => key.clone(),
+                        _ => "path".to_owned(),
+                    },
+                    _ => "path".to_owned(),
+                };
+                let detail = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(error) => error.body_text(),
+                    other => other.body_text(),
+                };
+                ApiError::invalid_parameter(field, detail)
+            })
+    }
+}
+
+/// A caller that is the Secretariat. Anyone else gets 403 before the body is read, so a
+/// POC learns nothing about a request it may not make.
+pub struct Secretariat(pub Caller);
+
+impl FromRequestParts<AppState> for Secretariat {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.is_secretariat() {
+            Ok(Secretariat(caller))
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "only the Secretariat may {} {}",
+                parts.method,
+                parts.uri.path()
+            )))
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

@@ -1,10 +1,10 @@
 //! `/v1/member-states`: the 35 OAS Member States and whether they participate.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath, Secretariat};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
@@ -66,7 +66,7 @@ fn code_from_path(code: &str) -> Result<MemberStateCode, ApiError> {
 async fn show(
     _caller: Caller,
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<MemberStateBody>, ApiError> {
     let code = code_from_path(&code)?;
     let member_state = state
@@ -84,16 +84,11 @@ struct MemberStatePatch {
 }
 
 async fn update(
-    caller: Caller,
+    Secretariat(caller): Secretariat,
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(patch): ApiJson<MemberStatePatch>,
 ) -> Result<Json<MemberStateBody>, ApiError> {
-    if !caller.is_secretariat() {
-        return Err(ApiError::Forbidden(
-            "only the Secretariat changes a member state's participation".into(),
-        ));
-    }
     let code = code_from_path(&code)?;
     let updated = state
         .store

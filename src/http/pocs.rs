@@ -1,14 +1,14 @@
 //! `/v1/pocs`: the directory of points of contact.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Secretariat};
 use super::pagination::{Page, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
@@ -91,20 +91,11 @@ struct CreatePoc {
     languages: Languages,
 }
 
-fn require_secretariat(caller: &Caller, what: &str) -> Result<(), ApiError> {
-    if caller.is_secretariat() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!("only the Secretariat {what}")))
-    }
-}
-
 async fn create(
-    caller: Caller,
+    Secretariat(caller): Secretariat,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreatePoc>,
 ) -> Result<Response, ApiError> {
-    require_secretariat(&caller, "adds points of contact")?;
     let poc = NewPoc {
         member_state: body.member_state,
         name: body.name,
@@ -160,17 +151,11 @@ async fn list(
     })))
 }
 
-/// Parses a POC id from the path.
-fn poc_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::invalid_parameter("id", "must be a UUID"))
-}
-
 async fn show(
     _caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PocBody>, ApiError> {
-    let id = poc_id(&id)?;
     let record = state
         .store
         .get_poc(id)
@@ -209,10 +194,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<PatchPoc>,
 ) -> Result<Json<PocBody>, ApiError> {
-    let id = poc_id(&id)?;
     if !caller.is_secretariat() {
         if caller.poc_id() != Some(PocId(id)) {
             return Err(ApiError::Forbidden(
@@ -248,12 +232,10 @@ async fn update(
 }
 
 async fn deactivate(
-    caller: Caller,
+    Secretariat(caller): Secretariat,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PocBody>, ApiError> {
-    require_secretariat(&caller, "deactivates points of contact")?;
-    let id = poc_id(&id)?;
     let now = clock::now();
     let record = state
         .store
@@ -265,9 +247,8 @@ async fn deactivate(
 async fn confirm(
     caller: Caller,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PocBody>, ApiError> {
-    let id = poc_id(&id)?;
     if !caller.is_secretariat() && caller.poc_id() != Some(PocId(id)) {
         return Err(ApiError::Forbidden(
             "only the point of contact itself or the Secretariat confirms its details".into(),
@@ -299,13 +280,11 @@ pub struct IssuedTokenBody {
 }
 
 async fn create_token(
-    caller: Caller,
+    Secretariat(caller): Secretariat,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> Result<Response, ApiError> {
-    require_secretariat(&caller, "issues tokens")?;
-    let id = poc_id(&id)?;
     let issued = state
         .store
         .create_token(

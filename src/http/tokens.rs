@@ -1,16 +1,16 @@
 //! `/v1/tokens/{id}`: a token's metadata, and revocation.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::extract::{ApiPath, Secretariat};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
-use crate::domain::Caller;
 use crate::store::directory::Actor;
 use crate::store::tokens::TokenRecord;
 
@@ -46,21 +46,11 @@ impl From<TokenRecord> for TokenBody {
     }
 }
 
-fn token_id(id: &str, caller: &Caller) -> Result<Uuid, ApiError> {
-    if !caller.is_secretariat() {
-        return Err(ApiError::Forbidden(
-            "only the Secretariat manages tokens".into(),
-        ));
-    }
-    Uuid::parse_str(id).map_err(|_| ApiError::invalid_parameter("id", "must be a UUID"))
-}
-
 async fn show(
-    caller: Caller,
+    _secretariat: Secretariat,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TokenBody>, ApiError> {
-    let id = token_id(&id, &caller)?;
     let record = state
         .store
         .get_token(id)
@@ -71,11 +61,10 @@ async fn show(
 
 /// 204, and the token answers 401 from then on. Revoking a revoked token is a no-op.
 async fn revoke(
-    caller: Caller,
+    Secretariat(caller): Secretariat,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let id = token_id(&id, &caller)?;
     if state
         .store
         .revoke_token(Actor::Caller(&caller), id, clock::now())

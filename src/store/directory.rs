@@ -252,17 +252,25 @@ impl Store {
     ) -> Result<MemberState, DirectoryError> {
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query("UPDATE member_states SET participating = $1 WHERE code = $2")
-                .bind(participating)
-                .bind(code.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if updated == 0 {
-                return Err(DirectoryError::UnknownMemberState(code.clone()));
+            let current: Option<bool> =
+                sqlx::query_scalar("SELECT participating FROM member_states WHERE code = $1")
+                    .bind(code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match current {
+                None => return Err(DirectoryError::UnknownMemberState(code.clone())),
+                // Setting the current value changes nothing and logs nothing.
+                Some(current) if current == participating => {}
+                Some(_) => {
+                    sqlx::query("UPDATE member_states SET participating = $1 WHERE code = $2")
+                        .bind(participating)
+                        .bind(code.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    record_directory_event!(tx, actor, now, "member_state_updated", code.as_str(),
+                        json!({ "participating": participating }));
+                }
             }
-            record_directory_event!(tx, actor, now, "member_state_updated", code.as_str(),
-                json!({ "participating": participating }));
             tx.commit().await?;
         });
         self.get_member_state(code)

@@ -1,0 +1,12 @@
+//! Black-box tests of cbm2 through its HTTP API and its command line, on SQLite and on
+//! PostgreSQL from the same test code (see `helpers::on_both_databases!`).
+
+mod helpers;
+
+mod cli;
+mod directory;
+mod errors;
+mod health;
+mod member_states;
+mod openapi;
+mod tokens;
