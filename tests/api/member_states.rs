@@ -90,10 +90,18 @@ async fn only_the_secretariat_changes_participation_and_it_is_logged(db: TestDb)
     assert_eq!(log[0]["actor"]["kind"], "secretariat");
     assert_eq!(log[0]["payload"], json!({"participating": false}));
 
-    app.patch("/v1/member-states/CUB", &app.secretariat, json!({"participating": false}))
-        .await
-        .assert_status(200);
-    assert_eq!(app.directory_event_count().await, events_before + 1, "a no-op logs nothing");
+    app.patch(
+        "/v1/member-states/CUB",
+        &app.secretariat,
+        json!({"participating": false}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(
+        app.directory_event_count().await,
+        events_before + 1,
+        "a no-op logs nothing"
+    );
 }
 
 async fn member_state_codes_are_checked(db: TestDb) {
