@@ -4,6 +4,9 @@
 /// free of control characters. Each type keeps its own name so signatures say what they hold.
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        bounded_text!($(#[$doc])* $name, $max, single_line);
+    };
+    ($(#[$doc:meta])* $name:ident, $max:expr, $lines:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -14,7 +17,7 @@ macro_rules! bounded_text {
             pub const MAX_CHARS: usize = $max;
 
             pub fn parse(value: &str) -> Result<Self, InvalidText> {
-                check_text(value, Self::MAX_CHARS).map(|text| Self(text.to_owned()))
+                check_text(value, Self::MAX_CHARS, Lines::$lines).map(|text| Self(text.to_owned()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -53,6 +56,39 @@ bounded_text!(
     100
 );
 
+bounded_text!(
+    /// The nature of an incident, as the requester describes it (R4).
+    Nature,
+    10_000,
+    multi_line
+);
+bounded_text!(
+    /// A short classification: an incident category, an affected sector.
+    ShortText,
+    200
+);
+bounded_text!(
+    /// Free text of an inquiry's exchange: questions, information, messages, resolution.
+    LongText,
+    20_000,
+    multi_line
+);
+bounded_text!(
+    /// A stated reason: for withdrawing, for revising a timeframe.
+    Reason,
+    2_000,
+    multi_line
+);
+
+/// Whether line breaks and tabs are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    #[allow(non_camel_case_types)]
+    single_line,
+    #[allow(non_camel_case_types)]
+    multi_line,
+}
+
 /// Why a text was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InvalidText {
@@ -65,7 +101,7 @@ pub enum InvalidText {
 }
 
 /// Trims `value` and checks it against the rules every bounded text shares.
-fn check_text(value: &str, max: usize) -> Result<&str, InvalidText> {
+fn check_text(value: &str, max: usize, lines: Lines) -> Result<&str, InvalidText> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(InvalidText::Empty);
@@ -74,7 +110,8 @@ fn check_text(value: &str, max: usize) -> Result<&str, InvalidText> {
     if len > max {
         return Err(InvalidText::TooLong { max, len });
     }
-    if trimmed.chars().any(char::is_control) {
+    let allowed = |c: char| lines == Lines::multi_line && matches!(c, '\n' | '\r' | '\t');
+    if trimmed.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err(InvalidText::ControlCharacter);
     }
     Ok(trimmed)
@@ -103,6 +140,12 @@ mod tests {
             Affiliation::parse("Ministry\u{0}"),
             Err(InvalidText::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn long_texts_keep_their_line_breaks() {
+        assert_eq!(LongText::parse("a\nb").unwrap().as_str(), "a\nb");
+        assert!(ShortText::parse("a\nb").is_err());
     }
 
     #[test]
