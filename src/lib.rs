@@ -10,4 +10,5 @@ pub mod domain;
 pub mod http;
 pub mod startup;
 pub mod store;
+pub mod protocol;
 pub mod telemetry;

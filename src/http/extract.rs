@@ -25,6 +25,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        JsonWithBytes::from_request(request, state)
+            .await
+            .map(|JsonWithBytes(value, _)| ApiJson(value))
+    }
+}
+
+/// [`ApiJson`] that also keeps the body's bytes (to fingerprint an idempotent request).
+pub struct JsonWithBytes<T>(pub T, pub Bytes);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonWithBytes<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let declares_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -35,26 +48,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
             });
         let has_content_type = request.headers().contains_key(header::CONTENT_TYPE);
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection {
-                    BytesRejection::FailedToBufferBody(_)
-                        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-                    {
-                        ApiError::PayloadTooLarge {
-                            limit: BODY_LIMIT_BYTES,
-                        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| match rejection {
+                BytesRejection::FailedToBufferBody(_)
+                    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    ApiError::PayloadTooLarge {
+                        limit: BODY_LIMIT_BYTES,
                     }
-                    other => ApiError::MalformedBody(other.body_text()),
-                })?;
+                }
+                other => ApiError::MalformedBody(other.body_text()),
+            })?;
         if bytes.is_empty() {
-            return parse_json(b"{}").map(ApiJson);
+            return parse_json(b"{}").map(|value| JsonWithBytes(value, bytes));
         }
         if has_content_type && !declares_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes).map(|value| JsonWithBytes(value, bytes))
     }
 }
 

@@ -17,6 +17,7 @@ use crate::store::Store;
 mod directory_events;
 pub mod extract;
 mod health;
+mod inquiries;
 mod member_states;
 pub mod pagination;
 mod pocs;
@@ -74,6 +75,7 @@ fn routes() -> Routes {
     let routes = member_states::routes(routes);
     let routes = pocs::routes(routes);
     let routes = tokens::routes(routes);
+    let routes = inquiries::routes(routes);
     directory_events::routes(routes)
 }
 

@@ -31,6 +31,16 @@ pub enum ApiError {
     /// Valid input the current state of things refuses (e.g. a deactivated POC).
     #[error("{0}")]
     Conflict(String),
+    /// A protocol action not allowed in the inquiry's current status.
+    #[error("{detail}")]
+    TransitionRefused {
+        detail: String,
+        current_status: &'static str,
+        allowed_actions: Vec<&'static str>,
+    },
+    /// `If-Match` names a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
     #[error("the request body exceeds the limit of {limit} bytes")]
@@ -52,7 +62,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::TransitionRefused { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -71,6 +82,8 @@ impl ApiError {
             ApiError::InvalidParameter { .. } => "invalid-parameter",
             ApiError::InvalidField { .. } => "invalid-field",
             ApiError::Conflict(_) => "conflict",
+            ApiError::TransitionRefused { .. } => "transition-refused",
+            ApiError::PreconditionFailed(_) => "precondition-failed",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unavailable(_) => "unavailable",
@@ -99,6 +112,15 @@ impl ApiError {
             self
         {
             extensions.insert("field".to_owned(), json!(field));
+        }
+        if let ApiError::TransitionRefused {
+            current_status,
+            allowed_actions,
+            ..
+        } = self
+        {
+            extensions.insert("current_status".to_owned(), json!(current_status));
+            extensions.insert("allowed_actions".to_owned(), json!(allowed_actions));
         }
         extensions
     }

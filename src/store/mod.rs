@@ -15,7 +15,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub mod chain;
 pub mod directory;
+pub mod inquiries;
 pub mod tokens;
 
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
@@ -66,6 +68,9 @@ pub enum StoreError {
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+    /// What to append to a SELECT that reads a row the transaction will write: nothing on
+    /// SQLite (the transaction already holds the write lock), `FOR UPDATE` on PostgreSQL.
+    fn lock_suffix(&self) -> &'static str;
 }
 
 impl BeginWrite for SqlitePool {
@@ -73,12 +78,18 @@ impl BeginWrite for SqlitePool {
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.begin_with("BEGIN IMMEDIATE").await
     }
+    fn lock_suffix(&self) -> &'static str {
+        ""
+    }
 }
 
 impl BeginWrite for PgPool {
     type Db = Postgres;
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.begin().await
+    }
+    fn lock_suffix(&self) -> &'static str {
+        " FOR UPDATE"
     }
 }
 

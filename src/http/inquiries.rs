@@ -1,0 +1,615 @@
+//! `/v1/inquiries`: the CBM #2 inquiry, its actions and its audit trail; `/v1/audit/verify`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery, JsonWithBytes, Secretariat};
+use super::pagination::{Page, decode_cursor, into_page, page_limit};
+use super::problem::ApiError;
+use super::{AppState, Routes};
+use crate::clock;
+use crate::domain::{
+    Caller, ContactDetails, Indicator, IsoDuration, Language, LongText, MemberStateCode, Nature,
+    Reason, ShortText, TimeSensitivity,
+};
+use crate::protocol::inquiry::{Incident, PocSnapshot, Requester};
+use crate::protocol::{Action, ActionName, Inquiry, Refusal, Role, Status};
+use crate::store::chain::ChainReport;
+use crate::store::inquiries::{
+    ActionRequest, Command, CommandError, CreateError, Executed, IdempotencyKey, InquiryCursor,
+    InquiryFilter, role_of,
+};
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .post("/inquiries", create)
+        .get("/inquiries", list)
+        .get("/inquiries/{id}", show)
+        .get("/inquiries/{id}/events", events)
+        .post("/inquiries/{id}/lookup-poc", lookup_poc)
+        .post("/inquiries/{id}/invoke", invoke)
+        .post("/inquiries/{id}/describe", describe)
+        .post("/inquiries/{id}/request-info", request_info)
+        .post("/inquiries/{id}/acknowledge", acknowledge)
+        .post("/inquiries/{id}/update", update)
+        .post("/inquiries/{id}/respond", respond)
+        .post("/inquiries/{id}/follow-up", follow_up)
+        .post("/inquiries/{id}/close", close)
+        .post("/inquiries/{id}/withdraw", withdraw)
+        .post("/inquiries/{id}/remind", remind)
+        .get("/audit/verify", verify)
+}
+
+/// An inquiry as a caller may see it: metadata for everyone who may see it at all, and
+/// the content (the "content fields" of api.md) for the two states' POCs only.
+#[derive(Debug, Serialize)]
+pub struct InquiryView {
+    id: Uuid,
+    status: Status,
+    version: i64,
+    protocol_version: String,
+    exercise: bool,
+    related_inquiry_id: Option<Uuid>,
+    requesting_state: String,
+    responding_state: Option<String>,
+    time_sensitivity: Option<TimeSensitivity>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    responded_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+    ack_due_at: Option<DateTime<Utc>>,
+    response_due_at: Option<DateTime<Utc>>,
+    /// The running deadline.
+    due_at: Option<DateTime<Utc>>,
+    overdue: bool,
+    /// What this caller may do now, named as the actions of `protocol/`.
+    allowed_actions: Vec<ActionName>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    content: Option<ContentView>,
+}
+
+/// What only the two states' POCs see.
+#[derive(Debug, Serialize)]
+struct ContentView {
+    requester: Requester,
+    responding_pocs: Vec<PocSnapshot>,
+    language: Option<Language>,
+    invocation_text: Option<String>,
+    nature: Option<String>,
+    category: Option<String>,
+    sectors: Option<Vec<String>>,
+    observed_from: Option<DateTime<Utc>>,
+    observed_to: Option<DateTime<Utc>>,
+    indicators: Option<Vec<Indicator>>,
+    questions: Option<String>,
+    contact: Option<ContactDetails>,
+    message: Option<String>,
+    contact_requested: Option<bool>,
+    estimated_timeframe: Option<IsoDuration>,
+    information: Option<String>,
+    third_states: Vec<MemberStateCode>,
+    resolution: Option<String>,
+    withdrawal_reason: Option<String>,
+}
+
+impl InquiryView {
+    pub fn new(inquiry: &Inquiry, role: Role, now: DateTime<Utc>) -> Self {
+        let content = matches!(role, Role::Requester | Role::Responder).then(|| {
+            let incident: Option<&Incident> = inquiry.incident.as_ref();
+            ContentView {
+                requester: inquiry.requester.clone(),
+                responding_pocs: inquiry.responding_pocs.clone(),
+                language: inquiry.language,
+                invocation_text: inquiry.invocation_text.clone(),
+                nature: incident.map(|i| i.nature.clone()),
+                category: incident.map(|i| i.category.clone()),
+                sectors: incident.map(|i| i.sectors.clone()),
+                observed_from: incident.and_then(|i| i.observed_from),
+                observed_to: incident.and_then(|i| i.observed_to),
+                indicators: incident.map(|i| i.indicators.clone()),
+                questions: inquiry.questions.clone(),
+                contact: inquiry.contact.clone(),
+                message: inquiry.message.clone(),
+                contact_requested: inquiry.contact_requested,
+                estimated_timeframe: inquiry.estimated_timeframe,
+                information: inquiry.information.clone(),
+                third_states: inquiry.third_states.clone(),
+                resolution: inquiry.resolution.clone(),
+                withdrawal_reason: inquiry.withdrawal_reason.clone(),
+            }
+        });
+        Self {
+            id: inquiry.id,
+            status: inquiry.status,
+            version: inquiry.version,
+            protocol_version: inquiry.protocol_version.clone(),
+            exercise: inquiry.exercise,
+            related_inquiry_id: inquiry.related_inquiry_id,
+            requesting_state: inquiry.requesting_state.to_string(),
+            responding_state: inquiry.responding_state.as_ref().map(ToString::to_string),
+            time_sensitivity: inquiry.time_sensitivity,
+            created_at: inquiry.created_at,
+            updated_at: inquiry.updated_at,
+            sent_at: inquiry.sent_at,
+            acknowledged_at: inquiry.acknowledged_at,
+            responded_at: inquiry.responded_at,
+            ended_at: inquiry.ended_at,
+            ack_due_at: inquiry.ack_due_at,
+            response_due_at: inquiry.response_due_at,
+            due_at: inquiry.due_at(),
+            overdue: inquiry.overdue(now),
+            allowed_actions: inquiry.allowed_actions(role, now),
+            content,
+        }
+    }
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("a quoted integer is a header value")
+}
+
+/// 200 (or `status`) with the view and its `ETag`.
+fn inquiry_response(status: StatusCode, inquiry: &Inquiry, role: Role) -> Response {
+    let view = InquiryView::new(inquiry, role, clock::now());
+    let mut response = (status, Json(view)).into_response();
+    response.headers_mut().insert(header::ETAG, etag(inquiry.version));
+    response
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no inquiry with id {id}"))
+}
+
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::NotFound(id) => not_found(id),
+            CommandError::VersionMismatch { .. } => ApiError::PreconditionFailed(format!(
+                "If-Match: {error}; fetch the inquiry again and retry"
+            )),
+            CommandError::IdempotencyKeyReused => ApiError::invalid_field("Idempotency-Key", error),
+            CommandError::Refused(refusal) => refusal.into(),
+            CommandError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::WrongRole { .. } => ApiError::Forbidden(refusal.to_string()),
+            Refusal::NotAllowed {
+                current_status,
+                ref allowed_actions,
+                ..
+            } => ApiError::TransitionRefused {
+                detail: refusal.to_string(),
+                current_status: current_status.as_str(),
+                allowed_actions: allowed_actions.iter().map(|a| a.as_str()).collect(),
+            },
+            Refusal::Invalid { field, detail } => ApiError::InvalidField { field, detail },
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateInquiry {
+    #[serde(default)]
+    related_inquiry_id: Option<Uuid>,
+    #[serde(default)]
+    exercise: bool,
+}
+
+async fn create(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateInquiry>,
+) -> Result<Response, ApiError> {
+    let inquiry = state
+        .store
+        .create_inquiry(&caller, body.exercise, body.related_inquiry_id, clock::now())
+        .await
+        .map_err(|e| match e {
+            CreateError::NotAPoc => ApiError::Forbidden(e.to_string()),
+            CreateError::UnknownRelatedInquiry(_) => ApiError::invalid_field(
+                "related_inquiry_id",
+                "no inquiry of your state has this id",
+            ),
+            CreateError::Store(error) => error.into(),
+        })?;
+    let mut response = inquiry_response(StatusCode::CREATED, &inquiry, Role::Requester);
+    let location = format!("/v1/inquiries/{}", inquiry.id);
+    response.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).expect("a path is a header value"),
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<Status>,
+    overdue: Option<bool>,
+    role: Option<SideQuery>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SideQuery {
+    Requester,
+    Responder,
+}
+
+async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Page<InquiryView>>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let after: Option<InquiryCursor> = decode_cursor(query.cursor.as_deref())?;
+    if query.role.is_some() && caller.is_secretariat() {
+        return Err(ApiError::invalid_parameter(
+            "role",
+            "applies to a point of contact's own state; the Secretariat sees every inquiry",
+        ));
+    }
+    let filter = InquiryFilter {
+        status: query.status,
+        overdue: query.overdue,
+        role: query.role.map(|side| match side {
+            SideQuery::Requester => Role::Requester,
+            SideQuery::Responder => Role::Responder,
+        }),
+    };
+    let now = clock::now();
+    let rows = state
+        .store
+        .list_inquiries(&caller.principal, &filter, after.as_ref(), limit + 1, now)
+        .await?;
+    let page = into_page(
+        rows,
+        limit,
+        |i| InquiryCursor {
+            created_at: i.created_at,
+            id: i.id,
+        },
+        |i| {
+            let role = role_of(&caller.principal, &i).unwrap_or(Role::Secretariat);
+            InquiryView::new(&i, role, now)
+        },
+    );
+    Ok(Json(page))
+}
+
+/// Loads an inquiry the caller may see, with the caller's role in it; 404 otherwise.
+async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> Result<(Inquiry, Role), ApiError> {
+    let inquiry = state.store.get_inquiry(id).await?.ok_or_else(|| not_found(id))?;
+    let role = role_of(&caller.principal, &inquiry).ok_or_else(|| not_found(id))?;
+    Ok((inquiry, role))
+}
+
+async fn show(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let (inquiry, role) = visible(&state, &caller, id).await?;
+    Ok(inquiry_response(StatusCode::OK, &inquiry, role))
+}
+
+#[derive(Debug, Serialize)]
+struct EventView {
+    seq: i64,
+    #[serde(rename = "type")]
+    event_type: String,
+    actor: ActorView,
+    at: DateTime<Utc>,
+    hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct ActorView {
+    /// requester, responder, secretariat or engine.
+    role: String,
+    poc_id: Option<Uuid>,
+    member_state: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct EventList {
+    items: Vec<EventView>,
+}
+
+/// The audit trail, oldest first. The Secretariat sees no payloads.
+async fn events(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<EventList>, ApiError> {
+    let (_, role) = visible(&state, &caller, id).await?;
+    let with_payload = role != Role::Secretariat;
+    let items = state
+        .store
+        .inquiry_events(id)
+        .await?
+        .into_iter()
+        .map(|event| EventView {
+            seq: event.seq,
+            event_type: event.event_type,
+            actor: ActorView {
+                role: event.actor_kind,
+                poc_id: event.actor_poc_id,
+                member_state: event.actor_state,
+            },
+            at: event.at,
+            hash: event.hash,
+            payload: with_payload.then(|| serde_json::from_str(&event.payload).unwrap_or(Value::Null)),
+        })
+        .collect();
+    Ok(Json(EventList { items }))
+}
+
+/// `If-Match: "<version>"` (a weak tag and `*` are accepted; `*` matches any version).
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || ApiError::invalid_parameter("If-Match", "must be an ETag of this API, such as \"3\"");
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+/// `Idempotency-Key`: 1 to 200 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap, path: &str, body: &[u8]) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200 && k.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::invalid_parameter("Idempotency-Key", "must be 1 to 200 visible ASCII characters")
+        })?;
+    Ok(Some(IdempotencyKey::new(key.to_owned(), "POST", path, body)))
+}
+
+/// Runs one action through the store and answers as api.md says.
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    headers: &HeaderMap,
+    path: &str,
+    body: &Bytes,
+    action: ActionRequest,
+) -> Result<Response, ApiError> {
+    let now = clock::now();
+    let command = Command {
+        inquiry_id: id,
+        caller,
+        action,
+        if_match: if_match(headers)?,
+        idempotency: idempotency_key(headers, path, body)?,
+        now,
+    };
+    let render = |inquiry: &Inquiry, role: Role| {
+        serde_json::to_string(&InquiryView::new(inquiry, role, now)).expect("views serialize")
+    };
+    match state.store.execute(command, render).await? {
+        Executed::Applied(inquiry, role) => {
+            tracing::info!(inquiry_id = %inquiry.id, version = inquiry.version, status = inquiry.status.as_str(), "action recorded");
+            Ok(inquiry_response(StatusCode::OK, &inquiry, role))
+        }
+        Executed::Replayed { status, body } => {
+            let version = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["version"].as_i64())
+                .unwrap_or_default();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            response.headers_mut().insert(header::ETAG, etag(version));
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+    }
+}
+
+/// Defines an action handler: parse `$body` into an [`ActionRequest`] with `$build`.
+macro_rules! action_handler {
+    ($name:ident, $path:literal, $body:ty, |$parsed:ident| $build:expr) => {
+        async fn $name(
+            caller: Caller,
+            State(state): State<AppState>,
+            ApiPath(id): ApiPath<Uuid>,
+            headers: HeaderMap,
+            JsonWithBytes($parsed, bytes): JsonWithBytes<$body>,
+        ) -> Result<Response, ApiError> {
+            let path = format!("/v1/inquiries/{id}/{}", $path);
+            run(&state, &caller, id, &headers, &path, &bytes, $build).await
+        }
+    };
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupPocBody {
+    member_state: MemberStateCode,
+}
+action_handler!(lookup_poc, "lookup-poc", LookupPocBody, |body| ActionRequest::LookupPoc(body.member_state));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvokeBody {
+    #[serde(default)]
+    language: Language,
+}
+action_handler!(invoke, "invoke", InvokeBody, |body| ActionRequest::Ready(Action::Invoke {
+    language: body.language
+}));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DescribeBody {
+    nature: Nature,
+    category: ShortText,
+    sectors: Vec<ShortText>,
+    #[serde(default)]
+    observed_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    observed_to: Option<DateTime<Utc>>,
+    #[serde(default)]
+    indicators: Vec<Indicator>,
+}
+action_handler!(describe, "describe", DescribeBody, |body| ActionRequest::Ready(Action::Describe {
+    nature: body.nature,
+    category: body.category,
+    sectors: body.sectors,
+    observed_from: body.observed_from,
+    observed_to: body.observed_to,
+    indicators: body.indicators,
+}));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestInfoBody {
+    questions: LongText,
+    contact: ContactDetails,
+    time_sensitivity: TimeSensitivity,
+    #[serde(default)]
+    respond_by: Option<DateTime<Utc>>,
+}
+action_handler!(request_info, "request-info", RequestInfoBody, |body| ActionRequest::Ready(
+    Action::RequestInfo {
+        questions: body.questions,
+        contact: body.contact,
+        time_sensitivity: body.time_sensitivity,
+        respond_by: body.respond_by,
+    }
+));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcknowledgeBody {
+    #[serde(default)]
+    estimated_timeframe: Option<IsoDuration>,
+    #[serde(default)]
+    respond_by: Option<DateTime<Utc>>,
+    #[serde(default)]
+    message: Option<LongText>,
+    #[serde(default)]
+    contact_requested: bool,
+}
+action_handler!(acknowledge, "acknowledge", AcknowledgeBody, |body| ActionRequest::Ready(
+    Action::Acknowledge {
+        estimated_timeframe: body.estimated_timeframe,
+        respond_by: body.respond_by,
+        message: body.message,
+        contact_requested: body.contact_requested,
+    }
+));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    message: LongText,
+    #[serde(default)]
+    estimated_timeframe: Option<IsoDuration>,
+    #[serde(default)]
+    respond_by: Option<DateTime<Utc>>,
+    #[serde(default)]
+    reason: Option<Reason>,
+}
+action_handler!(update, "update", UpdateBody, |body| ActionRequest::Ready(Action::Update {
+    message: body.message,
+    estimated_timeframe: body.estimated_timeframe,
+    respond_by: body.respond_by,
+    reason: body.reason,
+}));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RespondBody {
+    information: LongText,
+    #[serde(default)]
+    third_states: Vec<MemberStateCode>,
+}
+action_handler!(respond, "respond", RespondBody, |body| ActionRequest::Ready(Action::Respond {
+    information: body.information,
+    third_states: body.third_states,
+}));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FollowUpBody {
+    questions: LongText,
+    #[serde(default)]
+    time_sensitivity: Option<TimeSensitivity>,
+    #[serde(default)]
+    respond_by: Option<DateTime<Utc>>,
+}
+action_handler!(follow_up, "follow-up", FollowUpBody, |body| ActionRequest::Ready(Action::FollowUp {
+    questions: body.questions,
+    time_sensitivity: body.time_sensitivity,
+    respond_by: body.respond_by,
+}));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    #[serde(default)]
+    resolution: Option<LongText>,
+}
+action_handler!(close, "close", CloseBody, |body| ActionRequest::Ready(Action::Close {
+    resolution: body.resolution
+}));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawBody {
+    reason: Reason,
+}
+action_handler!(withdraw, "withdraw", WithdrawBody, |body| ActionRequest::Ready(Action::Withdraw {
+    reason: body.reason
+}));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemindBody {}
+action_handler!(remind, "remind", RemindBody, |_body| ActionRequest::Ready(Action::Remind));
+
+/// Walks the hash chain: `{"valid": true, "events": N}` or the first broken link.
+async fn verify(_secretariat: Secretariat, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(match state.store.verify_chain().await? {
+        ChainReport::Valid { events } => serde_json::json!({ "valid": true, "events": events }),
+        ChainReport::Broken {
+            inquiry_id,
+            seq,
+            reason,
+        } => serde_json::json!({ "valid": false, "inquiry_id": inquiry_id, "seq": seq, "reason": reason }),
+    }))
+}

@@ -1,0 +1,854 @@
+//! An inquiry as the protocol sees it: its projection, the actions taken on it, the events
+//! they record, and the two pure functions that carry the protocol:
+//!
+//! - [`decide`]: given the inquiry, the caller's role, a validated action and the time,
+//!   the event to record, or a refusal (wrong role, not allowed now, invalid input);
+//! - [`apply`]: given the inquiry and an event, the inquiry after it. The stored row is
+//!   `apply` folded over the stored events, so replaying them gives the same row.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::definition::definition;
+use super::invocation::{self, InvocationParties};
+use super::machine::{ActionName, Status, Stimulus, transition};
+use crate::domain::{
+    ContactDetails, Indicator, IsoDuration, Language, LongText, MemberStateCode, Nature, Reason,
+    ShortText, TimeSensitivity,
+};
+
+/// The part a caller plays in an inquiry, which decides what it may do and see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A POC of the requesting state.
+    Requester,
+    /// A POC of the responding state, once the inquiry is sent.
+    Responder,
+    /// The OAS Secretariat: metadata only, and `remind`.
+    Secretariat,
+    /// cbm2 itself (the deadline sweeper).
+    Engine,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Requester => "requester",
+            Role::Responder => "responder",
+            Role::Secretariat => "secretariat",
+            Role::Engine => "engine",
+        }
+    }
+}
+
+/// Who may take each action (the `actor` column of the protocol table).
+pub fn actor_of(action: ActionName) -> Role {
+    match action {
+        ActionName::LookupPoc
+        | ActionName::Invoke
+        | ActionName::Describe
+        | ActionName::RequestInfo
+        | ActionName::FollowUp
+        | ActionName::Close
+        | ActionName::Withdraw => Role::Requester,
+        ActionName::Acknowledge | ActionName::Update | ActionName::Respond => Role::Responder,
+        ActionName::Remind => Role::Secretariat,
+        ActionName::DeadlineMissed => Role::Engine,
+    }
+}
+
+/// A member state's name in the languages the directory holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateName {
+    pub en: String,
+    pub es: String,
+}
+
+impl StateName {
+    fn in_language(&self, language: Language) -> &str {
+        match language {
+            Language::Es => &self.es,
+            Language::En | Language::Fr | Language::Pt => &self.en,
+        }
+    }
+}
+
+/// A POC as snapshotted on an inquiry: the directory may change, the inquiry keeps whom
+/// it was addressed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PocSnapshot {
+    pub id: Uuid,
+    pub name: String,
+    pub affiliation: String,
+    pub email: String,
+    pub languages: Vec<String>,
+}
+
+/// The requesting POC, from its directory record (R2: never free text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    pub poc_id: Uuid,
+    pub name: String,
+    pub affiliation: String,
+}
+
+/// The incident as described (R4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub nature: String,
+    pub category: String,
+    pub sectors: Vec<String>,
+    pub observed_from: Option<DateTime<Utc>>,
+    pub observed_to: Option<DateTime<Utc>>,
+    pub indicators: Vec<Indicator>,
+}
+
+/// An inquiry: the projection of its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inquiry {
+    pub id: Uuid,
+    pub status: Status,
+    /// The number of events recorded: grows by one with each accepted action.
+    pub version: i64,
+    /// The protocol version the inquiry started under.
+    pub protocol_version: String,
+    pub exercise: bool,
+    pub related_inquiry_id: Option<Uuid>,
+    pub requesting_state: MemberStateCode,
+    pub requesting_state_name: StateName,
+    pub requester: Requester,
+    pub responding_state: Option<MemberStateCode>,
+    pub responding_state_name: Option<StateName>,
+    pub responding_pocs: Vec<PocSnapshot>,
+    pub language: Option<Language>,
+    pub invocation_text: Option<String>,
+    pub incident: Option<Incident>,
+    pub questions: Option<String>,
+    pub contact: Option<ContactDetails>,
+    pub time_sensitivity: Option<TimeSensitivity>,
+    pub message: Option<String>,
+    pub contact_requested: Option<bool>,
+    pub estimated_timeframe: Option<IsoDuration>,
+    pub information: Option<String>,
+    pub third_states: Vec<MemberStateCode>,
+    pub resolution: Option<String>,
+    pub withdrawal_reason: Option<String>,
+    pub ack_due_at: Option<DateTime<Utc>>,
+    pub response_due_at: Option<DateTime<Utc>>,
+    /// The deadline a `deadline_missed` was last recorded for.
+    pub deadline_missed_for: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl Inquiry {
+    /// The running deadline: the acknowledgement's while awaiting a response, the
+    /// response's once acknowledged, none otherwise.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            Status::AwaitingResponse => self.ack_due_at,
+            Status::Acknowledged => self.response_due_at,
+            _ => None,
+        }
+    }
+
+    /// Past the running deadline (computed at read time, exact).
+    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+        self.due_at().is_some_and(|due| now > due)
+    }
+
+    fn stimulus(&self, action: ActionName, now: DateTime<Utc>) -> Stimulus {
+        let overdue = self.overdue(now);
+        Stimulus {
+            action,
+            overdue,
+            deadline_unrecorded: overdue && self.deadline_missed_for != self.due_at(),
+        }
+    }
+
+    /// The actions `role` may take now, in protocol order.
+    pub fn allowed_actions(&self, role: Role, now: DateTime<Utc>) -> Vec<ActionName> {
+        ActionName::ALL
+            .into_iter()
+            .filter(|action| actor_of(*action) == role)
+            .filter(|action| transition(self.status, self.stimulus(*action, now)).is_some())
+            .collect()
+    }
+}
+
+/// The responding state as the directory describes it at `lookup_poc`, resolved by the
+/// store (the protocol does no I/O).
+#[derive(Debug, Clone)]
+pub struct LookupTarget {
+    pub code: MemberStateCode,
+    pub name: StateName,
+    pub participating: bool,
+    /// Its active `policy` POCs.
+    pub pocs: Vec<PocSnapshot>,
+}
+
+/// An action with its validated input.
+#[derive(Debug, Clone)]
+pub enum Action {
+    LookupPoc(LookupTarget),
+    Invoke {
+        language: Language,
+    },
+    Describe {
+        nature: Nature,
+        category: ShortText,
+        sectors: Vec<ShortText>,
+        observed_from: Option<DateTime<Utc>>,
+        observed_to: Option<DateTime<Utc>>,
+        indicators: Vec<Indicator>,
+    },
+    RequestInfo {
+        questions: LongText,
+        contact: ContactDetails,
+        time_sensitivity: TimeSensitivity,
+        respond_by: Option<DateTime<Utc>>,
+    },
+    Acknowledge {
+        estimated_timeframe: Option<IsoDuration>,
+        respond_by: Option<DateTime<Utc>>,
+        message: Option<LongText>,
+        contact_requested: bool,
+    },
+    Update {
+        message: LongText,
+        estimated_timeframe: Option<IsoDuration>,
+        respond_by: Option<DateTime<Utc>>,
+        reason: Option<Reason>,
+    },
+    Respond {
+        information: LongText,
+        third_states: Vec<MemberStateCode>,
+    },
+    FollowUp {
+        questions: LongText,
+        time_sensitivity: Option<TimeSensitivity>,
+        respond_by: Option<DateTime<Utc>>,
+    },
+    Close {
+        resolution: Option<LongText>,
+    },
+    Withdraw {
+        reason: Reason,
+    },
+    Remind,
+    DeadlineMissed,
+}
+
+impl Action {
+    pub fn name(&self) -> ActionName {
+        match self {
+            Action::LookupPoc(_) => ActionName::LookupPoc,
+            Action::Invoke { .. } => ActionName::Invoke,
+            Action::Describe { .. } => ActionName::Describe,
+            Action::RequestInfo { .. } => ActionName::RequestInfo,
+            Action::Acknowledge { .. } => ActionName::Acknowledge,
+            Action::Update { .. } => ActionName::Update,
+            Action::Respond { .. } => ActionName::Respond,
+            Action::FollowUp { .. } => ActionName::FollowUp,
+            Action::Close { .. } => ActionName::Close,
+            Action::Withdraw { .. } => ActionName::Withdraw,
+            Action::Remind => ActionName::Remind,
+            Action::DeadlineMissed => ActionName::DeadlineMissed,
+        }
+    }
+}
+
+/// What an event records. Serialized as `{"type": …, "payload": {…}}`; the type is an
+/// action name (or `created`). Stored text is plain strings so that old events always
+/// load, whatever today's validation limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "payload", rename_all = "snake_case")]
+pub enum EventData {
+    Created {
+        requesting_state: MemberStateCode,
+        requesting_state_name: StateName,
+        requester: Requester,
+        exercise: bool,
+        related_inquiry_id: Option<Uuid>,
+        protocol_version: String,
+    },
+    LookupPoc {
+        responding_state: MemberStateCode,
+        responding_state_name: StateName,
+        responding_pocs: Vec<PocSnapshot>,
+    },
+    Invoke {
+        language: Language,
+        invocation_text: String,
+    },
+    Describe {
+        incident: Incident,
+    },
+    RequestInfo {
+        questions: String,
+        contact: ContactDetails,
+        time_sensitivity: TimeSensitivity,
+        ack_due_at: DateTime<Utc>,
+    },
+    Acknowledge {
+        message: Option<String>,
+        contact_requested: bool,
+        estimated_timeframe: Option<IsoDuration>,
+        response_due_at: DateTime<Utc>,
+    },
+    Update {
+        message: String,
+        estimated_timeframe: Option<IsoDuration>,
+        reason: Option<String>,
+        /// A revised response deadline, when the timeframe was revised.
+        response_due_at: Option<DateTime<Utc>>,
+    },
+    Respond {
+        information: String,
+        third_states: Vec<MemberStateCode>,
+    },
+    FollowUp {
+        questions: String,
+        time_sensitivity: TimeSensitivity,
+        ack_due_at: DateTime<Utc>,
+    },
+    Close {
+        resolution: Option<String>,
+    },
+    Withdraw {
+        reason: String,
+    },
+    Remind {
+        /// The deadline that had passed.
+        due_at: DateTime<Utc>,
+        /// The state that must act.
+        reminded_state: MemberStateCode,
+    },
+    DeadlineMissed {
+        due_at: DateTime<Utc>,
+        /// `acknowledgement` or `response`.
+        deadline: String,
+    },
+}
+
+impl EventData {
+    /// The event's type: `created` or the action's name.
+    pub fn type_name(&self) -> &'static str {
+        match self.action() {
+            Some(action) => action.as_str(),
+            None => "created",
+        }
+    }
+
+    /// The action this event records (`None` for `created`).
+    pub fn action(&self) -> Option<ActionName> {
+        Some(match self {
+            EventData::Created { .. } => return None,
+            EventData::LookupPoc { .. } => ActionName::LookupPoc,
+            EventData::Invoke { .. } => ActionName::Invoke,
+            EventData::Describe { .. } => ActionName::Describe,
+            EventData::RequestInfo { .. } => ActionName::RequestInfo,
+            EventData::Acknowledge { .. } => ActionName::Acknowledge,
+            EventData::Update { .. } => ActionName::Update,
+            EventData::Respond { .. } => ActionName::Respond,
+            EventData::FollowUp { .. } => ActionName::FollowUp,
+            EventData::Close { .. } => ActionName::Close,
+            EventData::Withdraw { .. } => ActionName::Withdraw,
+            EventData::Remind { .. } => ActionName::Remind,
+            EventData::DeadlineMissed { .. } => ActionName::DeadlineMissed,
+        })
+    }
+
+    /// The payload alone, as stored beside the type.
+    pub fn payload(&self) -> serde_json::Value {
+        let mut tagged = serde_json::to_value(self).expect("events serialize");
+        tagged
+            .get_mut("payload")
+            .map(serde_json::Value::take)
+            .unwrap_or_default()
+    }
+
+    /// Rebuilds an event from its stored type and payload.
+    pub fn from_parts(type_name: &str, payload: serde_json::Value) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({ "type": type_name, "payload": payload }))
+    }
+}
+
+/// Why an action was refused. Nothing is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("only the {required} may {action}", required = required.as_str(), action = action.as_str())]
+    WrongRole { action: ActionName, required: Role },
+    #[error("{action} is not allowed while the inquiry is {status}", action = action.as_str(), status = current_status.as_str())]
+    NotAllowed {
+        action: ActionName,
+        current_status: Status,
+        allowed_actions: Vec<ActionName>,
+    },
+    #[error("{field}: {detail}")]
+    Invalid { field: String, detail: String },
+}
+
+fn invalid(field: &str, detail: impl Into<String>) -> Refusal {
+    Refusal::Invalid {
+        field: field.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// An explicit deadline must lie ahead.
+fn future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Refusal> {
+    if at > now {
+        Ok(at)
+    } else {
+        Err(invalid(field, format!("must be in the future, got {}", at.to_rfc3339())))
+    }
+}
+
+/// A response deadline from an estimated timeframe or an explicit date (one of them).
+fn response_deadline(
+    estimated_timeframe: Option<IsoDuration>,
+    respond_by: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Refusal> {
+    let max = definition().deadlines.max_estimated_timeframe;
+    match (estimated_timeframe, respond_by) {
+        (Some(_), Some(_)) => Err(invalid("estimated_timeframe", "give estimated_timeframe or respond_by, not both")),
+        (Some(timeframe), None) if timeframe > max => Err(invalid(
+            "estimated_timeframe",
+            format!("must be at most {max}, got {timeframe}"),
+        )),
+        (Some(timeframe), None) => Ok(Some(now + timeframe.as_delta())),
+        (None, Some(at)) if at > now + max.as_delta() => Err(invalid(
+            "respond_by",
+            format!("must be within {max} from now"),
+        )),
+        (None, Some(at)) => future("respond_by", at, now).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The acknowledgement deadline: an explicit date, or the time sensitivity's default.
+fn ack_deadline(
+    time_sensitivity: TimeSensitivity,
+    respond_by: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Refusal> {
+    match respond_by {
+        Some(at) => future("respond_by", at, now),
+        None => Ok(now + definition().deadlines.for_sensitivity(time_sensitivity).as_delta()),
+    }
+}
+
+/// The event that starts an inquiry.
+pub fn create(
+    requesting_state: MemberStateCode,
+    requesting_state_name: StateName,
+    requester: Requester,
+    exercise: bool,
+    related_inquiry_id: Option<Uuid>,
+) -> EventData {
+    EventData::Created {
+        requesting_state,
+        requesting_state_name,
+        requester,
+        exercise,
+        related_inquiry_id,
+        protocol_version: definition().version.clone(),
+    }
+}
+
+/// Decides what `role` doing `action` at `now` records, or why it is refused.
+pub fn decide(inquiry: &Inquiry, role: Role, action: Action, now: DateTime<Utc>) -> Result<EventData, Refusal> {
+    let name = action.name();
+    let required = actor_of(name);
+    if role != required {
+        return Err(Refusal::WrongRole { action: name, required });
+    }
+    if transition(inquiry.status, inquiry.stimulus(name, now)).is_none() {
+        return Err(Refusal::NotAllowed {
+            action: name,
+            current_status: inquiry.status,
+            allowed_actions: inquiry.allowed_actions(role, now),
+        });
+    }
+    Ok(match action {
+        Action::LookupPoc(target) => {
+            if target.code == inquiry.requesting_state {
+                return Err(invalid("member_state", format!("{} is the requesting state itself", target.code)));
+            }
+            if !target.participating {
+                return Err(invalid("member_state", format!("{} does not participate in CBM #2", target.code)));
+            }
+            if target.pocs.is_empty() {
+                return Err(invalid(
+                    "member_state",
+                    format!("{} has no active policy point of contact in the directory", target.code),
+                ));
+            }
+            EventData::LookupPoc {
+                responding_state: target.code,
+                responding_state_name: target.name,
+                responding_pocs: target.pocs,
+            }
+        }
+        Action::Invoke { language } => {
+            let responding_state_name = inquiry
+                .responding_state_name
+                .as_ref()
+                .expect("poc_identified has a responding state");
+            let names: Vec<String> = inquiry.responding_pocs.iter().map(|p| p.name.clone()).collect();
+            let text = invocation::render(
+                language,
+                &InvocationParties {
+                    requester_name: &inquiry.requester.name,
+                    requester_affiliation: &inquiry.requester.affiliation,
+                    requesting_state_name: inquiry.requesting_state_name.in_language(language),
+                    responding_poc_names: &names,
+                    responding_state_name: responding_state_name.in_language(language),
+                },
+            );
+            EventData::Invoke {
+                language,
+                invocation_text: text,
+            }
+        }
+        Action::Describe {
+            nature,
+            category,
+            sectors,
+            observed_from,
+            observed_to,
+            indicators,
+        } => {
+            if let (Some(from), Some(to)) = (observed_from, observed_to)
+                && from > to
+            {
+                return Err(invalid("observed_to", "must not be before observed_from"));
+            }
+            if observed_from.is_some_and(|from| from > now) {
+                return Err(invalid("observed_from", "must not be in the future"));
+            }
+            if sectors.len() > 20 {
+                return Err(invalid("sectors", "must list at most 20 sectors"));
+            }
+            if indicators.len() > 500 {
+                return Err(invalid("indicators", "must list at most 500 indicators"));
+            }
+            EventData::Describe {
+                incident: Incident {
+                    nature: nature.as_str().to_owned(),
+                    category: category.as_str().to_owned(),
+                    sectors: sectors.iter().map(|s| s.as_str().to_owned()).collect(),
+                    observed_from,
+                    observed_to,
+                    indicators,
+                },
+            }
+        }
+        Action::RequestInfo {
+            questions,
+            contact,
+            time_sensitivity,
+            respond_by,
+        } => EventData::RequestInfo {
+            questions: questions.as_str().to_owned(),
+            contact,
+            time_sensitivity,
+            ack_due_at: ack_deadline(time_sensitivity, respond_by, now)?,
+        },
+        Action::Acknowledge {
+            estimated_timeframe,
+            respond_by,
+            message,
+            contact_requested,
+        } => {
+            let response_due_at = response_deadline(estimated_timeframe, respond_by, now)?.ok_or_else(|| {
+                invalid(
+                    "estimated_timeframe",
+                    "is required (or respond_by): O2 asks for an estimated timeframe for a response",
+                )
+            })?;
+            EventData::Acknowledge {
+                message: message.map(|m| m.as_str().to_owned()),
+                contact_requested,
+                estimated_timeframe,
+                response_due_at,
+            }
+        }
+        Action::Update {
+            message,
+            estimated_timeframe,
+            respond_by,
+            reason,
+        } => {
+            let response_due_at = response_deadline(estimated_timeframe, respond_by, now)?;
+            if response_due_at.is_some() && reason.is_none() {
+                return Err(invalid("reason", "is required when the timeframe is revised"));
+            }
+            if response_due_at.is_none() && reason.is_some() {
+                return Err(invalid("reason", "only accompanies a revised estimated_timeframe or respond_by"));
+            }
+            EventData::Update {
+                message: message.as_str().to_owned(),
+                estimated_timeframe,
+                reason: reason.map(|r| r.as_str().to_owned()),
+                response_due_at,
+            }
+        }
+        Action::Respond {
+            information,
+            third_states,
+        } => {
+            for (i, state) in third_states.iter().enumerate() {
+                if third_states[..i].contains(state) {
+                    return Err(invalid("third_states", format!("lists {state} twice")));
+                }
+                if Some(state) == inquiry.responding_state.as_ref() {
+                    return Err(invalid("third_states", format!("{state} is the responding state itself")));
+                }
+            }
+            EventData::Respond {
+                information: information.as_str().to_owned(),
+                third_states,
+            }
+        }
+        Action::FollowUp {
+            questions,
+            time_sensitivity,
+            respond_by,
+        } => {
+            let time_sensitivity = time_sensitivity
+                .or(inquiry.time_sensitivity)
+                .unwrap_or(TimeSensitivity::Routine);
+            EventData::FollowUp {
+                questions: questions.as_str().to_owned(),
+                time_sensitivity,
+                ack_due_at: ack_deadline(time_sensitivity, respond_by, now)?,
+            }
+        }
+        Action::Close { resolution } => EventData::Close {
+            resolution: resolution.map(|r| r.as_str().to_owned()),
+        },
+        Action::Withdraw { reason } => EventData::Withdraw {
+            reason: reason.as_str().to_owned(),
+        },
+        Action::Remind => EventData::Remind {
+            due_at: inquiry.due_at().expect("overdue implies a deadline"),
+            reminded_state: inquiry.responding_state.clone().expect("sent implies a responding state"),
+        },
+        Action::DeadlineMissed => EventData::DeadlineMissed {
+            due_at: inquiry.due_at().expect("overdue implies a deadline"),
+            deadline: match inquiry.status {
+                Status::AwaitingResponse => "acknowledgement",
+                _ => "response",
+            }
+            .to_owned(),
+        },
+    })
+}
+
+/// A stored event does not follow from the one before it.
+#[derive(Debug, thiserror::Error)]
+#[error("event {seq} ({event_type}) cannot follow status {status}")]
+pub struct ReplayError {
+    pub seq: i64,
+    pub event_type: &'static str,
+    pub status: &'static str,
+}
+
+/// The inquiry after `event` (the `seq`-th, at `at`), through the same machine that
+/// accepted it. `before` is `None` for the `created` event.
+pub fn apply(
+    before: Option<&Inquiry>,
+    id: Uuid,
+    seq: i64,
+    event: &EventData,
+    at: DateTime<Utc>,
+) -> Result<Inquiry, ReplayError> {
+    let replay_error = |status: &'static str| ReplayError {
+        seq,
+        event_type: event.type_name(),
+        status,
+    };
+    let (mut inquiry, action) = match (before, event) {
+        (
+            None,
+            EventData::Created {
+                requesting_state,
+                requesting_state_name,
+                requester,
+                exercise,
+                related_inquiry_id,
+                protocol_version,
+            },
+        ) => {
+            let inquiry = Inquiry {
+                id,
+                status: Status::Draft,
+                version: 1,
+                protocol_version: protocol_version.clone(),
+                exercise: *exercise,
+                related_inquiry_id: *related_inquiry_id,
+                requesting_state: requesting_state.clone(),
+                requesting_state_name: requesting_state_name.clone(),
+                requester: requester.clone(),
+                responding_state: None,
+                responding_state_name: None,
+                responding_pocs: Vec::new(),
+                language: None,
+                invocation_text: None,
+                incident: None,
+                questions: None,
+                contact: None,
+                time_sensitivity: None,
+                message: None,
+                contact_requested: None,
+                estimated_timeframe: None,
+                information: None,
+                third_states: Vec::new(),
+                resolution: None,
+                withdrawal_reason: None,
+                ack_due_at: None,
+                response_due_at: None,
+                deadline_missed_for: None,
+                created_at: at,
+                updated_at: at,
+                sent_at: None,
+                acknowledged_at: None,
+                responded_at: None,
+                ended_at: None,
+            };
+            return if seq == 1 { Ok(inquiry) } else { Err(replay_error("none")) };
+        }
+        (None, _) => return Err(replay_error("none")),
+        (Some(_), EventData::Created { .. }) => return Err(replay_error("created")),
+        (Some(before), event) => (before.clone(), event.action().expect("not created")),
+    };
+    // The event was accepted when recorded: its guards held then.
+    let stimulus = Stimulus {
+        action,
+        overdue: true,
+        deadline_unrecorded: true,
+    };
+    inquiry.status = transition(inquiry.status, stimulus).ok_or_else(|| replay_error(inquiry.status.as_str()))?;
+    inquiry.version = seq;
+    inquiry.updated_at = at;
+    match event.clone() {
+        EventData::Created { .. } => unreachable!("handled above"),
+        EventData::LookupPoc {
+            responding_state,
+            responding_state_name,
+            responding_pocs,
+        } => {
+            inquiry.responding_state = Some(responding_state);
+            inquiry.responding_state_name = Some(responding_state_name);
+            inquiry.responding_pocs = responding_pocs;
+        }
+        EventData::Invoke {
+            language,
+            invocation_text,
+        } => {
+            inquiry.language = Some(language);
+            inquiry.invocation_text = Some(invocation_text);
+        }
+        EventData::Describe { incident } => inquiry.incident = Some(incident),
+        EventData::RequestInfo {
+            questions,
+            contact,
+            time_sensitivity,
+            ack_due_at,
+        } => {
+            inquiry.questions = Some(questions);
+            inquiry.contact = Some(contact);
+            inquiry.time_sensitivity = Some(time_sensitivity);
+            inquiry.ack_due_at = Some(ack_due_at);
+            inquiry.sent_at = Some(at);
+        }
+        EventData::Acknowledge {
+            message,
+            contact_requested,
+            estimated_timeframe,
+            response_due_at,
+        } => {
+            inquiry.message = message;
+            inquiry.contact_requested = Some(contact_requested);
+            inquiry.estimated_timeframe = estimated_timeframe;
+            inquiry.response_due_at = Some(response_due_at);
+            inquiry.acknowledged_at = Some(at);
+        }
+        EventData::Update {
+            message,
+            estimated_timeframe,
+            reason: _,
+            response_due_at,
+        } => {
+            inquiry.message = Some(message);
+            if let Some(due) = response_due_at {
+                inquiry.response_due_at = Some(due);
+                inquiry.estimated_timeframe = estimated_timeframe;
+            }
+        }
+        EventData::Respond {
+            information,
+            third_states,
+        } => {
+            inquiry.information = Some(information);
+            inquiry.third_states = third_states;
+            inquiry.responded_at = Some(at);
+        }
+        EventData::FollowUp {
+            questions,
+            time_sensitivity,
+            ack_due_at,
+        } => {
+            inquiry.questions = Some(questions);
+            inquiry.time_sensitivity = Some(time_sensitivity);
+            inquiry.ack_due_at = Some(ack_due_at);
+            inquiry.response_due_at = None;
+        }
+        EventData::Close { resolution } => {
+            inquiry.resolution = resolution;
+            inquiry.ended_at = Some(at);
+        }
+        EventData::Withdraw { reason } => {
+            inquiry.withdrawal_reason = Some(reason);
+            inquiry.ended_at = Some(at);
+        }
+        EventData::Remind { .. } => {}
+        EventData::DeadlineMissed { due_at, .. } => inquiry.deadline_missed_for = Some(due_at),
+    }
+    Ok(inquiry)
+}
+
+/// Who is told of an event (queued in the outbox; delivered by a later component).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Poc(Uuid),
+    Secretariat,
+}
+
+/// The recipients of `event`, given the inquiry after it. The Secretariat hears only of
+/// missed deadlines; content never travels in a notification.
+pub fn recipients(event: &EventData, inquiry: &Inquiry) -> Vec<Recipient> {
+    let responders = || inquiry.responding_pocs.iter().map(|p| Recipient::Poc(p.id)).collect::<Vec<_>>();
+    let requester = || vec![Recipient::Poc(inquiry.requester.poc_id)];
+    match event {
+        EventData::RequestInfo { .. } | EventData::FollowUp { .. } | EventData::Remind { .. } => responders(),
+        EventData::Acknowledge { .. } | EventData::Update { .. } | EventData::Respond { .. } => requester(),
+        EventData::Close { .. } | EventData::Withdraw { .. } if inquiry.sent_at.is_some() => responders(),
+        EventData::DeadlineMissed { .. } => {
+            let mut all = requester();
+            all.extend(responders());
+            all.push(Recipient::Secretariat);
+            all
+        }
+        _ => Vec::new(),
+    }
+}

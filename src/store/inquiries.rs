@@ -1,0 +1,524 @@
+//! Inquiries: one command, one transaction. Lock the inquiry, let the protocol decide,
+//! append the event to the hash chain, update the projection, queue notifications,
+//! remember the idempotency key, commit. A refused command writes nothing.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::chain::{EventActor, event_hash};
+use super::{BeginWrite, Store, StoreError, dispatch};
+use crate::domain::{Caller, MemberStateCode, Principal};
+use crate::protocol::inquiry::{
+    self, LookupTarget, PocSnapshot, Recipient, Requester, StateName, recipients,
+};
+use crate::protocol::{Action, EventData, Inquiry, Refusal, Role, Status, apply, decide};
+
+/// The part `principal` plays in `inquiry`, or `None` if it may not see it at all.
+pub fn role_of(principal: &Principal, inquiry: &Inquiry) -> Option<Role> {
+    match principal {
+        Principal::Secretariat => Some(Role::Secretariat),
+        Principal::Poc { member_state, .. } if *member_state == inquiry.requesting_state => {
+            Some(Role::Requester)
+        }
+        Principal::Poc { member_state, .. }
+            if inquiry.responding_state.as_ref() == Some(member_state) && inquiry.status.is_sent() =>
+        {
+            Some(Role::Responder)
+        }
+        Principal::Poc { .. } => None,
+    }
+}
+
+/// An action as requested: ready, or needing the directory first.
+#[derive(Debug, Clone)]
+pub enum ActionRequest {
+    Ready(Action),
+    /// `lookup_poc`: the store resolves the state's active policy POCs inside the
+    /// transaction, so the snapshot is consistent with the decision.
+    LookupPoc(MemberStateCode),
+}
+
+/// An `Idempotency-Key` with a digest of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotencyKey {
+    pub fn new(key: String, method: &str, path: &str, body: &[u8]) -> Self {
+        let mut digest = Sha256::new();
+        digest.update(method.as_bytes());
+        digest.update(b"\n");
+        digest.update(path.as_bytes());
+        digest.update(b"\n");
+        digest.update(body);
+        Self {
+            key,
+            request_hash: hex::encode(digest.finalize()),
+        }
+    }
+}
+
+/// A command on one inquiry.
+pub struct Command<'a> {
+    pub inquiry_id: Uuid,
+    pub caller: &'a Caller,
+    pub action: ActionRequest,
+    /// `If-Match`: the version the caller last saw.
+    pub if_match: Option<i64>,
+    pub idempotency: Option<IdempotencyKey>,
+    pub now: DateTime<Utc>,
+}
+
+/// What a command did.
+#[derive(Debug)]
+pub enum Executed {
+    /// The action was recorded; the inquiry after it.
+    Applied(Box<Inquiry>, Role),
+    /// A retry of an earlier request with the same key: its answer, as first given.
+    Replayed { status: u16, body: String },
+}
+
+/// Why a command wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("no inquiry with id {0} is visible to the caller")]
+    NotFound(Uuid),
+    #[error("the inquiry is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CommandError {
+    fn from(error: sqlx::Error) -> Self {
+        CommandError::Store(StoreError::Database(error))
+    }
+}
+
+/// Why an inquiry could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("only a point of contact opens inquiries")]
+    NotAPoc,
+    #[error("related_inquiry_id: no inquiry of your state has id {0}")]
+    UnknownRelatedInquiry(Uuid),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CreateError {
+    fn from(error: sqlx::Error) -> Self {
+        CreateError::Store(StoreError::Database(error))
+    }
+}
+
+/// One stored event, as the API shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub seq: i64,
+    #[sqlx(rename = "type")]
+    pub event_type: String,
+    pub actor_kind: String,
+    pub actor_poc_id: Option<Uuid>,
+    pub actor_state: Option<String>,
+    pub at: DateTime<Utc>,
+    pub payload: String,
+    pub hash: String,
+}
+
+/// Filters for listing inquiries.
+#[derive(Debug, Clone, Default)]
+pub struct InquiryFilter {
+    pub status: Option<Status>,
+    pub overdue: Option<bool>,
+    /// `requester` or `responder`: which side of the caller's state.
+    pub role: Option<Role>,
+}
+
+/// Where a page of inquiries starts: just after this (created_at, id), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InquiryCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::CorruptRow(format!("{what}: {error}"))
+}
+
+fn decode_inquiry(state: &str) -> Result<Inquiry, StoreError> {
+    serde_json::from_str(state).map_err(|e| corrupt("inquiries.state", e))
+}
+
+fn principal_key(principal: &Principal) -> String {
+    match principal {
+        Principal::Secretariat => "secretariat".to_owned(),
+        Principal::Poc { poc_id, .. } => format!("poc:{poc_id}"),
+    }
+}
+
+fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
+    let (poc_id, state) = match caller.map(|c| &c.principal) {
+        Some(Principal::Poc { poc_id, member_state }) => (Some(poc_id.0), Some(member_state.to_string())),
+        _ => (None, None),
+    };
+    EventActor {
+        kind: role.as_str().to_owned(),
+        poc_id,
+        state,
+    }
+}
+
+/// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
+/// projection and outbox, inside `$tx`. `$insert` says whether the row is new.
+macro_rules! record {
+    ($pool:expr, $tx:expr, $inquiry:expr, $event:expr, $actor:expr, $at:expr, $insert:expr) => {{
+        let inquiry: &Inquiry = $inquiry;
+        let event: &EventData = $event;
+        let actor: &EventActor = $actor;
+        let head_sql = format!(
+            "SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1{}",
+            $pool.lock_suffix()
+        );
+        let (last_chain_seq, last_hash): (i64, String) =
+            sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *$tx).await?;
+        let chain_seq = last_chain_seq + 1;
+        let payload = serde_json::to_string(&event.payload()).expect("payloads serialize");
+        let hash = event_hash(&last_hash, chain_seq, inquiry.id, inquiry.version, event.type_name(), actor, $at, &payload);
+        let state = serde_json::to_string(inquiry).expect("inquiries serialize");
+        let row_sql = if $insert {
+            "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
+                 responding_state, exercise, related_inquiry_id, time_sensitivity, due_at, sent_at,
+                 created_at, updated_at, protocol_version, state, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        } else {
+            "UPDATE inquiries SET status = $1, version = $2, requesting_state = $3,
+                 requester_poc_id = $4, responding_state = $5, exercise = $6,
+                 related_inquiry_id = $7, time_sensitivity = $8, due_at = $9, sent_at = $10,
+                 created_at = $11, updated_at = $12, protocol_version = $13, state = $14
+             WHERE id = $15"
+        };
+        sqlx::query(row_sql)
+            .bind(inquiry.status.as_str())
+            .bind(inquiry.version)
+            .bind(inquiry.requesting_state.as_str())
+            .bind(inquiry.requester.poc_id)
+            .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
+            .bind(inquiry.exercise)
+            .bind(inquiry.related_inquiry_id)
+            .bind(inquiry.time_sensitivity.map(|t| t.as_str()))
+            .bind(inquiry.due_at())
+            .bind(inquiry.sent_at)
+            .bind(inquiry.created_at)
+            .bind(inquiry.updated_at)
+            .bind(&inquiry.protocol_version)
+            .bind(&state)
+            .bind(inquiry.id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id,
+                 actor_state, at, payload, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(chain_seq)
+        .bind(inquiry.id)
+        .bind(inquiry.version)
+        .bind(event.type_name())
+        .bind(&actor.kind)
+        .bind(actor.poc_id)
+        .bind(actor.state.as_deref())
+        .bind($at)
+        .bind(&payload)
+        .bind(&last_hash)
+        .bind(&hash)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2 WHERE id = 1")
+            .bind(chain_seq)
+            .bind(&hash)
+            .execute(&mut *$tx)
+            .await?;
+        for recipient in recipients(event, inquiry) {
+            let (kind, poc_id) = match recipient {
+                Recipient::Poc(id) => ("poc", Some(id)),
+                Recipient::Secretariat => ("secretariat", None),
+            };
+            sqlx::query(
+                "INSERT INTO outbox (id, inquiry_id, event_chain_seq, event_type, recipient_kind,
+                     recipient_poc_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(inquiry.id)
+            .bind(chain_seq)
+            .bind(event.type_name())
+            .bind(kind)
+            .bind(poc_id)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// A policy POC as snapshotted at `lookup_poc`.
+#[derive(sqlx::FromRow)]
+struct PolicyPocRow {
+    id: Uuid,
+    name: String,
+    affiliation: String,
+    email: String,
+    languages: Json<Vec<String>>,
+}
+
+const INQUIRY_STATE_COLUMNS: &str = "SELECT state FROM inquiries";
+
+impl Store {
+    /// Opens a draft inquiry of the caller's state, the caller as requester (its name and
+    /// affiliation from the directory, R2), and records `created`.
+    pub async fn create_inquiry(
+        &self,
+        caller: &Caller,
+        exercise: bool,
+        related_inquiry_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Inquiry, CreateError> {
+        let Principal::Poc { poc_id, member_state } = &caller.principal else {
+            return Err(CreateError::NotAPoc);
+        };
+        let id = Uuid::now_v7();
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Some(related) = related_inquiry_id {
+                let visible: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM inquiries WHERE id = $1
+                        AND (requesting_state = $2 OR (responding_state = $2 AND sent_at IS NOT NULL))",
+                )
+                .bind(related)
+                .bind(member_state.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if visible.is_none() {
+                    return Err(CreateError::UnknownRelatedInquiry(related));
+                }
+            }
+            let (name, affiliation, name_en, name_es): (String, String, String, String) = sqlx::query_as(
+                "SELECT p.name, p.affiliation, m.name_en, m.name_es
+                   FROM pocs p JOIN member_states m ON m.code = p.member_state
+                  WHERE p.id = $1",
+            )
+            .bind(poc_id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            let event = inquiry::create(
+                member_state.clone(),
+                StateName { en: name_en, es: name_es },
+                Requester { poc_id: poc_id.0, name, affiliation },
+                exercise,
+                related_inquiry_id,
+            );
+            let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
+            let actor = actor_of(Some(caller), Role::Requester);
+            record!(pool, tx, &created, &event, &actor, now, true);
+            tx.commit().await?;
+            Ok(created)
+        })
+    }
+
+    /// One inquiry, whoever asks (callers check visibility with [`role_of`]).
+    pub async fn get_inquiry(&self, id: Uuid) -> Result<Option<Inquiry>, StoreError> {
+        let sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1");
+        let state: Option<String> = dispatch!(self, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?);
+        state.as_deref().map(decode_inquiry).transpose()
+    }
+
+    /// Runs one command in one transaction. `render` gives the answer to store with an
+    /// idempotency key (the inquiry as the caller sees it, as JSON).
+    pub async fn execute(
+        &self,
+        command: Command<'_>,
+        render: impl Fn(&Inquiry, Role) -> String,
+    ) -> Result<Executed, CommandError> {
+        let caller = command.caller;
+        let principal = principal_key(&caller.principal);
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let lock_sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1{}", pool.lock_suffix());
+            let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_sql))
+                .bind(command.inquiry_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(state) = state else {
+                return Err(CommandError::NotFound(command.inquiry_id));
+            };
+            let current = decode_inquiry(&state)?;
+            let Some(role) = role_of(&caller.principal, &current) else {
+                return Err(CommandError::NotFound(command.inquiry_id));
+            };
+            if let Some(key) = &command.idempotency {
+                let earlier: Option<(String, i32, String)> = sqlx::query_as(
+                    "SELECT request_hash, response_status, response_body FROM idempotency_keys
+                      WHERE principal = $1 AND key = $2",
+                )
+                .bind(&principal)
+                .bind(&key.key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((request_hash, status, body)) = earlier {
+                    if request_hash != key.request_hash {
+                        return Err(CommandError::IdempotencyKeyReused);
+                    }
+                    return Ok(Executed::Replayed { status: status as u16, body });
+                }
+            }
+            if let Some(expected) = command.if_match
+                && expected != current.version
+            {
+                return Err(CommandError::VersionMismatch { expected, current: current.version });
+            }
+            let action = match command.action {
+                ActionRequest::Ready(action) => action,
+                ActionRequest::LookupPoc(code) => {
+                    let state: Option<(String, String, bool)> = sqlx::query_as(
+                        "SELECT name_en, name_es, participating FROM member_states WHERE code = $1",
+                    )
+                    .bind(code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((en, es, participating)) = state else {
+                        return Err(Refusal::Invalid {
+                            field: "member_state".into(),
+                            detail: format!("{code} is not an OAS Member State"),
+                        }
+                        .into());
+                    };
+                    let pocs: Vec<PolicyPocRow> = sqlx::query_as(
+                        "SELECT id, name, affiliation, email, languages FROM pocs
+                          WHERE member_state = $1 AND role = 'policy' AND active
+                          ORDER BY name, id",
+                    )
+                    .bind(code.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    Action::LookupPoc(LookupTarget {
+                        code,
+                        name: StateName { en, es },
+                        participating,
+                        pocs: pocs
+                            .into_iter()
+                            .map(|row| PocSnapshot {
+                                id: row.id,
+                                name: row.name,
+                                affiliation: row.affiliation,
+                                email: row.email,
+                                languages: row.languages.0,
+                            })
+                            .collect(),
+                    })
+                }
+            };
+            let event = decide(&current, role, action, command.now)?;
+            let next = apply(Some(&current), current.id, current.version + 1, &event, command.now)
+                .map_err(|e| corrupt("apply", e))?;
+            let actor = actor_of(Some(caller), role);
+            record!(pool, tx, &next, &event, &actor, command.now, false);
+            if let Some(key) = &command.idempotency {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys
+                         (principal, key, request_hash, response_status, response_body, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&principal)
+                .bind(&key.key)
+                .bind(&key.request_hash)
+                .bind(200_i32)
+                .bind(render(&next, role))
+                .bind(command.now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Executed::Applied(Box::new(next), role))
+        })
+    }
+
+    /// A page of the inquiries `principal` may see, newest first. A POC sees its state's
+    /// inquiries as requester, and those addressed to its state once sent; the Secretariat
+    /// sees all.
+    pub async fn list_inquiries(
+        &self,
+        principal: &Principal,
+        filter: &InquiryFilter,
+        after: Option<&InquiryCursor>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Inquiry>, StoreError> {
+        let state = match principal {
+            Principal::Poc { member_state, .. } => Some(member_state.as_str()),
+            Principal::Secretariat => None,
+        };
+        let states: Vec<String> = dispatch!(self, pool => sqlx::query_scalar(
+            "SELECT state FROM inquiries
+              WHERE ($1 IS NULL OR requesting_state = $1 OR (responding_state = $1 AND sent_at IS NOT NULL))
+                AND ($2 IS NULL
+                     OR ($2 = 'requester' AND requesting_state = $1)
+                     OR ($2 = 'responder' AND responding_state = $1 AND sent_at IS NOT NULL))
+                AND ($3 IS NULL OR status = $3)
+                AND ($4 IS NULL OR $4 = (due_at IS NOT NULL AND due_at < $5))
+                AND ($6 IS NULL OR (created_at, id) < ($6, $7))
+              ORDER BY created_at DESC, id DESC
+              LIMIT $8",
+        )
+        .bind(state)
+        .bind(filter.role.map(Role::as_str))
+        .bind(filter.status.map(Status::as_str))
+        .bind(filter.overdue)
+        .bind(now)
+        .bind(after.map(|c| c.created_at))
+        .bind(after.map(|c| c.id))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?);
+        states.iter().map(|s| decode_inquiry(s)).collect()
+    }
+
+    /// An inquiry's events, oldest first.
+    pub async fn inquiry_events(&self, id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(dispatch!(self, pool => sqlx::query_as(
+            "SELECT seq, type, actor_kind, actor_poc_id, actor_state, at, payload, hash
+               FROM inquiry_events WHERE inquiry_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Every inquiry id, for replay checks.
+    pub async fn inquiry_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+        Ok(dispatch!(self, pool => sqlx::query_scalar("SELECT id FROM inquiries ORDER BY created_at, id")
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Rebuilds an inquiry by folding its stored events through the protocol.
+    pub async fn replay_inquiry(&self, id: Uuid) -> Result<Option<Inquiry>, StoreError> {
+        let mut inquiry: Option<Inquiry> = None;
+        for event in self.inquiry_events(id).await? {
+            let payload: serde_json::Value =
+                serde_json::from_str(&event.payload).map_err(|e| corrupt("inquiry_events.payload", e))?;
+            let data = EventData::from_parts(&event.event_type, payload)
+                .map_err(|e| corrupt("inquiry_events.payload", e))?;
+            inquiry = Some(apply(inquiry.as_ref(), id, event.seq, &data, event.at).map_err(|e| corrupt("replay", e))?);
+        }
+        Ok(inquiry)
+    }
+}
