@@ -9,6 +9,7 @@ use crate::clock;
 use crate::domain::{Label, PocId};
 use crate::startup::{Application, Settings, shutdown_signal};
 use crate::store::Store;
+use crate::store::chain::ChainReport;
 use crate::store::directory::Actor;
 use crate::store::tokens::TokenOwner;
 use crate::telemetry::{self, LogFormat};
@@ -52,6 +53,17 @@ pub enum Command {
     /// Create, list and revoke bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain of every inquiry event, offline, on the database. Exits 0 when
+    /// the chain is intact, 1 naming the inquiry and sequence number of the first broken
+    /// event.
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +142,27 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect_and_migrate(&cli.database_url).await?;
             eprintln!("migrations applied ({})", store.backend());
             store.close().await;
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = Store::connect_and_migrate(&cli.database_url).await?;
+            let report = store.verify_chain().await;
+            store.close().await;
+            match report? {
+                ChainReport::Valid { events } => {
+                    println!("valid: {events} events, hash chain intact")
+                }
+                ChainReport::Broken {
+                    inquiry_id,
+                    seq,
+                    reason,
+                } => {
+                    let inquiry = inquiry_id
+                        .map(|id| id.to_string())
+                        .unwrap_or_else(|| "-".into());
+                    let seq = seq.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+                    anyhow::bail!("broken: inquiry {inquiry} seq {seq}: {reason}");
+                }
+            }
         }
         Command::Token(command) => {
             let store = Store::connect_and_migrate(&cli.database_url).await?;

@@ -8,7 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod domain;
 pub mod http;
+pub mod protocol;
 pub mod startup;
 pub mod store;
-pub mod protocol;
 pub mod telemetry;

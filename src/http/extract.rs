@@ -48,18 +48,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonWithBytes<T> {
                     && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
             });
         let has_content_type = request.headers().contains_key(header::CONTENT_TYPE);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(_)
-                    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    ApiError::PayloadTooLarge {
-                        limit: BODY_LIMIT_BYTES,
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(_)
+                        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                    {
+                        ApiError::PayloadTooLarge {
+                            limit: BODY_LIMIT_BYTES,
+                        }
                     }
-                }
-                other => ApiError::MalformedBody(other.body_text()),
-            })?;
+                    other => ApiError::MalformedBody(other.body_text()),
+                })?;
         if bytes.is_empty() {
             return parse_json(b"{}").map(|value| JsonWithBytes(value, bytes));
         }

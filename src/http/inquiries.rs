@@ -161,7 +161,9 @@ fn etag(version: i64) -> HeaderValue {
 fn inquiry_response(status: StatusCode, inquiry: &Inquiry, role: Role) -> Response {
     let view = InquiryView::new(inquiry, role, clock::now());
     let mut response = (status, Json(view)).into_response();
-    response.headers_mut().insert(header::ETAG, etag(inquiry.version));
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(inquiry.version));
     response
 }
 
@@ -217,7 +219,12 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let inquiry = state
         .store
-        .create_inquiry(&caller, body.exercise, body.related_inquiry_id, clock::now())
+        .create_inquiry(
+            &caller,
+            body.exercise,
+            body.related_inquiry_id,
+            clock::now(),
+        )
         .await
         .map_err(|e| match e {
             CreateError::NotAPoc => ApiError::Forbidden(e.to_string()),
@@ -296,7 +303,11 @@ async fn list(
 
 /// Loads an inquiry the caller may see, with the caller's role in it; 404 otherwise.
 async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> Result<(Inquiry, Role), ApiError> {
-    let inquiry = state.store.get_inquiry(id).await?.ok_or_else(|| not_found(id))?;
+    let inquiry = state
+        .store
+        .get_inquiry(id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     let role = role_of(&caller.principal, &inquiry).ok_or_else(|| not_found(id))?;
     Ok((inquiry, role))
 }
@@ -358,7 +369,8 @@ async fn events(
             },
             at: event.at,
             hash: event.hash,
-            payload: with_payload.then(|| serde_json::from_str(&event.payload).unwrap_or(Value::Null)),
+            payload: with_payload
+                .then(|| serde_json::from_str(&event.payload).unwrap_or(Value::Null)),
         })
         .collect();
     Ok(Json(EventList { items }))
@@ -369,7 +381,8 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let bad = || ApiError::invalid_parameter("If-Match", "must be an ETag of this API, such as \"3\"");
+    let bad =
+        || ApiError::invalid_parameter("If-Match", "must be an ETag of this API, such as \"3\"");
     let text = value.to_str().map_err(|_| bad())?.trim();
     if text == "*" {
         return Ok(None);
@@ -383,7 +396,11 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 }
 
 /// `Idempotency-Key`: 1 to 200 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap, path: &str, body: &[u8]) -> Result<Option<IdempotencyKey>, ApiError> {
+fn idempotency_key(
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -393,9 +410,17 @@ fn idempotency_key(headers: &HeaderMap, path: &str, body: &[u8]) -> Result<Optio
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200 && k.chars().all(|c| c.is_ascii_graphic()))
         .ok_or_else(|| {
-            ApiError::invalid_parameter("Idempotency-Key", "must be 1 to 200 visible ASCII characters")
+            ApiError::invalid_parameter(
+                "Idempotency-Key",
+                "must be 1 to 200 visible ASCII characters",
+            )
         })?;
-    Ok(Some(IdempotencyKey::new(key.to_owned(), "POST", path, body)))
+    Ok(Some(IdempotencyKey::new(
+        key.to_owned(),
+        "POST",
+        path,
+        body,
+    )))
 }
 
 /// Runs one action through the store and answers as api.md says.
@@ -431,9 +456,12 @@ async fn run(
                 .and_then(|v| v["version"].as_i64())
                 .unwrap_or_default();
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            let mut response =
+                (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
             response.headers_mut().insert(header::ETAG, etag(version));
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
     }
@@ -460,7 +488,9 @@ macro_rules! action_handler {
 struct LookupPocBody {
     member_state: MemberStateCode,
 }
-action_handler!(lookup_poc, "lookup-poc", LookupPocBody, |body| ActionRequest::LookupPoc(body.member_state));
+action_handler!(lookup_poc, "lookup-poc", LookupPocBody, |body| {
+    ActionRequest::LookupPoc(body.member_state)
+});
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -468,9 +498,11 @@ struct InvokeBody {
     #[serde(default)]
     language: Language,
 }
-action_handler!(invoke, "invoke", InvokeBody, |body| ActionRequest::Ready(Action::Invoke {
-    language: body.language
-}));
+action_handler!(invoke, "invoke", InvokeBody, |body| ActionRequest::Ready(
+    Action::Invoke {
+        language: body.language
+    }
+));
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -485,14 +517,16 @@ struct DescribeBody {
     #[serde(default)]
     indicators: Vec<Indicator>,
 }
-action_handler!(describe, "describe", DescribeBody, |body| ActionRequest::Ready(Action::Describe {
-    nature: body.nature,
-    category: body.category,
-    sectors: body.sectors,
-    observed_from: body.observed_from,
-    observed_to: body.observed_to,
-    indicators: body.indicators,
-}));
+action_handler!(describe, "describe", DescribeBody, |body| {
+    ActionRequest::Ready(Action::Describe {
+        nature: body.nature,
+        category: body.category,
+        sectors: body.sectors,
+        observed_from: body.observed_from,
+        observed_to: body.observed_to,
+        indicators: body.indicators,
+    })
+});
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -503,14 +537,14 @@ struct RequestInfoBody {
     #[serde(default)]
     respond_by: Option<DateTime<Utc>>,
 }
-action_handler!(request_info, "request-info", RequestInfoBody, |body| ActionRequest::Ready(
-    Action::RequestInfo {
+action_handler!(request_info, "request-info", RequestInfoBody, |body| {
+    ActionRequest::Ready(Action::RequestInfo {
         questions: body.questions,
         contact: body.contact,
         time_sensitivity: body.time_sensitivity,
         respond_by: body.respond_by,
-    }
-));
+    })
+});
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -524,14 +558,14 @@ struct AcknowledgeBody {
     #[serde(default)]
     contact_requested: bool,
 }
-action_handler!(acknowledge, "acknowledge", AcknowledgeBody, |body| ActionRequest::Ready(
-    Action::Acknowledge {
+action_handler!(acknowledge, "acknowledge", AcknowledgeBody, |body| {
+    ActionRequest::Ready(Action::Acknowledge {
         estimated_timeframe: body.estimated_timeframe,
         respond_by: body.respond_by,
         message: body.message,
         contact_requested: body.contact_requested,
-    }
-));
+    })
+});
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -544,12 +578,14 @@ struct UpdateBody {
     #[serde(default)]
     reason: Option<Reason>,
 }
-action_handler!(update, "update", UpdateBody, |body| ActionRequest::Ready(Action::Update {
-    message: body.message,
-    estimated_timeframe: body.estimated_timeframe,
-    respond_by: body.respond_by,
-    reason: body.reason,
-}));
+action_handler!(update, "update", UpdateBody, |body| ActionRequest::Ready(
+    Action::Update {
+        message: body.message,
+        estimated_timeframe: body.estimated_timeframe,
+        respond_by: body.respond_by,
+        reason: body.reason,
+    }
+));
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -558,10 +594,15 @@ struct RespondBody {
     #[serde(default)]
     third_states: Vec<MemberStateCode>,
 }
-action_handler!(respond, "respond", RespondBody, |body| ActionRequest::Ready(Action::Respond {
-    information: body.information,
-    third_states: body.third_states,
-}));
+action_handler!(
+    respond,
+    "respond",
+    RespondBody,
+    |body| ActionRequest::Ready(Action::Respond {
+        information: body.information,
+        third_states: body.third_states,
+    })
+);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -572,11 +613,13 @@ struct FollowUpBody {
     #[serde(default)]
     respond_by: Option<DateTime<Utc>>,
 }
-action_handler!(follow_up, "follow-up", FollowUpBody, |body| ActionRequest::Ready(Action::FollowUp {
-    questions: body.questions,
-    time_sensitivity: body.time_sensitivity,
-    respond_by: body.respond_by,
-}));
+action_handler!(follow_up, "follow-up", FollowUpBody, |body| {
+    ActionRequest::Ready(Action::FollowUp {
+        questions: body.questions,
+        time_sensitivity: body.time_sensitivity,
+        respond_by: body.respond_by,
+    })
+});
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -584,32 +627,43 @@ struct CloseBody {
     #[serde(default)]
     resolution: Option<LongText>,
 }
-action_handler!(close, "close", CloseBody, |body| ActionRequest::Ready(Action::Close {
-    resolution: body.resolution
-}));
+action_handler!(close, "close", CloseBody, |body| ActionRequest::Ready(
+    Action::Close {
+        resolution: body.resolution
+    }
+));
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WithdrawBody {
     reason: Reason,
 }
-action_handler!(withdraw, "withdraw", WithdrawBody, |body| ActionRequest::Ready(Action::Withdraw {
-    reason: body.reason
-}));
+action_handler!(withdraw, "withdraw", WithdrawBody, |body| {
+    ActionRequest::Ready(Action::Withdraw {
+        reason: body.reason,
+    })
+});
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RemindBody {}
-action_handler!(remind, "remind", RemindBody, |_body| ActionRequest::Ready(Action::Remind));
+action_handler!(remind, "remind", RemindBody, |_body| ActionRequest::Ready(
+    Action::Remind
+));
 
 /// Walks the hash chain: `{"valid": true, "events": N}` or the first broken link.
-async fn verify(_secretariat: Secretariat, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn verify(
+    _secretariat: Secretariat,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(match state.store.verify_chain().await? {
         ChainReport::Valid { events } => serde_json::json!({ "valid": true, "events": events }),
         ChainReport::Broken {
             inquiry_id,
             seq,
             reason,
-        } => serde_json::json!({ "valid": false, "inquiry_id": inquiry_id, "seq": seq, "reason": reason }),
+        } => {
+            serde_json::json!({ "valid": false, "inquiry_id": inquiry_id, "seq": seq, "reason": reason })
+        }
     }))
 }

@@ -375,7 +375,10 @@ impl EventData {
     }
 
     /// Rebuilds an event from its stored type and payload.
-    pub fn from_parts(type_name: &str, payload: serde_json::Value) -> Result<Self, serde_json::Error> {
+    pub fn from_parts(
+        type_name: &str,
+        payload: serde_json::Value,
+    ) -> Result<Self, serde_json::Error> {
         serde_json::from_value(serde_json::json!({ "type": type_name, "payload": payload }))
     }
 }
@@ -407,7 +410,10 @@ fn future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime
     if at > now {
         Ok(at)
     } else {
-        Err(invalid(field, format!("must be in the future, got {}", at.to_rfc3339())))
+        Err(invalid(
+            field,
+            format!("must be in the future, got {}", at.to_rfc3339()),
+        ))
     }
 }
 
@@ -419,7 +425,10 @@ fn response_deadline(
 ) -> Result<Option<DateTime<Utc>>, Refusal> {
     let max = definition().deadlines.max_estimated_timeframe;
     match (estimated_timeframe, respond_by) {
-        (Some(_), Some(_)) => Err(invalid("estimated_timeframe", "give estimated_timeframe or respond_by, not both")),
+        (Some(_), Some(_)) => Err(invalid(
+            "estimated_timeframe",
+            "give estimated_timeframe or respond_by, not both",
+        )),
         (Some(timeframe), None) if timeframe > max => Err(invalid(
             "estimated_timeframe",
             format!("must be at most {max}, got {timeframe}"),
@@ -442,7 +451,11 @@ fn ack_deadline(
 ) -> Result<DateTime<Utc>, Refusal> {
     match respond_by {
         Some(at) => future("respond_by", at, now),
-        None => Ok(now + definition().deadlines.for_sensitivity(time_sensitivity).as_delta()),
+        None => Ok(now
+            + definition()
+                .deadlines
+                .for_sensitivity(time_sensitivity)
+                .as_delta()),
     }
 }
 
@@ -465,11 +478,19 @@ pub fn create(
 }
 
 /// Decides what `role` doing `action` at `now` records, or why it is refused.
-pub fn decide(inquiry: &Inquiry, role: Role, action: Action, now: DateTime<Utc>) -> Result<EventData, Refusal> {
+pub fn decide(
+    inquiry: &Inquiry,
+    role: Role,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Result<EventData, Refusal> {
     let name = action.name();
     let required = actor_of(name);
     if role != required {
-        return Err(Refusal::WrongRole { action: name, required });
+        return Err(Refusal::WrongRole {
+            action: name,
+            required,
+        });
     }
     if transition(inquiry.status, inquiry.stimulus(name, now)).is_none() {
         return Err(Refusal::NotAllowed {
@@ -481,15 +502,24 @@ pub fn decide(inquiry: &Inquiry, role: Role, action: Action, now: DateTime<Utc>)
     Ok(match action {
         Action::LookupPoc(target) => {
             if target.code == inquiry.requesting_state {
-                return Err(invalid("member_state", format!("{} is the requesting state itself", target.code)));
+                return Err(invalid(
+                    "member_state",
+                    format!("{} is the requesting state itself", target.code),
+                ));
             }
             if !target.participating {
-                return Err(invalid("member_state", format!("{} does not participate in CBM #2", target.code)));
+                return Err(invalid(
+                    "member_state",
+                    format!("{} does not participate in CBM #2", target.code),
+                ));
             }
             if target.pocs.is_empty() {
                 return Err(invalid(
                     "member_state",
-                    format!("{} has no active policy point of contact in the directory", target.code),
+                    format!(
+                        "{} has no active policy point of contact in the directory",
+                        target.code
+                    ),
                 ));
             }
             EventData::LookupPoc {
@@ -503,7 +533,11 @@ pub fn decide(inquiry: &Inquiry, role: Role, action: Action, now: DateTime<Utc>)
                 .responding_state_name
                 .as_ref()
                 .expect("poc_identified has a responding state");
-            let names: Vec<String> = inquiry.responding_pocs.iter().map(|p| p.name.clone()).collect();
+            let names: Vec<String> = inquiry
+                .responding_pocs
+                .iter()
+                .map(|p| p.name.clone())
+                .collect();
             let text = invocation::render(
                 language,
                 &InvocationParties {
@@ -590,10 +624,16 @@ pub fn decide(inquiry: &Inquiry, role: Role, action: Action, now: DateTime<Utc>)
         } => {
             let response_due_at = response_deadline(estimated_timeframe, respond_by, now)?;
             if response_due_at.is_some() && reason.is_none() {
-                return Err(invalid("reason", "is required when the timeframe is revised"));
+                return Err(invalid(
+                    "reason",
+                    "is required when the timeframe is revised",
+                ));
             }
             if response_due_at.is_none() && reason.is_some() {
-                return Err(invalid("reason", "only accompanies a revised estimated_timeframe or respond_by"));
+                return Err(invalid(
+                    "reason",
+                    "only accompanies a revised estimated_timeframe or respond_by",
+                ));
             }
             EventData::Update {
                 message: message.as_str().to_owned(),
@@ -611,7 +651,10 @@ pub fn decide(inquiry: &Inquiry, role: Role, action: Action, now: DateTime<Utc>)
                     return Err(invalid("third_states", format!("lists {state} twice")));
                 }
                 if Some(state) == inquiry.responding_state.as_ref() {
-                    return Err(invalid("third_states", format!("{state} is the responding state itself")));
+                    return Err(invalid(
+                        "third_states",
+                        format!("{state} is the responding state itself"),
+                    ));
                 }
             }
             EventData::Respond {
@@ -641,7 +684,10 @@ pub fn decide(inquiry: &Inquiry, role: Role, action: Action, now: DateTime<Utc>)
         },
         Action::Remind => EventData::Remind {
             due_at: inquiry.due_at().expect("overdue implies a deadline"),
-            reminded_state: inquiry.responding_state.clone().expect("sent implies a responding state"),
+            reminded_state: inquiry
+                .responding_state
+                .clone()
+                .expect("sent implies a responding state"),
         },
         Action::DeadlineMissed => EventData::DeadlineMissed {
             due_at: inquiry.due_at().expect("overdue implies a deadline"),
@@ -725,7 +771,11 @@ pub fn apply(
                 responded_at: None,
                 ended_at: None,
             };
-            return if seq == 1 { Ok(inquiry) } else { Err(replay_error("none")) };
+            return if seq == 1 {
+                Ok(inquiry)
+            } else {
+                Err(replay_error("none"))
+            };
         }
         (None, _) => return Err(replay_error("none")),
         (Some(_), EventData::Created { .. }) => return Err(replay_error("created")),
@@ -737,7 +787,8 @@ pub fn apply(
         overdue: true,
         deadline_unrecorded: true,
     };
-    inquiry.status = transition(inquiry.status, stimulus).ok_or_else(|| replay_error(inquiry.status.as_str()))?;
+    inquiry.status = transition(inquiry.status, stimulus)
+        .ok_or_else(|| replay_error(inquiry.status.as_str()))?;
     inquiry.version = seq;
     inquiry.updated_at = at;
     match event.clone() {
@@ -837,12 +888,24 @@ pub enum Recipient {
 /// The recipients of `event`, given the inquiry after it. The Secretariat hears only of
 /// missed deadlines; content never travels in a notification.
 pub fn recipients(event: &EventData, inquiry: &Inquiry) -> Vec<Recipient> {
-    let responders = || inquiry.responding_pocs.iter().map(|p| Recipient::Poc(p.id)).collect::<Vec<_>>();
+    let responders = || {
+        inquiry
+            .responding_pocs
+            .iter()
+            .map(|p| Recipient::Poc(p.id))
+            .collect::<Vec<_>>()
+    };
     let requester = || vec![Recipient::Poc(inquiry.requester.poc_id)];
     match event {
-        EventData::RequestInfo { .. } | EventData::FollowUp { .. } | EventData::Remind { .. } => responders(),
-        EventData::Acknowledge { .. } | EventData::Update { .. } | EventData::Respond { .. } => requester(),
-        EventData::Close { .. } | EventData::Withdraw { .. } if inquiry.sent_at.is_some() => responders(),
+        EventData::RequestInfo { .. } | EventData::FollowUp { .. } | EventData::Remind { .. } => {
+            responders()
+        }
+        EventData::Acknowledge { .. } | EventData::Update { .. } | EventData::Respond { .. } => {
+            requester()
+        }
+        EventData::Close { .. } | EventData::Withdraw { .. } if inquiry.sent_at.is_some() => {
+            responders()
+        }
         EventData::DeadlineMissed { .. } => {
             let mut all = requester();
             all.extend(responders());

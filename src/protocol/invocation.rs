@@ -10,10 +10,26 @@ use crate::domain::Language;
 /// The templates, embedded in the binary. Their paths are also listed in
 /// `protocol/protocol.toml` (a test checks both agree).
 const TEMPLATES: [(Language, &str, &str); 4] = [
-    (Language::En, "templates/invocation.en.txt", include_str!("../../protocol/templates/invocation.en.txt")),
-    (Language::Es, "templates/invocation.es.txt", include_str!("../../protocol/templates/invocation.es.txt")),
-    (Language::Fr, "templates/invocation.fr.txt", include_str!("../../protocol/templates/invocation.fr.txt")),
-    (Language::Pt, "templates/invocation.pt.txt", include_str!("../../protocol/templates/invocation.pt.txt")),
+    (
+        Language::En,
+        "templates/invocation.en.txt",
+        include_str!("../../protocol/templates/invocation.en.txt"),
+    ),
+    (
+        Language::Es,
+        "templates/invocation.es.txt",
+        include_str!("../../protocol/templates/invocation.es.txt"),
+    ),
+    (
+        Language::Fr,
+        "templates/invocation.fr.txt",
+        include_str!("../../protocol/templates/invocation.fr.txt"),
+    ),
+    (
+        Language::Pt,
+        "templates/invocation.pt.txt",
+        include_str!("../../protocol/templates/invocation.pt.txt"),
+    ),
 ];
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -32,7 +48,9 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// The template paths by language, as embedded.
 pub fn template_paths() -> impl Iterator<Item = (Language, &'static str)> {
-    TEMPLATES.into_iter().map(|(language, path, _)| (language, path))
+    TEMPLATES
+        .into_iter()
+        .map(|(language, path, _)| (language, path))
 }
 
 /// Who writes to whom: the facts the statement names.
@@ -52,7 +70,9 @@ pub fn render(language: Language, parties: &InvocationParties<'_>) -> String {
         .find(|(l, _, _)| *l == language)
         .map(|(_, path, _)| *path)
         .expect("a template for every language");
-    let template = ENVIRONMENT.get_template(path).expect("templates are loaded");
+    let template = ENVIRONMENT
+        .get_template(path)
+        .expect("templates are loaded");
     template
         .render(context! {
             requester_name => parties.requester_name,
@@ -89,8 +109,20 @@ mod tests {
         ];
         for (language, note) in non_accusation {
             let text = render(language, &parties());
-            for needle in ["AG/RES. 2925 (XLVIII-O/18)", "78", "Eva Rojas", "Ministerio de Relaciones Exteriores", "Chile", "Ana Souza", "Brazil", note] {
-                assert!(text.contains(needle), "{language:?} lacks {needle:?}:\n{text}");
+            for needle in [
+                "AG/RES. 2925 (XLVIII-O/18)",
+                "78",
+                "Eva Rojas",
+                "Ministerio de Relaciones Exteriores",
+                "Chile",
+                "Ana Souza",
+                "Brazil",
+                note,
+            ] {
+                assert!(
+                    text.contains(needle),
+                    "{language:?} lacks {needle:?}:\n{text}"
+                );
             }
         }
     }

@@ -68,9 +68,10 @@ impl Status {
     /// The superstate this status belongs to.
     pub fn superstate(self) -> &'static str {
         match self {
-            Status::Draft | Status::PocIdentified | Status::Cbm2Invoked | Status::IncidentDescribed => {
-                "preparing"
-            }
+            Status::Draft
+            | Status::PocIdentified
+            | Status::Cbm2Invoked
+            | Status::IncidentDescribed => "preparing",
             Status::AwaitingResponse | Status::Acknowledged => "open",
             Status::Responded => "answered",
             Status::Closed | Status::Withdrawn => "ended",

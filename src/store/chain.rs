@@ -44,8 +44,14 @@ pub fn event_hash(
 /// The outcome of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainReport {
-    Valid { events: u64 },
-    Broken { inquiry_id: Option<Uuid>, seq: Option<i64>, reason: String },
+    Valid {
+        events: u64,
+    },
+    Broken {
+        inquiry_id: Option<Uuid>,
+        seq: Option<i64>,
+        reason: String,
+    },
 }
 
 #[derive(sqlx::FromRow)]
@@ -93,16 +99,20 @@ impl Store {
             seq: Some(row.seq),
             reason,
         };
-        let mut last_seq_of: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+        let mut last_seq_of: std::collections::HashMap<Uuid, i64> =
+            std::collections::HashMap::new();
         let mut previous_hash = GENESIS_HASH.to_owned();
         let mut expected_chain_seq = 1;
         for row in &rows {
             if row.chain_seq != expected_chain_seq {
-                return Ok(broken(row, format!(
-                    "chain position {} follows {}: an event before it is missing",
-                    row.chain_seq,
-                    expected_chain_seq - 1
-                )));
+                return Ok(broken(
+                    row,
+                    format!(
+                        "chain position {} follows {}: an event before it is missing",
+                        row.chain_seq,
+                        expected_chain_seq - 1
+                    ),
+                ));
             }
             let actor = EventActor {
                 kind: row.actor_kind.clone(),
@@ -120,17 +130,23 @@ impl Store {
                 &row.payload,
             );
             if recomputed != row.hash {
-                return Ok(broken(row, "the event's content does not match its hash: it was altered".into()));
+                return Ok(broken(
+                    row,
+                    "the event's content does not match its hash: it was altered".into(),
+                ));
             }
             if row.prev_hash != previous_hash {
                 return Ok(broken(row, "the event does not link to the event before it: an event was removed, inserted or altered".into()));
             }
             let expected_seq = last_seq_of.get(&row.inquiry_id).map_or(1, |s| s + 1);
             if row.seq != expected_seq {
-                return Ok(broken(row, format!(
-                    "sequence number {} where {expected_seq} was expected: an event of this inquiry is missing or out of order",
-                    row.seq
-                )));
+                return Ok(broken(
+                    row,
+                    format!(
+                        "sequence number {} where {expected_seq} was expected: an event of this inquiry is missing or out of order",
+                        row.seq
+                    ),
+                ));
             }
             last_seq_of.insert(row.inquiry_id, row.seq);
             previous_hash = row.hash.clone();
@@ -153,7 +169,9 @@ impl Store {
                 return Ok(ChainReport::Broken {
                     inquiry_id: Some(id),
                     seq: Some(recorded + 1),
-                    reason: format!("the inquiry is at version {version} but {recorded} events are recorded"),
+                    reason: format!(
+                        "the inquiry is at version {version} but {recorded} events are recorded"
+                    ),
                 });
             }
         }

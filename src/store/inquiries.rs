@@ -23,7 +23,8 @@ pub fn role_of(principal: &Principal, inquiry: &Inquiry) -> Option<Role> {
             Some(Role::Requester)
         }
         Principal::Poc { member_state, .. }
-            if inquiry.responding_state.as_ref() == Some(member_state) && inquiry.status.is_sent() =>
+            if inquiry.responding_state.as_ref() == Some(member_state)
+                && inquiry.status.is_sent() =>
         {
             Some(Role::Responder)
         }
@@ -167,7 +168,10 @@ fn principal_key(principal: &Principal) -> String {
 
 fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
     let (poc_id, state) = match caller.map(|c| &c.principal) {
-        Some(Principal::Poc { poc_id, member_state }) => (Some(poc_id.0), Some(member_state.to_string())),
+        Some(Principal::Poc {
+            poc_id,
+            member_state,
+        }) => (Some(poc_id.0), Some(member_state.to_string())),
         _ => (None, None),
     };
     EventActor {
@@ -292,7 +296,11 @@ impl Store {
         related_inquiry_id: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<Inquiry, CreateError> {
-        let Principal::Poc { poc_id, member_state } = &caller.principal else {
+        let Principal::Poc {
+            poc_id,
+            member_state,
+        } = &caller.principal
+        else {
             return Err(CreateError::NotAPoc);
         };
         let id = Uuid::now_v7();
@@ -504,20 +512,25 @@ impl Store {
 
     /// Every inquiry id, for replay checks.
     pub async fn inquiry_ids(&self) -> Result<Vec<Uuid>, StoreError> {
-        Ok(dispatch!(self, pool => sqlx::query_scalar("SELECT id FROM inquiries ORDER BY created_at, id")
+        Ok(
+            dispatch!(self, pool => sqlx::query_scalar("SELECT id FROM inquiries ORDER BY created_at, id")
             .fetch_all(pool)
-            .await?))
+            .await?),
+        )
     }
 
     /// Rebuilds an inquiry by folding its stored events through the protocol.
     pub async fn replay_inquiry(&self, id: Uuid) -> Result<Option<Inquiry>, StoreError> {
         let mut inquiry: Option<Inquiry> = None;
         for event in self.inquiry_events(id).await? {
-            let payload: serde_json::Value =
-                serde_json::from_str(&event.payload).map_err(|e| corrupt("inquiry_events.payload", e))?;
+            let payload: serde_json::Value = serde_json::from_str(&event.payload)
+                .map_err(|e| corrupt("inquiry_events.payload", e))?;
             let data = EventData::from_parts(&event.event_type, payload)
                 .map_err(|e| corrupt("inquiry_events.payload", e))?;
-            inquiry = Some(apply(inquiry.as_ref(), id, event.seq, &data, event.at).map_err(|e| corrupt("replay", e))?);
+            inquiry = Some(
+                apply(inquiry.as_ref(), id, event.seq, &data, event.at)
+                    .map_err(|e| corrupt("replay", e))?,
+            );
         }
         Ok(inquiry)
     }

@@ -1,0 +1,113 @@
+//! Scenarios: the protocol's paths as data (`protocol/scenarios/*.toml`), replayed by the
+//! tests against the pure machine (here) and through HTTP (tests/api).
+
+use serde::Deserialize;
+
+use super::inquiry::{Role, actor_of};
+use super::machine::{ActionName, Status, Stimulus, transition};
+
+/// One path through the protocol.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub steps: Vec<Step>,
+}
+
+/// Who takes a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// A POC of the requesting state.
+    Requester,
+    /// A POC of the state the inquiry is addressed to.
+    Responder,
+    Secretariat,
+    /// A POC of a state with no part in the inquiry.
+    ThirdState,
+}
+
+/// One action and what it must lead to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    #[serde(rename = "as")]
+    pub party: Party,
+    /// `create` or an action of `protocol.toml`.
+    pub action: String,
+    /// The JSON body sent with the action (absent: none).
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// For `create`: link the new inquiry to the current one (a referral).
+    #[serde(default)]
+    pub related: bool,
+    /// The status after an accepted step.
+    #[serde(default)]
+    pub expect_status: Option<Status>,
+    /// The HTTP status of a refused step (403, 404, 409, 422).
+    #[serde(default)]
+    pub expect_refused: Option<u16>,
+}
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+/// Replays `scenario` against the machine alone: who may act (403), who may see (404),
+/// what the status allows (409). Refusals of invalid input (422) depend on the input and
+/// the directory, not on the machine: here they leave the status as it is.
+pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
+    let mut status: Option<Status> = None;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let at = |what: String| {
+            format!(
+                "{}, step {} ({}): {what}",
+                scenario.name,
+                i + 1,
+                step.action
+            )
+        };
+        let outcome: Result<Status, u16> = if step.action == "create" {
+            match step.party {
+                Party::Requester => Ok(Status::Draft),
+                _ => Err(403),
+            }
+        } else {
+            let current = status.ok_or_else(|| at("no inquiry yet".into()))?;
+            let action =
+                ActionName::parse(&step.action).ok_or_else(|| at("unknown action".into()))?;
+            let role = match step.party {
+                Party::Requester => Some(Role::Requester),
+                Party::Responder if current.is_sent() => Some(Role::Responder),
+                Party::Responder | Party::ThirdState => None,
+                Party::Secretariat => Some(Role::Secretariat),
+            };
+            match role {
+                None => Err(404),
+                Some(role) if role != actor_of(action) => Err(403),
+                Some(_) if step.expect_refused == Some(422) => Err(422),
+                Some(_) => {
+                    let stimulus = Stimulus {
+                        action,
+                        overdue: false,
+                        deadline_unrecorded: false,
+                    };
+                    transition(current, stimulus).ok_or(409)
+                }
+            }
+        };
+        match (outcome, step.expect_status, step.expect_refused) {
+            (Ok(next), Some(expected), None) if next == expected => status = Some(next),
+            (Err(code), None, Some(expected)) if code == expected => {}
+            (outcome, expected_status, expected_refused) => {
+                return Err(at(format!(
+                    "got {outcome:?}, expected status {expected_status:?} / refusal {expected_refused:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
