@@ -55,7 +55,7 @@ pub fn actor_of(action: ActionName) -> Role {
         | ActionName::Withdraw => Role::Requester,
         ActionName::Acknowledge | ActionName::Update | ActionName::Respond => Role::Responder,
         ActionName::Remind => Role::Secretariat,
-        ActionName::DeadlineMissed => Role::Engine,
+        ActionName::DeadlineReminder | ActionName::DeadlineMissed => Role::Engine,
     }
 }
 
@@ -139,6 +139,12 @@ pub struct Inquiry {
     pub response_due_at: Option<DateTime<Utc>>,
     /// The deadline a `deadline_missed` was last recorded for.
     pub deadline_missed_for: Option<DateTime<Utc>>,
+    /// When the running deadline was set: the start of its window.
+    #[serde(default)]
+    pub deadline_set_at: Option<DateTime<Utc>>,
+    /// The deadline a `deadline_reminder` was last recorded for.
+    #[serde(default)]
+    pub reminded_for: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
@@ -158,6 +164,14 @@ impl Inquiry {
         }
     }
 
+    /// Which deadline runs: the acknowledgement's or the response's.
+    pub fn deadline_kind(&self) -> &'static str {
+        match self.status {
+            Status::AwaitingResponse => "acknowledgement",
+            _ => "response",
+        }
+    }
+
     /// Past the running deadline (computed at read time, exact).
     pub fn overdue(&self, now: DateTime<Utc>) -> bool {
         self.due_at().is_some_and(|due| now > due)
@@ -165,10 +179,35 @@ impl Inquiry {
 
     fn stimulus(&self, action: ActionName, now: DateTime<Utc>) -> Stimulus {
         let overdue = self.overdue(now);
+        let due_at = self.due_at();
         Stimulus {
             action,
             overdue,
-            deadline_unrecorded: overdue && self.deadline_missed_for != self.due_at(),
+            deadline_unrecorded: overdue && self.deadline_missed_for != due_at,
+            reminder_unrecorded: !overdue && due_at.is_some() && self.reminded_for != due_at,
+        }
+    }
+
+    /// When the reminder for the running deadline falls due: once `share` (0 to 1) of the
+    /// window from `deadline_set_at` to the deadline has elapsed.
+    pub fn reminder_at(&self, share: f64) -> Option<DateTime<Utc>> {
+        let due = self.due_at()?;
+        let set = self.deadline_set_at?;
+        let window_ms = (due - set).num_milliseconds().max(0) as f64;
+        Some(set + chrono::TimeDelta::milliseconds((window_ms * share.clamp(0.0, 1.0)) as i64))
+    }
+
+    /// When the deadline sweeper next has something to record for this inquiry: the
+    /// reminder, then the missed deadline; `None` once the miss is recorded or when no
+    /// deadline runs.
+    pub fn next_sweep_at(&self, reminder_share: f64) -> Option<DateTime<Utc>> {
+        let due = self.due_at()?;
+        if self.deadline_missed_for == Some(due) {
+            return None;
+        }
+        match self.reminder_at(reminder_share) {
+            Some(reminder) if self.reminded_for != Some(due) => Some(reminder.min(due)),
+            _ => Some(due),
         }
     }
 
@@ -242,6 +281,7 @@ pub enum Action {
         reason: Reason,
     },
     Remind,
+    DeadlineReminder,
     DeadlineMissed,
 }
 
@@ -259,6 +299,7 @@ impl Action {
             Action::Close { .. } => ActionName::Close,
             Action::Withdraw { .. } => ActionName::Withdraw,
             Action::Remind => ActionName::Remind,
+            Action::DeadlineReminder => ActionName::DeadlineReminder,
             Action::DeadlineMissed => ActionName::DeadlineMissed,
         }
     }
@@ -330,6 +371,13 @@ pub enum EventData {
         /// The state that must act.
         reminded_state: MemberStateCode,
     },
+    DeadlineReminder {
+        due_at: DateTime<Utc>,
+        /// `acknowledgement` or `response`.
+        deadline: String,
+        /// The state that must act.
+        reminded_state: MemberStateCode,
+    },
     DeadlineMissed {
         due_at: DateTime<Utc>,
         /// `acknowledgement` or `response`.
@@ -361,6 +409,7 @@ impl EventData {
             EventData::Close { .. } => ActionName::Close,
             EventData::Withdraw { .. } => ActionName::Withdraw,
             EventData::Remind { .. } => ActionName::Remind,
+            EventData::DeadlineReminder { .. } => ActionName::DeadlineReminder,
             EventData::DeadlineMissed { .. } => ActionName::DeadlineMissed,
         })
     }
@@ -689,13 +738,17 @@ pub fn decide(
                 .clone()
                 .expect("sent implies a responding state"),
         },
+        Action::DeadlineReminder => EventData::DeadlineReminder {
+            due_at: inquiry.due_at().expect("open implies a deadline"),
+            deadline: inquiry.deadline_kind().to_owned(),
+            reminded_state: inquiry
+                .responding_state
+                .clone()
+                .expect("sent implies a responding state"),
+        },
         Action::DeadlineMissed => EventData::DeadlineMissed {
             due_at: inquiry.due_at().expect("overdue implies a deadline"),
-            deadline: match inquiry.status {
-                Status::AwaitingResponse => "acknowledgement",
-                _ => "response",
-            }
-            .to_owned(),
+            deadline: inquiry.deadline_kind().to_owned(),
         },
     })
 }
@@ -764,6 +817,8 @@ pub fn apply(
                 ack_due_at: None,
                 response_due_at: None,
                 deadline_missed_for: None,
+                deadline_set_at: None,
+                reminded_for: None,
                 created_at: at,
                 updated_at: at,
                 sent_at: None,
@@ -786,6 +841,7 @@ pub fn apply(
         action,
         overdue: true,
         deadline_unrecorded: true,
+        reminder_unrecorded: true,
     };
     inquiry.status = transition(inquiry.status, stimulus)
         .ok_or_else(|| replay_error(inquiry.status.as_str()))?;
@@ -820,6 +876,7 @@ pub fn apply(
             inquiry.contact = Some(contact);
             inquiry.time_sensitivity = Some(time_sensitivity);
             inquiry.ack_due_at = Some(ack_due_at);
+            inquiry.deadline_set_at = Some(at);
             inquiry.sent_at = Some(at);
         }
         EventData::Acknowledge {
@@ -832,6 +889,7 @@ pub fn apply(
             inquiry.contact_requested = Some(contact_requested);
             inquiry.estimated_timeframe = estimated_timeframe;
             inquiry.response_due_at = Some(response_due_at);
+            inquiry.deadline_set_at = Some(at);
             inquiry.acknowledged_at = Some(at);
         }
         EventData::Update {
@@ -843,6 +901,7 @@ pub fn apply(
             inquiry.message = Some(message);
             if let Some(due) = response_due_at {
                 inquiry.response_due_at = Some(due);
+                inquiry.deadline_set_at = Some(at);
                 inquiry.estimated_timeframe = estimated_timeframe;
             }
         }
@@ -862,6 +921,7 @@ pub fn apply(
             inquiry.questions = Some(questions);
             inquiry.time_sensitivity = Some(time_sensitivity);
             inquiry.ack_due_at = Some(ack_due_at);
+            inquiry.deadline_set_at = Some(at);
             inquiry.response_due_at = None;
         }
         EventData::Close { resolution } => {
@@ -873,6 +933,7 @@ pub fn apply(
             inquiry.ended_at = Some(at);
         }
         EventData::Remind { .. } => {}
+        EventData::DeadlineReminder { due_at, .. } => inquiry.reminded_for = Some(due_at),
         EventData::DeadlineMissed { due_at, .. } => inquiry.deadline_missed_for = Some(due_at),
     }
     Ok(inquiry)
@@ -897,9 +958,10 @@ pub fn recipients(event: &EventData, inquiry: &Inquiry) -> Vec<Recipient> {
     };
     let requester = || vec![Recipient::Poc(inquiry.requester.poc_id)];
     match event {
-        EventData::RequestInfo { .. } | EventData::FollowUp { .. } | EventData::Remind { .. } => {
-            responders()
-        }
+        EventData::RequestInfo { .. }
+        | EventData::FollowUp { .. }
+        | EventData::Remind { .. }
+        | EventData::DeadlineReminder { .. } => responders(),
         EventData::Acknowledge { .. } | EventData::Update { .. } | EventData::Respond { .. } => {
             requester()
         }

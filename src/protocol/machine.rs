@@ -132,11 +132,12 @@ pub enum ActionName {
     Close,
     Withdraw,
     Remind,
+    DeadlineReminder,
     DeadlineMissed,
 }
 
 impl ActionName {
-    pub const ALL: [ActionName; 12] = [
+    pub const ALL: [ActionName; 13] = [
         ActionName::LookupPoc,
         ActionName::Invoke,
         ActionName::Describe,
@@ -148,6 +149,7 @@ impl ActionName {
         ActionName::Close,
         ActionName::Withdraw,
         ActionName::Remind,
+        ActionName::DeadlineReminder,
         ActionName::DeadlineMissed,
     ];
 
@@ -164,6 +166,7 @@ impl ActionName {
             ActionName::Close => "close",
             ActionName::Withdraw => "withdraw",
             ActionName::Remind => "remind",
+            ActionName::DeadlineReminder => "deadline_reminder",
             ActionName::DeadlineMissed => "deadline_missed",
         }
     }
@@ -181,6 +184,8 @@ pub struct Stimulus {
     pub overdue: bool,
     /// Overdue, and no `deadline_missed` is recorded for this deadline yet.
     pub deadline_unrecorded: bool,
+    /// Not overdue, and no `deadline_reminder` is recorded for this deadline yet.
+    pub reminder_unrecorded: bool,
 }
 
 /// The machine's shared storage: whether the last stimulus was accepted.
@@ -275,13 +280,15 @@ impl Machine {
     }
 
     /// A deadline runs. `close` → closed; `withdraw` → withdrawn; `remind` (while
-    /// overdue) and `deadline_missed` (once per deadline) leave the status as it is.
+    /// overdue), `deadline_reminder` (once per deadline, before it passes) and
+    /// `deadline_missed` (once per deadline) leave the status as it is.
     #[superstate]
     fn open(&mut self, event: &Stimulus) -> Outcome<State> {
         match event.action {
             ActionName::Close => self.accept(State::closed()),
             ActionName::Withdraw => self.accept(State::withdrawn()),
             ActionName::Remind if event.overdue => self.accept_in_place(),
+            ActionName::DeadlineReminder if event.reminder_unrecorded => self.accept_in_place(),
             ActionName::DeadlineMissed if event.deadline_unrecorded => self.accept_in_place(),
             _ => Super,
         }

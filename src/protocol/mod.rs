@@ -73,13 +73,17 @@ mod tests {
             for action in ActionName::ALL {
                 let row = &definition().actions[action.as_str()];
                 for role in ROLES {
-                    for (overdue, deadline_unrecorded) in
-                        [(false, false), (true, false), (true, true)]
-                    {
+                    for (overdue, deadline_unrecorded, reminder_unrecorded) in [
+                        (false, false, false),
+                        (false, false, true),
+                        (true, false, false),
+                        (true, true, false),
+                    ] {
                         let guard_holds = match row.guard.as_deref() {
                             None => true,
                             Some("overdue") => overdue,
                             Some("deadline_unrecorded") => deadline_unrecorded,
+                            Some("reminder_unrecorded") => reminder_unrecorded,
                             Some(other) => panic!("unknown guard {other}"),
                         };
                         let expected = (role.as_str() == row.actor
@@ -96,6 +100,7 @@ mod tests {
                             action,
                             overdue,
                             deadline_unrecorded,
+                            reminder_unrecorded,
                         };
                         let actual = (actor_of(action) == role)
                             .then(|| transition(status, stimulus))
@@ -103,7 +108,7 @@ mod tests {
                             .map(Status::as_str);
                         if actual != expected {
                             differences.push(format!(
-                                "{} --{}/{} (overdue={overdue}, unrecorded={deadline_unrecorded})--> table {expected:?}, machine {actual:?}",
+                                "{} --{}/{} (overdue={overdue}, deadline unrecorded={deadline_unrecorded}, reminder unrecorded={reminder_unrecorded})--> table {expected:?}, machine {actual:?}",
                                 status.as_str(), action.as_str(), role.as_str()
                             ));
                         }

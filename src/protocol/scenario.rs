@@ -94,6 +94,7 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
                         action,
                         overdue: false,
                         deadline_unrecorded: false,
+                        reminder_unrecorded: false,
                     };
                     transition(current, stimulus).ok_or(409)
                 }
