@@ -1,11 +1,13 @@
 //! The command line: `cbm2 serve`, `cbm2 migrate`, `cbm2 token …`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::clock;
+use crate::deadlines::MIN_SWEEP_INTERVAL;
 use crate::domain::{Label, PocId};
 use crate::startup::{Application, Settings, shutdown_signal};
 use crate::store::Store;
@@ -71,6 +73,33 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CBM2_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// How often to record missed deadlines and reminders (humantime: 30s, 5m, 100ms;
+    /// at least 100ms). The sweep also runs once at start.
+    #[arg(long, env = "CBM2_SWEEP_INTERVAL", default_value = "30s", value_parser = parse_sweep_interval)]
+    pub sweep_interval: Duration,
+    /// Remind the acting state once this share of a deadline's window has elapsed
+    /// (0 to 1).
+    #[arg(long, env = "CBM2_REMINDER_SHARE", default_value_t = crate::store::DEFAULT_REMINDER_SHARE, value_parser = parse_share)]
+    pub reminder_share: f64,
+}
+
+fn parse_sweep_interval(value: &str) -> Result<Duration, String> {
+    let interval =
+        humantime::parse_duration(value).map_err(|e| format!("{e} (e.g. 30s, 5m, 100ms)"))?;
+    if interval < MIN_SWEEP_INTERVAL {
+        return Err(format!(
+            "must be at least {}",
+            humantime::format_duration(MIN_SWEEP_INTERVAL)
+        ));
+    }
+    Ok(interval)
+}
+
+fn parse_share(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("must be a number from 0 to 1, got {value:?}")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +163,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings {
                 database_url: cli.database_url,
                 bind: args.bind,
+                sweep_interval: args.sweep_interval,
+                reminder_share: args.reminder_share,
             };
             let application = Application::build(&settings).await?;
             application.run_until(shutdown_signal()).await?;

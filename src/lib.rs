@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod deadlines;
 pub mod domain;
 pub mod http;
 pub mod protocol;

@@ -2,9 +2,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::deadlines::run_sweeper;
 use crate::http::{AppState, app};
 use crate::store::{Store, StoreError};
 
@@ -15,6 +18,23 @@ pub struct Settings {
     pub database_url: String,
     /// Where to listen; port 0 picks a free port (tests).
     pub bind: String,
+    /// How often the deadline sweeper runs (it also runs once at start).
+    pub sweep_interval: Duration,
+    /// The share of a deadline's window after which the acting state is reminded.
+    pub reminder_share: f64,
+}
+
+impl Settings {
+    /// Settings with the defaults of `cbm2 serve` for everything but the database and
+    /// the address.
+    pub fn new(database_url: impl Into<String>, bind: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            bind: bind.into(),
+            sweep_interval: Duration::from_secs(30),
+            reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -35,12 +55,15 @@ pub struct Application {
     listener: TcpListener,
     store: Store,
     local_addr: SocketAddr,
+    sweep_interval: Duration,
 }
 
 impl Application {
     /// Connects to the database, applies pending migrations, and binds the listener.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let store = Store::connect_and_migrate(&settings.database_url).await?;
+        let store = Store::connect_and_migrate(&settings.database_url)
+            .await?
+            .with_reminder_share(settings.reminder_share);
         tracing::info!(
             backend = store.backend(),
             "database ready, migrations applied"
@@ -57,6 +80,7 @@ impl Application {
             listener,
             store,
             local_addr,
+            sweep_interval: settings.sweep_interval,
         })
     }
 
@@ -65,8 +89,8 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the
-    /// database.
+    /// Serves, with the deadline sweeper beside it, until `shutdown` completes; then stops
+    /// the sweeper, finishes in-flight requests and closes the database.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -74,10 +98,23 @@ impl Application {
         let state = AppState {
             store: self.store.clone(),
         };
+        let (stop_sweeper, stopped) = watch::channel(false);
+        let sweeper = tokio::spawn(run_sweeper(
+            self.store.clone(),
+            self.sweep_interval,
+            stopped,
+        ));
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_sweeper.send(true);
+        };
         tracing::info!("listening on {}", self.local_addr);
         let result = axum::serve(self.listener, app(state))
             .with_graceful_shutdown(shutdown)
             .await;
+        if let Err(error) = sweeper.await {
+            tracing::error!(%error, "the deadline sweeper ended abnormally");
+        }
         self.store.close().await;
         tracing::info!("stopped");
         result

@@ -24,7 +24,7 @@ use crate::protocol::{Action, ActionName, Inquiry, Refusal, Role, Status};
 use crate::store::chain::ChainReport;
 use crate::store::inquiries::{
     ActionRequest, Command, CommandError, CreateError, Executed, IdempotencyKey, InquiryCursor,
-    InquiryFilter, role_of,
+    InquiryFilter, IssuedBy, role_of,
 };
 
 pub(super) fn routes(routes: Routes) -> Routes {
@@ -436,7 +436,7 @@ async fn run(
     let now = clock::now();
     let command = Command {
         inquiry_id: id,
-        caller,
+        by: IssuedBy::Caller(caller),
         action,
         if_match: if_match(headers)?,
         idempotency: idempotency_key(headers, path, body)?,

@@ -63,10 +63,19 @@ impl IdempotencyKey {
     }
 }
 
+/// Who issues a command.
+#[derive(Debug, Clone, Copy)]
+pub enum IssuedBy<'a> {
+    /// A caller of the API.
+    Caller(&'a Caller),
+    /// cbm2 itself: the deadline sweeper.
+    Engine,
+}
+
 /// A command on one inquiry.
 pub struct Command<'a> {
     pub inquiry_id: Uuid,
-    pub caller: &'a Caller,
+    pub by: IssuedBy<'a>,
     pub action: ActionRequest,
     /// `If-Match`: the version the caller last saw.
     pub if_match: Option<i64>,
@@ -184,7 +193,7 @@ fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
 /// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
 /// projection and outbox, inside `$tx`. `$insert` says whether the row is new.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $inquiry:expr, $event:expr, $actor:expr, $at:expr, $insert:expr) => {{
+    ($pool:expr, $tx:expr, $inquiry:expr, $event:expr, $actor:expr, $at:expr, $insert:expr, $share:expr) => {{
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
         let actor: &EventActor = $actor;
@@ -201,14 +210,17 @@ macro_rules! record {
         let row_sql = if $insert {
             "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
                  responding_state, exercise, related_inquiry_id, time_sensitivity, due_at, sent_at,
-                 created_at, updated_at, protocol_version, state, id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                 created_at, updated_at, protocol_version, state, next_sweep_at, acknowledged_at,
+                 responded_at, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18)"
         } else {
             "UPDATE inquiries SET status = $1, version = $2, requesting_state = $3,
                  requester_poc_id = $4, responding_state = $5, exercise = $6,
                  related_inquiry_id = $7, time_sensitivity = $8, due_at = $9, sent_at = $10,
-                 created_at = $11, updated_at = $12, protocol_version = $13, state = $14
-             WHERE id = $15"
+                 created_at = $11, updated_at = $12, protocol_version = $13, state = $14,
+                 next_sweep_at = $15, acknowledged_at = $16, responded_at = $17
+             WHERE id = $18"
         };
         sqlx::query(row_sql)
             .bind(inquiry.status.as_str())
@@ -225,6 +237,9 @@ macro_rules! record {
             .bind(inquiry.updated_at)
             .bind(&inquiry.protocol_version)
             .bind(&state)
+            .bind(inquiry.next_sweep_at($share))
+            .bind(inquiry.acknowledged_at)
+            .bind(inquiry.responded_at)
             .bind(inquiry.id)
             .execute(&mut *$tx)
             .await?;
@@ -336,7 +351,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(caller), Role::Requester);
-            record!(pool, tx, &created, &event, &actor, now, true);
+            record!(pool, tx, &created, &event, &actor, now, true, self.reminder_share);
             tx.commit().await?;
             Ok(created)
         })
@@ -356,8 +371,10 @@ impl Store {
         command: Command<'_>,
         render: impl Fn(&Inquiry, Role) -> String,
     ) -> Result<Executed, CommandError> {
-        let caller = command.caller;
-        let principal = principal_key(&caller.principal);
+        let (principal, caller) = match command.by {
+            IssuedBy::Caller(caller) => (principal_key(&caller.principal), Some(caller)),
+            IssuedBy::Engine => ("engine".to_owned(), None),
+        };
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let lock_sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1{}", pool.lock_suffix());
@@ -369,7 +386,11 @@ impl Store {
                 return Err(CommandError::NotFound(command.inquiry_id));
             };
             let current = decode_inquiry(&state)?;
-            let Some(role) = role_of(&caller.principal, &current) else {
+            let role = match caller {
+                Some(caller) => role_of(&caller.principal, &current),
+                None => Some(Role::Engine),
+            };
+            let Some(role) = role else {
                 return Err(CommandError::NotFound(command.inquiry_id));
             };
             if let Some(key) = &command.idempotency {
@@ -437,8 +458,8 @@ impl Store {
             let event = decide(&current, role, action, command.now)?;
             let next = apply(Some(&current), current.id, current.version + 1, &event, command.now)
                 .map_err(|e| corrupt("apply", e))?;
-            let actor = actor_of(Some(caller), role);
-            record!(pool, tx, &next, &event, &actor, command.now, false);
+            let actor = actor_of(caller, role);
+            record!(pool, tx, &next, &event, &actor, command.now, false, self.reminder_share);
             if let Some(key) = &command.idempotency {
                 sqlx::query(
                     "INSERT INTO idempotency_keys

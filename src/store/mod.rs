@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub mod chain;
+pub mod deadlines;
 pub mod directory;
 pub mod inquiries;
 pub mod tokens;
@@ -42,7 +43,12 @@ pub enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// The share of a deadline's window after which the acting state is reminded.
+    reminder_share: f64,
 }
+
+/// By default the acting state is reminded when 75% of a deadline's window has elapsed.
+pub const DEFAULT_REMINDER_SHARE: f64 = 0.75;
 
 /// A failure of the database itself (connection, query, migration): never the caller's fault.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +129,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            reminder_share: DEFAULT_REMINDER_SHARE,
+        })
     }
 
     /// Connects and applies pending migrations: what every entry point that touches the
@@ -141,6 +150,13 @@ impl Store {
             Pool::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Sets the share (0 to 1) of a deadline's window after which the sweeper reminds the
+    /// acting state.
+    pub fn with_reminder_share(mut self, share: f64) -> Self {
+        self.reminder_share = share.clamp(0.0, 1.0);
+        self
     }
 
     /// The backend's name, for logs.

@@ -201,10 +201,8 @@ impl Drop for TestApp {
 /// Starts the real server on port 0 against `db`, with a Secretariat token issued the way
 /// the command line issues it.
 pub async fn spawn_app(db: TestDb) -> TestApp {
-    let settings = Settings {
-        database_url: db.url.clone(),
-        bind: "127.0.0.1:0".into(),
-    };
+    let mut settings = Settings::new(db.url.clone(), "127.0.0.1:0");
+    settings.sweep_interval = std::time::Duration::from_millis(100);
     let application = Application::build(&settings)
         .await
         .expect("the server builds");
@@ -393,7 +391,10 @@ impl TestApp {
         for id in &ids {
             let stored = store.get_inquiry(*id).await.unwrap().expect("stored");
             let replayed = store.replay_inquiry(*id).await.unwrap().expect("events");
-            assert_eq!(replayed, stored, "inquiry {id}: replaying its events gives another row");
+            assert_eq!(
+                replayed, stored,
+                "inquiry {id}: replaying its events gives another row"
+            );
         }
         let report = store.verify_chain().await.expect("verify");
         assert!(
@@ -454,5 +455,86 @@ async fn read(response: reqwest::Response) -> Reply {
         status,
         headers,
         body,
+    }
+}
+
+/// One POST of a batch sent at once: path, token, body and extra headers.
+pub struct ConcurrentPost {
+    pub path: String,
+    pub token: String,
+    pub body: Value,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl TestApp {
+    /// POST with extra headers (`If-Match`, `Idempotency-Key`).
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read(request.send().await.expect("the server answers")).await
+    }
+
+    /// Sends every request in its own task, released together by a barrier so that they
+    /// reach the server at the same time; the replies come back in the order given.
+    pub async fn post_all_at_once(&self, posts: Vec<ConcurrentPost>) -> Vec<Reply> {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(posts.len()));
+        let tasks: Vec<_> = posts
+            .into_iter()
+            .map(|post| {
+                let mut request = self
+                    .client
+                    .post(format!("{}{}", self.address, post.path))
+                    .bearer_auth(&post.token)
+                    .json(&post.body);
+                for (name, value) in &post.headers {
+                    request = request.header(*name, value);
+                }
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    read(request.send().await.expect("the server answers")).await
+                })
+            })
+            .collect();
+        let mut replies = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            replies.push(task.await.expect("the request task completes"));
+        }
+        replies
+    }
+}
+
+impl TestDb {
+    /// Like [`TestDb::execute`], but hands back the database's refusal instead of panicking.
+    pub async fn try_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.is_postgres() {
+            let mut conn = PgConnection::connect(&self.url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+        }
+    }
+
+    /// An inquiry id as a SQL literal of this database (SQLite stores UUIDs as 16 bytes).
+    pub fn uuid_literal(&self, id: &str) -> String {
+        if self.is_postgres() {
+            format!("'{id}'")
+        } else {
+            format!("X'{}'", id.replace('-', ""))
+        }
     }
 }

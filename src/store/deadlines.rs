@@ -1,0 +1,94 @@
+//! The deadline sweep: record what falls due, through the protocol, once.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::inquiries::{ActionRequest, Command, CommandError, Executed, IssuedBy};
+use super::{Store, StoreError, dispatch};
+use crate::protocol::{Action, Refusal};
+
+/// What one sweep recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub deadlines_missed: u64,
+    pub reminders: u64,
+    /// Rows another instance (or an action) got to first: nothing left to record.
+    pub skipped: u64,
+}
+
+/// How many due rows one query fetches.
+const SWEEP_BATCH: i64 = 500;
+
+impl Store {
+    /// Records, for every inquiry whose `next_sweep_at` has come, the `deadline_missed` or
+    /// `deadline_reminder` that is due. Each goes through the same command transaction as
+    /// an API action: the row is locked and the protocol's guards allow each event once
+    /// per deadline, so several instances sweeping at once record each exactly once.
+    pub async fn sweep_deadlines(&self, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
+        let mut report = SweepReport::default();
+        let mut seen: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+        loop {
+            let due: Vec<(Uuid, Option<DateTime<Utc>>)> = dispatch!(self, pool => sqlx::query_as(
+                "SELECT id, due_at FROM inquiries
+                  WHERE next_sweep_at IS NOT NULL AND next_sweep_at <= $1
+                  ORDER BY next_sweep_at, id
+                  LIMIT $2",
+            )
+            .bind(now)
+            .bind(SWEEP_BATCH)
+            .fetch_all(pool)
+            .await?);
+            let fetched = due.len() as i64;
+            let fresh: Vec<_> = due.into_iter().filter(|(id, _)| seen.insert(*id)).collect();
+            if fresh.is_empty() {
+                break;
+            }
+            for (id, due_at) in fresh {
+                let missed = due_at.is_some_and(|due| now > due);
+                let action = if missed {
+                    Action::DeadlineMissed
+                } else {
+                    Action::DeadlineReminder
+                };
+                let command = Command {
+                    inquiry_id: id,
+                    by: IssuedBy::Engine,
+                    action: ActionRequest::Ready(action),
+                    if_match: None,
+                    idempotency: None,
+                    now,
+                };
+                match self.execute(command, |_, _| String::new()).await {
+                    Ok(Executed::Applied(inquiry, _)) => {
+                        tracing::info!(
+                            inquiry_id = %inquiry.id,
+                            event = if missed { "deadline_missed" } else { "deadline_reminder" },
+                            "deadline sweep recorded"
+                        );
+                        if missed {
+                            report.deadlines_missed += 1;
+                        } else {
+                            report.reminders += 1;
+                        }
+                    }
+                    Ok(Executed::Replayed { .. }) => report.skipped += 1,
+                    Err(
+                        CommandError::Refused(Refusal::NotAllowed { .. })
+                        | CommandError::NotFound(_),
+                    ) => {
+                        report.skipped += 1;
+                    }
+                    Err(CommandError::Store(error)) => return Err(error),
+                    Err(other) => {
+                        tracing::warn!(inquiry_id = %id, error = %other, "deadline sweep skipped an inquiry");
+                        report.skipped += 1;
+                    }
+                }
+            }
+            if fetched < SWEEP_BATCH {
+                break;
+            }
+        }
+        Ok(report)
+    }
+}
