@@ -9,6 +9,7 @@ pub mod clock;
 pub mod deadlines;
 pub mod domain;
 pub mod http;
+pub mod monitoring;
 pub mod protocol;
 pub mod startup;
 pub mod store;

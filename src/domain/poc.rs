@@ -3,8 +3,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// CBM #2: POC information "will be updated annually". A POC whose details were last
+/// confirmed longer ago than this is stale.
+pub const STALE_AFTER: TimeDelta = TimeDelta::days(365);
 
 /// The id of a point of contact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ pub mod extract;
 mod health;
 mod inquiries;
 mod member_states;
+mod monitoring;
 pub mod pagination;
 mod pocs;
 pub mod problem;
@@ -76,6 +77,7 @@ fn routes() -> Routes {
     let routes = pocs::routes(routes);
     let routes = tokens::routes(routes);
     let routes = inquiries::routes(routes);
+    let routes = monitoring::routes(routes);
     directory_events::routes(routes)
 }
 

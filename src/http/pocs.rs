@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
@@ -13,17 +13,13 @@ use super::pagination::{Page, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
-use crate::domain::poc::Languages;
+use crate::domain::poc::{Languages, STALE_AFTER};
 use crate::domain::{
     Affiliation, Caller, EmailAddress, Label, MemberStateCode, PersonName, PhoneNumber, PocId,
     PocRole,
 };
 use crate::store::directory::{Actor, NewPoc, PocChanges, PocCursor, PocFilter, PocRecord};
 use crate::store::tokens::TokenOwner;
-
-/// CBM #2: POC information "will be updated annually". A POC whose details were last
-/// confirmed longer ago than this is stale.
-pub const STALE_AFTER: TimeDelta = TimeDelta::days(365);
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes

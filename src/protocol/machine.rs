@@ -83,11 +83,6 @@ impl Status {
         self.superstate() == "open"
     }
 
-    /// Sent at some point: the responding state may see it.
-    pub fn is_sent(self) -> bool {
-        !matches!(self.superstate(), "preparing")
-    }
-
     fn to_state(self) -> State {
         match self {
             Status::Draft => State::draft(),

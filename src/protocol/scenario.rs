@@ -61,6 +61,9 @@ impl Scenario {
 /// the directory, not on the machine: here they leave the status as it is.
 pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
     let mut status: Option<Status> = None;
+    // Whether request_info has sent the current inquiry: only then may the responding
+    // state see it (a draft withdrawn before sending stays invisible to it).
+    let mut sent = false;
     for (i, step) in scenario.steps.iter().enumerate() {
         let at = |what: String| {
             format!(
@@ -81,7 +84,7 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
                 ActionName::parse(&step.action).ok_or_else(|| at("unknown action".into()))?;
             let role = match step.party {
                 Party::Requester => Some(Role::Requester),
-                Party::Responder if current.is_sent() => Some(Role::Responder),
+                Party::Responder if sent => Some(Role::Responder),
                 Party::Responder | Party::ThirdState => None,
                 Party::Secretariat => Some(Role::Secretariat),
             };
@@ -101,7 +104,13 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
             }
         };
         match (outcome, step.expect_status, step.expect_refused) {
-            (Ok(next), Some(expected), None) if next == expected => status = Some(next),
+            (Ok(next), Some(expected), None) if next == expected => {
+                if step.action == "create" {
+                    sent = false;
+                }
+                sent |= next == Status::AwaitingResponse;
+                status = Some(next);
+            }
             (Err(code), None, Some(expected)) if code == expected => {}
             (outcome, expected_status, expected_refused) => {
                 return Err(at(format!(

@@ -24,7 +24,7 @@ pub fn role_of(principal: &Principal, inquiry: &Inquiry) -> Option<Role> {
         }
         Principal::Poc { member_state, .. }
             if inquiry.responding_state.as_ref() == Some(member_state)
-                && inquiry.status.is_sent() =>
+                && inquiry.sent_at.is_some() =>
         {
             Some(Role::Responder)
         }

@@ -19,6 +19,7 @@ pub mod chain;
 pub mod deadlines;
 pub mod directory;
 pub mod inquiries;
+pub mod monitoring;
 pub mod tokens;
 
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.

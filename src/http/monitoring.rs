@@ -1,0 +1,383 @@
+//! `/v1/monitoring`: what the Secretariat watches. Metadata only, never content; JSON for
+//! the API, CSV for reports.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::extract::{ApiQuery, Secretariat};
+use super::pagination::{Page, decode_cursor, into_page, page_limit};
+use super::problem::ApiError;
+use super::{AppState, Routes};
+use crate::clock;
+use crate::domain::poc::STALE_AFTER;
+use crate::domain::{IsoDuration, MemberStateCode};
+use crate::monitoring::InquiryFigures;
+use crate::protocol::Status;
+use crate::store::monitoring::{OverdueFilter, OverdueRow, StalePoc, StateWithoutPoc};
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .get("/monitoring/overdue", overdue)
+        .get("/monitoring/overdue.csv", overdue_csv)
+        .get("/monitoring/summary", summary)
+        .get("/monitoring/summary.csv", summary_csv)
+}
+
+/// An overdue inquiry: who, what deadline, by how much.
+#[derive(Debug, Serialize)]
+pub struct OverdueItem {
+    pub id: Uuid,
+    pub requesting_state: String,
+    pub responding_state: Option<String>,
+    pub status: String,
+    pub time_sensitivity: Option<String>,
+    /// `acknowledgement` or `response`.
+    pub deadline: &'static str,
+    /// The missed deadline.
+    pub due_at: DateTime<Utc>,
+    pub overdue_by: IsoDuration,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub exercise: bool,
+}
+
+impl OverdueItem {
+    pub fn new(row: OverdueRow, now: DateTime<Utc>) -> Self {
+        Self {
+            deadline: if row.status == Status::AwaitingResponse.as_str() {
+                "acknowledgement"
+            } else {
+                "response"
+            },
+            overdue_by: IsoDuration::from_delta(now - row.due_at),
+            id: row.id,
+            requesting_state: row.requesting_state.to_string(),
+            responding_state: row.responding_state,
+            status: row.status,
+            time_sensitivity: row.time_sensitivity,
+            due_at: row.due_at,
+            sent_at: row.sent_at,
+            exercise: row.exercise,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverdueQuery {
+    /// The requesting or the responding state.
+    member_state: Option<MemberStateCode>,
+    status: Option<OpenStatus>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// Only open inquiries can be overdue.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OpenStatus {
+    AwaitingResponse,
+    Acknowledged,
+}
+
+impl OverdueQuery {
+    fn filter(&self) -> OverdueFilter {
+        OverdueFilter {
+            member_state: self.member_state.clone(),
+            status: self.status.map(|s| {
+                match s {
+                    OpenStatus::AwaitingResponse => Status::AwaitingResponse,
+                    OpenStatus::Acknowledged => Status::Acknowledged,
+                }
+                .as_str()
+                .to_owned()
+            }),
+        }
+    }
+}
+
+/// Most overdue first.
+async fn overdue(
+    _secretariat: Secretariat,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<OverdueQuery>,
+) -> Result<Json<Page<OverdueItem>>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(query.cursor.as_deref())?;
+    let now = clock::now();
+    let rows = state
+        .store
+        .overdue_inquiries(now, &query.filter(), after, Some(limit + 1))
+        .await?;
+    Ok(Json(into_page(
+        rows,
+        limit,
+        |r| (r.due_at, r.id),
+        |r| OverdueItem::new(r, now),
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverdueCsvQuery {
+    member_state: Option<MemberStateCode>,
+    status: Option<OpenStatus>,
+}
+
+/// Writes `records` as CSV with a header row, as a downloadable attachment.
+fn csv_response<T: Serialize>(
+    filename: &str,
+    records: impl IntoIterator<Item = T>,
+) -> Result<Response, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for record in records {
+        writer
+            .serialize(record)
+            .map_err(|e| ApiError::Internal(crate::store::StoreError::CorruptRow(e.to_string())))?;
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(crate::store::StoreError::CorruptRow(e.to_string())))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// One CSV row of the overdue list.
+#[derive(Debug, Serialize)]
+struct OverdueCsvRow {
+    id: Uuid,
+    requesting_state: String,
+    responding_state: String,
+    status: String,
+    time_sensitivity: String,
+    deadline: &'static str,
+    due_at: String,
+    overdue_by: String,
+    sent_at: String,
+    exercise: bool,
+}
+
+async fn overdue_csv(
+    _secretariat: Secretariat,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<OverdueCsvQuery>,
+) -> Result<Response, ApiError> {
+    let filter = OverdueQuery {
+        member_state: query.member_state,
+        status: query.status,
+        limit: None,
+        cursor: None,
+    }
+    .filter();
+    let now = clock::now();
+    let rows = state
+        .store
+        .overdue_inquiries(now, &filter, None, None)
+        .await?;
+    csv_response(
+        "overdue.csv",
+        rows.into_iter().map(|row| {
+            let item = OverdueItem::new(row, now);
+            OverdueCsvRow {
+                id: item.id,
+                requesting_state: item.requesting_state,
+                responding_state: item.responding_state.unwrap_or_default(),
+                status: item.status,
+                time_sensitivity: item.time_sensitivity.unwrap_or_default(),
+                deadline: item.deadline,
+                due_at: item.due_at.to_rfc3339(),
+                overdue_by: item.overdue_by.to_string(),
+                sent_at: item.sent_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                exercise: item.exercise,
+            }
+        }),
+    )
+}
+
+/// The summary: inquiry figures (exercises excluded) and the directory's gaps.
+#[derive(Debug, Serialize)]
+struct Summary {
+    generated_at: DateTime<Utc>,
+    inquiries: InquiryFigures,
+    /// States no inquiry can be addressed to: no active policy POC.
+    states_without_active_policy_poc: Vec<StateBody>,
+    /// Active POCs not confirmed for 365 days.
+    stale_pocs: Vec<StalePocBody>,
+}
+
+#[derive(Debug, Serialize)]
+struct StateBody {
+    code: String,
+    name: String,
+    participating: bool,
+}
+
+impl From<StateWithoutPoc> for StateBody {
+    fn from(state: StateWithoutPoc) -> Self {
+        Self {
+            code: state.code,
+            name: state.name_en,
+            participating: state.participating,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct StalePocBody {
+    id: Uuid,
+    member_state: String,
+    name: String,
+    role: String,
+    last_confirmed_at: DateTime<Utc>,
+}
+
+impl From<StalePoc> for StalePocBody {
+    fn from(poc: StalePoc) -> Self {
+        Self {
+            id: poc.id,
+            member_state: poc.member_state,
+            name: poc.name,
+            role: poc.role,
+            last_confirmed_at: poc.last_confirmed_at,
+        }
+    }
+}
+
+async fn build_summary(state: &AppState) -> Result<Summary, ApiError> {
+    let now = clock::now();
+    let rows = state.store.summary_rows().await?;
+    Ok(Summary {
+        generated_at: now,
+        inquiries: InquiryFigures::compute(&rows, now),
+        states_without_active_policy_poc: state
+            .store
+            .states_without_policy_poc()
+            .await?
+            .into_iter()
+            .map(StateBody::from)
+            .collect(),
+        stale_pocs: state
+            .store
+            .stale_pocs(now, STALE_AFTER)
+            .await?
+            .into_iter()
+            .map(StalePocBody::from)
+            .collect(),
+    })
+}
+
+async fn summary(
+    _secretariat: Secretariat,
+    State(state): State<AppState>,
+) -> Result<Json<Summary>, ApiError> {
+    Ok(Json(build_summary(&state).await?))
+}
+
+/// One CSV row of the summary: a metric, the state it is about (if any), its value.
+#[derive(Debug, Serialize)]
+struct SummaryCsvRow {
+    metric: String,
+    member_state: String,
+    value: String,
+}
+
+async fn summary_csv(
+    _secretariat: Secretariat,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
+    let summary = build_summary(&state).await?;
+    let figures = &summary.inquiries;
+    let mut rows = Vec::new();
+    let mut row = |metric: String, member_state: &str, value: String| {
+        rows.push(SummaryCsvRow {
+            metric,
+            member_state: member_state.to_owned(),
+            value,
+        });
+    };
+    let show = |d: &Option<IsoDuration>| d.map(|d| d.to_string()).unwrap_or_default();
+    row("inquiries_total".into(), "", figures.total.to_string());
+    row(
+        "exercises_excluded".into(),
+        "",
+        figures.exercises_excluded.to_string(),
+    );
+    row("overdue".into(), "", figures.overdue.to_string());
+    for (status, count) in &figures.by_status {
+        row(format!("status.{status}"), "", count.to_string());
+    }
+    for (sensitivity, count) in &figures.by_time_sensitivity {
+        row(
+            format!("time_sensitivity.{sensitivity}"),
+            "",
+            count.to_string(),
+        );
+    }
+    let times = |row: &mut dyn FnMut(String, &str, String),
+                 state: &str,
+                 t: &crate::monitoring::ResponseTimes| {
+        row(
+            "time_to_acknowledge.count".into(),
+            state,
+            t.time_to_acknowledge.count.to_string(),
+        );
+        row(
+            "time_to_acknowledge.median".into(),
+            state,
+            show(&t.time_to_acknowledge.median),
+        );
+        row(
+            "time_to_acknowledge.p90".into(),
+            state,
+            show(&t.time_to_acknowledge.p90),
+        );
+        row(
+            "time_to_respond.count".into(),
+            state,
+            t.time_to_respond.count.to_string(),
+        );
+        row(
+            "time_to_respond.median".into(),
+            state,
+            show(&t.time_to_respond.median),
+        );
+        row(
+            "time_to_respond.p90".into(),
+            state,
+            show(&t.time_to_respond.p90),
+        );
+    };
+    times(&mut row, "", &figures.times);
+    for state_figures in &figures.by_responding_state {
+        row(
+            "inquiries_received".into(),
+            &state_figures.member_state,
+            state_figures.inquiries.to_string(),
+        );
+        times(&mut row, &state_figures.member_state, &state_figures.times);
+    }
+    for state in &summary.states_without_active_policy_poc {
+        row(
+            "without_active_policy_poc".into(),
+            &state.code,
+            state.participating.to_string(),
+        );
+    }
+    for poc in &summary.stale_pocs {
+        row("stale_poc".into(), &poc.member_state, poc.id.to_string());
+    }
+    csv_response("summary.csv", rows)
+}
