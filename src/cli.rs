@@ -6,15 +6,17 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
-use crate::clock;
 use crate::deadlines::MIN_SWEEP_INTERVAL;
-use crate::domain::{Label, PocId};
+use crate::domain::{Label, MemberStateCode, PocId};
+use crate::http::monitoring::OverdueItem;
 use crate::startup::{Application, Settings, shutdown_signal};
 use crate::store::Store;
 use crate::store::chain::ChainReport;
 use crate::store::directory::Actor;
+use crate::store::monitoring::OverdueFilter;
 use crate::store::tokens::TokenOwner;
 use crate::telemetry::{self, LogFormat};
+use crate::{bench, clock};
 
 /// cbm2: the inquiry-workflow engine for OAS Cyber Confidence-Building Measure #2.
 ///
@@ -58,6 +60,43 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// What the Secretariat monitors, read from the database (no API needed).
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
+    /// Fill a throwaway database with inquiries and time the overdue query and the
+    /// deadline sweep. Prints figures.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitorCommand {
+    /// Print the overdue inquiries, most overdue first (metadata only).
+    Overdue {
+        /// Only inquiries from or to this member state (ISO 3166-1 alpha-3).
+        #[arg(long, value_parser = parse_member_state)]
+        member_state: Option<MemberStateCode>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The database to fill: it must hold no inquiries. Default: a new SQLite file in the
+    /// temporary directory, removed afterwards. Never the --database-url.
+    #[arg(long, value_name = "URL")]
+    pub bench_database_url: Option<String>,
+    /// How many inquiries to create.
+    #[arg(long, default_value_t = 100_000)]
+    pub inquiries: u32,
+    /// How many of them are open (a fifth of those overdue).
+    #[arg(long, default_value_t = 10_000)]
+    pub open: u32,
+    /// How many times each query is timed.
+    #[arg(long, default_value_t = 200)]
+    pub samples: u32,
+}
+
+fn parse_member_state(value: &str) -> Result<MemberStateCode, String> {
+    MemberStateCode::parse(value).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +233,60 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     anyhow::bail!("broken: inquiry {inquiry} seq {seq}: {reason}");
                 }
             }
+        }
+        Command::Monitor(MonitorCommand::Overdue { member_state }) => {
+            let store = Store::connect_and_migrate(&cli.database_url).await?;
+            let now = clock::now();
+            let filter = OverdueFilter {
+                member_state,
+                status: None,
+            };
+            let rows = store.overdue_inquiries(now, &filter, None, None).await;
+            store.close().await;
+            let rows = rows?;
+            println!(
+                "{:<36}  {:<4}  {:<4}  {:<17}  {:<11}  {:<15}  {:<20}  OVERDUE BY",
+                "INQUIRY", "FROM", "TO", "STATUS", "SENSITIVITY", "DEADLINE", "DUE AT"
+            );
+            for row in rows {
+                let item = OverdueItem::new(row, now);
+                println!(
+                    "{:<36}  {:<4}  {:<4}  {:<17}  {:<11}  {:<15}  {:<20}  {}",
+                    item.id,
+                    item.requesting_state,
+                    item.responding_state.unwrap_or_default(),
+                    item.status,
+                    item.time_sensitivity.unwrap_or_default(),
+                    item.deadline,
+                    item.due_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    item.overdue_by
+                );
+            }
+        }
+        Command::Bench(args) => {
+            let (url, scratch) = match args.bench_database_url {
+                Some(url) => (url, None),
+                None => {
+                    let path = std::env::temp_dir()
+                        .join(format!("cbm2-bench-{}.db", uuid::Uuid::new_v4()));
+                    (format!("sqlite://{}", path.display()), Some(path))
+                }
+            };
+            let store = Store::connect_and_migrate(&url).await?;
+            let plan = bench::BenchPlan {
+                inquiries: args.inquiries,
+                open: args.open.min(args.inquiries),
+                samples: args.samples.max(1),
+            };
+            let result = bench::run(&store, plan).await;
+            store.close().await;
+            if let Some(path) = scratch {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            result?;
         }
         Command::Token(command) => {
             let store = Store::connect_and_migrate(&cli.database_url).await?;

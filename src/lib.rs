@@ -4,6 +4,7 @@
 //! [`store`] persists them with sqlx (SQLite or PostgreSQL), [`http`] exposes the JSON API,
 //! [`startup`] wires them into a server and [`cli`] is the command line.
 
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod deadlines;

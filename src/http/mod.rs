@@ -14,12 +14,13 @@ use tracing::Level;
 
 use crate::store::Store;
 
+mod checks;
 mod directory_events;
 pub mod extract;
 mod health;
 mod inquiries;
 mod member_states;
-mod monitoring;
+pub mod monitoring;
 pub mod pagination;
 mod pocs;
 pub mod problem;
@@ -78,6 +79,7 @@ fn routes() -> Routes {
     let routes = tokens::routes(routes);
     let routes = inquiries::routes(routes);
     let routes = monitoring::routes(routes);
+    let routes = checks::routes(routes);
     directory_events::routes(routes)
 }
 

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::chain::{EventActor, event_hash};
-use super::{BeginWrite, Store, StoreError, dispatch};
+use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, Principal};
 use crate::protocol::inquiry::{
     self, LookupTarget, PocSnapshot, Recipient, Requester, StateName, recipients,
@@ -554,5 +555,45 @@ impl Store {
             );
         }
         Ok(inquiry)
+    }
+}
+
+impl Store {
+    /// Writes inquiry rows directly, without events: for `cbm2 bench` only, whose database
+    /// is throwaway (its chain does not verify).
+    pub async fn insert_projections_for_bench(
+        &self,
+        inquiries: &[Inquiry],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, pool => {
+            let mut builder = QueryBuilder::new(
+                "INSERT INTO inquiries (id, status, version, requesting_state, requester_poc_id,
+                     responding_state, exercise, related_inquiry_id, time_sensitivity, due_at, sent_at,
+                     created_at, updated_at, protocol_version, state, next_sweep_at, acknowledged_at,
+                     responded_at) ",
+            );
+            builder.push_values(inquiries, |mut row, inquiry| {
+                row.push_bind(inquiry.id)
+                    .push_bind(inquiry.status.as_str())
+                    .push_bind(inquiry.version)
+                    .push_bind(inquiry.requesting_state.to_string())
+                    .push_bind(inquiry.requester.poc_id)
+                    .push_bind(inquiry.responding_state.as_ref().map(ToString::to_string))
+                    .push_bind(inquiry.exercise)
+                    .push_bind(inquiry.related_inquiry_id)
+                    .push_bind(inquiry.time_sensitivity.map(|t| t.as_str()))
+                    .push_bind(inquiry.due_at())
+                    .push_bind(inquiry.sent_at)
+                    .push_bind(inquiry.created_at)
+                    .push_bind(inquiry.updated_at)
+                    .push_bind(inquiry.protocol_version.clone())
+                    .push_bind(serde_json::to_string(inquiry).expect("serializes"))
+                    .push_bind(inquiry.next_sweep_at(DEFAULT_REMINDER_SHARE))
+                    .push_bind(inquiry.acknowledged_at)
+                    .push_bind(inquiry.responded_at);
+            });
+            builder.build().execute(pool).await.map(drop)?;
+        });
+        Ok(())
     }
 }

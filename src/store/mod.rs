@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub mod chain;
+pub mod checks;
 pub mod deadlines;
 pub mod directory;
 pub mod inquiries;
@@ -171,6 +172,19 @@ impl Store {
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)?);
+        Ok(())
+    }
+
+    /// Refreshes the planner's statistics after a bulk load (PostgreSQL runs without
+    /// autovacuum on some machines; SQLite's ANALYZE feeds its planner the same way).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query("ANALYZE").execute(pool).await.map(drop)?,
+            Pool::Postgres(pool) => sqlx::query("VACUUM ANALYZE")
+                .execute(pool)
+                .await
+                .map(drop)?,
+        }
         Ok(())
     }
 
