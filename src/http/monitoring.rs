@@ -329,36 +329,14 @@ async fn summary_csv(
     let times = |row: &mut dyn FnMut(String, &str, String),
                  state: &str,
                  t: &crate::monitoring::ResponseTimes| {
-        row(
-            "time_to_acknowledge.count".into(),
-            state,
-            t.time_to_acknowledge.count.to_string(),
-        );
-        row(
-            "time_to_acknowledge.median".into(),
-            state,
-            show(&t.time_to_acknowledge.median),
-        );
-        row(
-            "time_to_acknowledge.p90".into(),
-            state,
-            show(&t.time_to_acknowledge.p90),
-        );
-        row(
-            "time_to_respond.count".into(),
-            state,
-            t.time_to_respond.count.to_string(),
-        );
-        row(
-            "time_to_respond.median".into(),
-            state,
-            show(&t.time_to_respond.median),
-        );
-        row(
-            "time_to_respond.p90".into(),
-            state,
-            show(&t.time_to_respond.p90),
-        );
+        for (name, d) in [
+            ("time_to_acknowledge", &t.time_to_acknowledge),
+            ("time_to_respond", &t.time_to_respond),
+        ] {
+            row(format!("{name}.count"), state, d.count.to_string());
+            row(format!("{name}.median"), state, show(&d.median));
+            row(format!("{name}.p90"), state, show(&d.p90));
+        }
     };
     times(&mut row, "", &figures.times);
     for state_figures in &figures.by_responding_state {
