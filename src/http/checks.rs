@@ -33,7 +33,8 @@ impl From<CheckError> for ApiError {
                 error.to_string().trim_start_matches("member_states: "),
             ),
             CheckError::NotFound(_) => ApiError::NotFound(error.to_string()),
-            CheckError::NotAsked => ApiError::Forbidden(error.to_string()),
+            // As for GET: a check that does not ask the caller is not the caller's to see.
+            CheckError::NotAsked => ApiError::NotFound(error.to_string()),
             CheckError::Store(error) => error.into(),
         }
     }

@@ -129,20 +129,24 @@ struct OverdueCsvQuery {
 }
 
 /// Writes `records` as CSV with a header row, as a downloadable attachment.
+///
+/// The header row is written even when there are no records, so an empty report still
+/// says what its columns are.
 fn csv_response<T: Serialize>(
     filename: &str,
+    header_row: &[&str],
     records: impl IntoIterator<Item = T>,
-) -> Result<Response, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+) -> Response {
+    // Writing plain structs of strings and numbers into memory cannot fail.
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    writer.write_record(header_row).expect("CSV into memory");
     for record in records {
-        writer
-            .serialize(record)
-            .map_err(|e| ApiError::Internal(crate::store::StoreError::CorruptRow(e.to_string())))?;
+        writer.serialize(record).expect("CSV into memory");
     }
-    let body = writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(crate::store::StoreError::CorruptRow(e.to_string())))?;
-    Ok((
+    let body = writer.into_inner().expect("CSV into memory");
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -152,7 +156,12 @@ fn csv_response<T: Serialize>(
         ],
         body,
     )
-        .into_response())
+        .into_response()
+}
+
+/// A time as the JSON answers write it (`…Z`).
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// One CSV row of the overdue list.
@@ -187,8 +196,20 @@ async fn overdue_csv(
         .store
         .overdue_inquiries(now, &filter, None, None)
         .await?;
-    csv_response(
+    Ok(csv_response(
         "overdue.csv",
+        &[
+            "id",
+            "requesting_state",
+            "responding_state",
+            "status",
+            "time_sensitivity",
+            "deadline",
+            "due_at",
+            "overdue_by",
+            "sent_at",
+            "exercise",
+        ],
         rows.into_iter().map(|row| {
             let item = OverdueItem::new(row, now);
             OverdueCsvRow {
@@ -198,13 +219,13 @@ async fn overdue_csv(
                 status: item.status,
                 time_sensitivity: item.time_sensitivity.unwrap_or_default(),
                 deadline: item.deadline,
-                due_at: item.due_at.to_rfc3339(),
+                due_at: rfc3339(item.due_at),
                 overdue_by: item.overdue_by.to_string(),
-                sent_at: item.sent_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                sent_at: item.sent_at.map(rfc3339).unwrap_or_default(),
                 exercise: item.exercise,
             }
         }),
-    )
+    ))
 }
 
 /// The summary: inquiry figures (exercises excluded) and the directory's gaps.
@@ -279,9 +300,15 @@ async fn build_summary(state: &AppState) -> Result<Summary, ApiError> {
     })
 }
 
+/// The summary takes no parameters; any given is refused like elsewhere.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoQuery {}
+
 async fn summary(
     _secretariat: Secretariat,
     State(state): State<AppState>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> Result<Json<Summary>, ApiError> {
     Ok(Json(build_summary(&state).await?))
 }
@@ -297,6 +324,7 @@ struct SummaryCsvRow {
 async fn summary_csv(
     _secretariat: Secretariat,
     State(state): State<AppState>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> Result<Response, ApiError> {
     let summary = build_summary(&state).await?;
     let figures = &summary.inquiries;
@@ -357,5 +385,9 @@ async fn summary_csv(
     for poc in &summary.stale_pocs {
         row("stale_poc".into(), &poc.member_state, poc.id.to_string());
     }
-    csv_response("summary.csv", rows)
+    Ok(csv_response(
+        "summary.csv",
+        &["metric", "member_state", "value"],
+        rows,
+    ))
 }

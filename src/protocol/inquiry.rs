@@ -890,7 +890,8 @@ pub fn apply(
             inquiry.estimated_timeframe = estimated_timeframe;
             inquiry.response_due_at = Some(response_due_at);
             inquiry.deadline_set_at = Some(at);
-            inquiry.acknowledged_at = Some(at);
+            // The first acknowledgement: response times are measured from sending to it.
+            inquiry.acknowledged_at.get_or_insert(at);
         }
         EventData::Update {
             message,
@@ -911,7 +912,8 @@ pub fn apply(
         } => {
             inquiry.information = Some(information);
             inquiry.third_states = third_states;
-            inquiry.responded_at = Some(at);
+            // The first response, as for acknowledged_at.
+            inquiry.responded_at.get_or_insert(at);
         }
         EventData::FollowUp {
             questions,

@@ -40,7 +40,7 @@ pub enum CheckError {
     NobodyToAsk,
     #[error("no communication check has id {0}")]
     NotFound(Uuid),
-    #[error("this communication check does not ask you")]
+    #[error("no communication check with this id asks you")]
     NotAsked,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -65,8 +65,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<CheckRecord, CheckError> {
         let id = Uuid::now_v7();
-        let states: Option<Vec<String>> =
-            member_states.map(|states| states.iter().map(ToString::to_string).collect());
+        let states: Option<Vec<String>> = member_states.map(|states| {
+            let mut codes: Vec<String> = states.iter().map(ToString::to_string).collect();
+            codes.sort();
+            codes.dedup();
+            codes
+        });
         let sql = format!(
             "INSERT INTO communication_checks (id, created_at, created_by, reply_window, window_ends_at, member_states)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CHECK_COLUMNS}"

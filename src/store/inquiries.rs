@@ -323,8 +323,8 @@ impl Store {
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
             if let Some(related) = related_inquiry_id {
-                let visible: Option<i64> = sqlx::query_scalar(
-                    "SELECT 1 FROM inquiries WHERE id = $1
+                let visible: Option<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM inquiries WHERE id = $1
                         AND (requesting_state = $2 OR (responding_state = $2 AND sent_at IS NOT NULL))",
                 )
                 .bind(related)

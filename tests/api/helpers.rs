@@ -538,3 +538,138 @@ impl TestDb {
         }
     }
 }
+
+// Helpers of the deadline, monitoring and communication-check tests.
+
+impl TestApp {
+    /// A `TestApp` speaking to a server run elsewhere (a `cbm2 serve` child process at
+    /// `address`, `host:port`) on `db`, with a Secretariat token issued on that database.
+    /// Dropping it stops nothing: the caller stops the server.
+    pub async fn attach(db: TestDb, address: &str) -> TestApp {
+        let store = Store::connect(&db.url).await.expect("connect");
+        let secretariat = store
+            .create_token(
+                Actor::CommandLine,
+                TokenOwner::Secretariat,
+                None,
+                clock::now(),
+            )
+            .await
+            .expect("a Secretariat token")
+            .secret;
+        store.close().await;
+        TestApp {
+            address: format!("http://{address}"),
+            db,
+            client: reqwest::Client::new(),
+            secretariat,
+            shutdown: None,
+        }
+    }
+
+    /// Brings a new inquiry of `requester`'s state (a POC token) to `awaiting_response`,
+    /// addressed to `responding_state`, and returns it as the `request-info` answer shows it.
+    /// With `respond_in`, the acknowledgement deadline is `respond_by` = that long after the
+    /// moment `request-info` is sent; without, the time sensitivity's default applies.
+    pub async fn send_inquiry(
+        &self,
+        requester: &str,
+        responding_state: &str,
+        time_sensitivity: &str,
+        respond_in: Option<Duration>,
+        exercise: bool,
+    ) -> Value {
+        let draft = self
+            .post("/v1/inquiries", requester, json!({"exercise": exercise}))
+            .await;
+        let id = draft.assert_status(201)["id"].as_str().unwrap().to_owned();
+        let path = |action: &str| format!("/v1/inquiries/{id}/{action}");
+        self.post(
+            &path("lookup-poc"),
+            requester,
+            json!({"member_state": responding_state}),
+        )
+        .await
+        .assert_status(200);
+        self.post(&path("invoke"), requester, json!({}))
+            .await
+            .assert_status(200);
+        self.post(
+            &path("describe"),
+            requester,
+            json!({"nature": "Scanning of the ministry's mail servers", "category": "scanning", "sectors": []}),
+        )
+        .await
+        .assert_status(200);
+        let mut body = json!({
+            "questions": "Do you see this activity from your networks?",
+            "contact": {"name": "Duty Officer", "email": "x@example.org"},
+            "time_sensitivity": time_sensitivity,
+        });
+        if let Some(respond_in) = respond_in {
+            let respond_by = clock::now() + chrono::TimeDelta::from_std(respond_in).unwrap();
+            body["respond_by"] =
+                json!(respond_by.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
+        let sent = self.post(&path("request-info"), requester, body).await;
+        let view = sent.assert_status(200).clone();
+        assert_eq!(view["status"], "awaiting_response", "{view}");
+        view
+    }
+
+    /// The audit trail of an inquiry as `token` sees it (`GET /v1/inquiries/{id}/events`).
+    pub async fn inquiry_events(&self, id: &str, token: &str) -> Vec<Value> {
+        let reply = self.get(&format!("/v1/inquiries/{id}/events"), token).await;
+        reply.assert_status(200)["items"]
+            .as_array()
+            .expect("items")
+            .clone()
+    }
+
+    /// GET returning the body as text (CSV), with the status.
+    pub async fn get_text(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        (status, response.text().await.expect("a body"))
+    }
+}
+
+impl TestDb {
+    /// The number a `SELECT count(*) …` query returns.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.is_postgres() {
+            let mut conn = PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        }
+    }
+}
+
+/// Calls `check` every 50 ms until it gives `Some`, and returns that; fails the test
+/// naming `what` when `timeout` passes first.
+pub async fn poll_until<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -3,10 +3,17 @@
 
 mod helpers;
 
+mod audit;
 mod cli;
+mod concurrency;
 mod directory;
 mod errors;
 mod health;
+mod inquiries;
+mod listing;
 mod member_states;
 mod openapi;
+mod refusals;
+mod scenarios;
 mod tokens;
+mod workflow;
