@@ -4,14 +4,18 @@
 mod helpers;
 
 mod audit;
+mod checks;
 mod cli;
 mod concurrency;
 mod directory;
+mod deadlines;
 mod errors;
 mod health;
 mod inquiries;
 mod listing;
 mod member_states;
+mod monitoring;
+mod multi_instance;
 mod openapi;
 mod refusals;
 mod scenarios;
