@@ -116,7 +116,9 @@ async fn malformed_oversized_and_non_json_bodies_are_refused(db: TestDb) {
 async fn server_errors_never_show_database_text(db: TestDb) {
     let app = spawn_app(db).await;
     // Break the database behind the server's back: the token table disappears.
-    app.db.execute("ALTER TABLE tokens RENAME TO tokens_gone").await;
+    app.db
+        .execute("ALTER TABLE tokens RENAME TO tokens_gone")
+        .await;
 
     let reply = app.get("/v1/member-states", &app.secretariat).await;
 
