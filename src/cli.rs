@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::deadlines::MIN_SWEEP_INTERVAL;
+use crate::delivery::DeliverySettings;
+use crate::delivery::email::Mailer;
 use crate::domain::{Label, MemberStateCode, PocId};
 use crate::http::monitoring::OverdueItem;
 use crate::startup::{Application, Settings, shutdown_signal};
@@ -120,6 +122,59 @@ pub struct ServeArgs {
     /// (0 to 1).
     #[arg(long, env = "CBM2_REMINDER_SHARE", default_value_t = crate::store::DEFAULT_REMINDER_SHARE, value_parser = parse_share)]
     pub reminder_share: f64,
+    /// The base of the links in notifications (default: http://BIND).
+    #[arg(long, env = "CBM2_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// The SMTP relay for e-mail notifications, as lettre reads it: smtps://host (implicit
+    /// TLS), smtp://host:587?tls=required (STARTTLS), smtp://host:25 (plain, a local relay);
+    /// user and password in the URL. Without it e-mail deliveries are recorded as skipped.
+    #[arg(
+        long,
+        env = "CBM2_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender of e-mail notifications.
+    #[arg(long, env = "CBM2_MAIL_FROM", default_value = "cbm2 <cbm2@localhost>")]
+    pub mail_from: String,
+    /// The first delay before retrying a failed delivery; each next one doubles (capped at
+    /// six hours), plus up to 25% jitter.
+    #[arg(long, env = "CBM2_DELIVERY_RETRY_BASE", default_value = "30s", value_parser = parse_delay)]
+    pub delivery_retry_base: Duration,
+    /// After this many attempts a delivery is failed (the default spans about a day).
+    #[arg(long, env = "CBM2_DELIVERY_MAX_ATTEMPTS", default_value_t = crate::delivery::DEFAULT_MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub delivery_max_attempts: u32,
+    /// How long a worker's claim on a delivery lasts (1s to 60s); a claim whose worker died
+    /// is taken again after it.
+    #[arg(long, env = "CBM2_DELIVERY_LEASE", default_value = "60s", value_parser = parse_lease)]
+    pub delivery_lease: Duration,
+    /// How often the delivery worker looks for work (at least 100ms).
+    #[arg(long, env = "CBM2_DELIVERY_POLL", default_value = "1s", value_parser = parse_sweep_interval)]
+    pub delivery_poll: Duration,
+    /// How long one webhook attempt may take.
+    #[arg(long, env = "CBM2_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_delay)]
+    pub webhook_timeout: Duration,
+    /// Let webhooks point at loopback and private addresses, over http or https (local
+    /// setups and tests). Off: such URLs are refused, and public ones need https.
+    #[arg(long, env = "CBM2_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub webhook_allow_private: bool,
+}
+
+fn parse_delay(value: &str) -> Result<Duration, String> {
+    let delay = humantime::parse_duration(value).map_err(|e| format!("{e} (e.g. 30s, 100ms)"))?;
+    if delay < Duration::from_millis(10) {
+        return Err("must be at least 10ms".into());
+    }
+    Ok(delay)
+}
+
+fn parse_lease(value: &str) -> Result<Duration, String> {
+    let lease = parse_delay(value)?;
+    if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&lease) {
+        return Err("must be from 1s to 60s".into());
+    }
+    Ok(lease)
 }
 
 fn parse_sweep_interval(value: &str) -> Result<Duration, String> {
@@ -199,11 +254,27 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
+            let email = match &args.smtp_url {
+                Some(url) => Some(Mailer::new(url, &args.mail_from)?),
+                None => None,
+            };
+            let mut delivery = DeliverySettings::new(
+                args.public_url
+                    .unwrap_or_else(|| format!("http://{}", args.bind)),
+            );
+            delivery.retry_base = args.delivery_retry_base;
+            delivery.max_attempts = args.delivery_max_attempts;
+            delivery.lease = args.delivery_lease;
+            delivery.poll_interval = args.delivery_poll;
+            delivery.attempt_timeout = args.webhook_timeout;
+            delivery.allow_private = args.webhook_allow_private;
+            delivery.email = email;
             let settings = Settings {
                 database_url: cli.database_url,
                 bind: args.bind,
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
+                delivery,
             };
             let application = Application::build(&settings).await?;
             application.run_until(shutdown_signal()).await?;

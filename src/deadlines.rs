@@ -1,12 +1,16 @@
 //! The deadline sweeper: a task inside `cbm2 serve` that records missed deadlines and
-//! reminders as they fall due.
+//! reminders as they fall due, and queues the notice to POCs about to turn stale.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::clock;
+use crate::domain::poc::STALE_AFTER;
 use crate::store::Store;
+
+/// How long before a POC turns stale it is asked to confirm its details.
+pub const STALE_WARNING: chrono::TimeDelta = chrono::TimeDelta::days(30);
 
 /// The shortest sweep interval accepted (tests use it).
 pub const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
@@ -21,7 +25,16 @@ pub async fn run_sweeper(store: Store, interval: Duration, mut stop: watch::Rece
             _ = ticker.tick() => {}
             _ = stop.changed() => break,
         }
-        match store.sweep_deadlines(clock::now()).await {
+        let now = clock::now();
+        match store
+            .queue_stale_notices(now, STALE_AFTER, STALE_WARNING)
+            .await
+        {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(queued, "stale-soon notices queued"),
+            Err(error) => tracing::error!(%error, "queueing stale-soon notices failed"),
+        }
+        match store.sweep_deadlines(now).await {
             Ok(report) if report.deadlines_missed + report.reminders > 0 => tracing::info!(
                 missed = report.deadlines_missed,
                 reminders = report.reminders,

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod deadlines;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod monitoring;

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::deadlines::run_sweeper;
+use crate::delivery::{DeliverySettings, run_worker};
 use crate::http::{AppState, app};
 use crate::store::{Store, StoreError};
 
@@ -22,15 +23,19 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// The share of a deadline's window after which the acting state is reminded.
     pub reminder_share: f64,
+    /// How notifications are delivered.
+    pub delivery: DeliverySettings,
 }
 
 impl Settings {
     /// Settings with the defaults of `cbm2 serve` for everything but the database and
     /// the address.
     pub fn new(database_url: impl Into<String>, bind: impl Into<String>) -> Self {
+        let bind = bind.into();
         Self {
             database_url: database_url.into(),
-            bind: bind.into(),
+            delivery: DeliverySettings::new(format!("http://{bind}")),
+            bind,
             sweep_interval: Duration::from_secs(30),
             reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
         }
@@ -56,6 +61,7 @@ pub struct Application {
     store: Store,
     local_addr: SocketAddr,
     sweep_interval: Duration,
+    delivery: DeliverySettings,
 }
 
 impl Application {
@@ -81,6 +87,7 @@ impl Application {
             store,
             local_addr,
             sweep_interval: settings.sweep_interval,
+            delivery: settings.delivery.clone(),
         })
     }
 
@@ -89,31 +96,36 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves, with the deadline sweeper beside it, until `shutdown` completes; then stops
-    /// the sweeper, finishes in-flight requests and closes the database.
+    /// Serves, with the deadline sweeper and the delivery worker beside it, until
+    /// `shutdown` completes; then stops both, finishes in-flight requests and closes the
+    /// database.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = AppState {
             store: self.store.clone(),
+            webhook_allow_private: self.delivery.allow_private,
         };
-        let (stop_sweeper, stopped) = watch::channel(false);
+        let (stop_background, stopped) = watch::channel(false);
         let sweeper = tokio::spawn(run_sweeper(
             self.store.clone(),
             self.sweep_interval,
-            stopped,
+            stopped.clone(),
         ));
+        let worker = tokio::spawn(run_worker(self.store.clone(), self.delivery, stopped));
         let shutdown = async move {
             shutdown.await;
-            let _ = stop_sweeper.send(true);
+            let _ = stop_background.send(true);
         };
         tracing::info!("listening on {}", self.local_addr);
         let result = axum::serve(self.listener, app(state))
             .with_graceful_shutdown(shutdown)
             .await;
-        if let Err(error) = sweeper.await {
-            tracing::error!(%error, "the deadline sweeper ended abnormally");
+        for (name, task) in [("deadline sweeper", sweeper), ("delivery worker", worker)] {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "the {name} ended abnormally");
+            }
         }
         self.store.close().await;
         tracing::info!("stopped");

@@ -73,19 +73,28 @@ CREATE TABLE event_chain_head (
 INSERT INTO event_chain_head (id, last_chain_seq, last_hash)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 
--- Notifications queued in the same transaction as their event; delivered later.
+-- Notifications queued in the same transaction as their event, one per recipient (the
+-- table of who is told what is protocol/notifications.toml). The delivery worker fans each
+-- out to the recipient's webhooks and e-mail; nothing here is ever content.
 CREATE TABLE outbox (
     id               BLOB PRIMARY KEY CHECK (length(id) = 16),
-    inquiry_id       BLOB NOT NULL REFERENCES inquiries (id),
-    event_chain_seq  INTEGER NOT NULL REFERENCES inquiry_events (chain_seq),
+    -- An inquiry event, or NULL for directory notices (communication checks, stale POCs).
+    inquiry_id       BLOB REFERENCES inquiries (id),
+    event_chain_seq  INTEGER REFERENCES inquiry_events (chain_seq),
     event_type       TEXT NOT NULL,
     -- A POC (recipient_poc_id) or the Secretariat.
     recipient_kind   TEXT NOT NULL CHECK (recipient_kind IN ('poc', 'secretariat')),
     recipient_poc_id BLOB REFERENCES pocs (id),
+    -- The notification's thin `data` (ids, states, status, deadline; the invocation text for
+    -- the responding state only), as JSON.
+    data             TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data)),
     created_at       TEXT NOT NULL,
+    -- When the delivery worker created this notification's deliveries.
+    fanned_out_at    TEXT,
     CHECK ((recipient_kind = 'poc') = (recipient_poc_id IS NOT NULL))
 );
 CREATE INDEX outbox_by_inquiry ON outbox (inquiry_id);
+CREATE INDEX outbox_to_fan_out ON outbox (created_at) WHERE fanned_out_at IS NULL;
 
 -- Idempotency-Key: a retry with the same key and body gets the first answer.
 CREATE TABLE idempotency_keys (

@@ -25,6 +25,7 @@ pub mod pagination;
 mod pocs;
 pub mod problem;
 mod tokens;
+mod webhooks;
 
 use problem::ApiError;
 
@@ -32,6 +33,8 @@ use problem::ApiError;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    /// Webhooks may point at loopback and private addresses (local setups, tests).
+    pub webhook_allow_private: bool,
 }
 
 /// The router under construction and the table of its routes.
@@ -80,6 +83,7 @@ fn routes() -> Routes {
     let routes = inquiries::routes(routes);
     let routes = monitoring::routes(routes);
     let routes = checks::routes(routes);
+    let routes = webhooks::routes(routes);
     directory_events::routes(routes)
 }
 

@@ -237,6 +237,8 @@ struct Summary {
     states_without_active_policy_poc: Vec<StateBody>,
     /// Active POCs not confirmed for 365 days.
     stale_pocs: Vec<StalePocBody>,
+    /// Notifications that could not be delivered after every attempt (webhook or e-mail).
+    failed_deliveries: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -297,6 +299,7 @@ async fn build_summary(state: &AppState) -> Result<Summary, ApiError> {
             .into_iter()
             .map(StalePocBody::from)
             .collect(),
+        failed_deliveries: state.store.failed_delivery_count().await?,
     })
 }
 
@@ -382,6 +385,11 @@ async fn summary_csv(
             state.participating.to_string(),
         );
     }
+    row(
+        "failed_deliveries".into(),
+        "",
+        summary.failed_deliveries.to_string(),
+    );
     for poc in &summary.stale_pocs {
         row("stale_poc".into(), &poc.member_state, poc.id.to_string());
     }

@@ -9,6 +9,7 @@ pub mod definition;
 pub mod inquiry;
 pub mod invocation;
 pub mod machine;
+pub mod notification;
 pub mod scenario;
 
 pub use inquiry::{Action, EventData, Inquiry, Refusal, Role, apply, decide};

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Store, StoreError, dispatch};
+use super::{BeginWrite, Store, StoreError, dispatch};
 
 /// The `prev_hash` of the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -76,23 +76,29 @@ impl Store {
     /// event's, a gap in the chain or in an inquiry's sequence, or an inquiry whose
     /// version does not match its events.
     pub async fn verify_chain(&self) -> Result<ChainReport, StoreError> {
-        let rows: Vec<ChainRow> = dispatch!(self, pool => sqlx::query_as(
-            "SELECT chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id, actor_state, at,
-                    payload, prev_hash, hash
-               FROM inquiry_events ORDER BY chain_seq",
-        )
-        .fetch_all(pool)
-        .await?);
-        let (head_seq, head_hash): (i64, String) = dispatch!(self, pool => sqlx::query_as(
-            "SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1",
-        )
-        .fetch_one(pool)
-        .await?);
-        let versions: Vec<(Uuid, i64)> = dispatch!(self, pool => sqlx::query_as(
-            "SELECT id, version FROM inquiries ORDER BY id",
-        )
-        .fetch_all(pool)
-        .await?);
+        // One snapshot for the three reads: the server may append events meanwhile.
+        let (rows, (head_seq, head_hash), versions): (
+            Vec<ChainRow>,
+            (i64, String),
+            Vec<(Uuid, i64)>,
+        ) = dispatch!(self, pool => {
+            let mut tx = pool.begin_snapshot().await?;
+            let rows = sqlx::query_as(
+                "SELECT chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id, actor_state, at,
+                            payload, prev_hash, hash
+                       FROM inquiry_events ORDER BY chain_seq",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let head = sqlx::query_as("SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+            let versions = sqlx::query_as("SELECT id, version FROM inquiries ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (rows, head, versions)
+        });
 
         let broken = |row: &ChainRow, reason: String| ChainReport::Broken {
             inquiry_id: Some(row.inquiry_id),

@@ -109,6 +109,13 @@ impl Store {
                 .bind(states.as_ref().map(Json))
                 .fetch_one(&mut *tx)
                 .await?;
+            let notice = json!({
+                "event": "communication_check_started",
+                "check_id": id,
+                "reply_window": window,
+                "window_ends_at": record.window_ends_at,
+            })
+            .to_string();
             for (poc_id, state) in &asked {
                 sqlx::query(
                     "INSERT INTO communication_check_targets (check_id, poc_id, member_state) VALUES ($1, $2, $3)",
@@ -116,6 +123,17 @@ impl Store {
                 .bind(id)
                 .bind(poc_id)
                 .bind(state)
+                .execute(&mut *tx)
+                .await?;
+                // notifications.toml: a check notifies each POC it asks.
+                sqlx::query(
+                    "INSERT INTO outbox (id, event_type, recipient_kind, recipient_poc_id, data, created_at)
+                     VALUES ($1, 'communication_check_started', 'poc', $2, $3, $4)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(poc_id)
+                .bind(&notice)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }

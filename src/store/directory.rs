@@ -500,6 +500,56 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Queues, once per confirmation, a `poc_stale_soon` notice to every active POC whose
+    /// details will turn stale within `warn_before` (notifications.toml: to that POC).
+    pub async fn queue_stale_notices(
+        &self,
+        now: DateTime<Utc>,
+        stale_after: chrono::TimeDelta,
+        warn_before: chrono::TimeDelta,
+    ) -> Result<u64, StoreError> {
+        let mut queued = 0;
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let due: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT id, member_state, last_confirmed_at FROM pocs
+                  WHERE active AND last_confirmed_at <= $1
+                    AND (stale_notice_for IS NULL OR stale_notice_for <> last_confirmed_at)",
+            )
+            .bind(now - (stale_after - warn_before))
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id, member_state, confirmed) in due {
+                let data = json!({
+                    "event": "poc_stale_soon",
+                    "poc_id": id,
+                    "member_state": member_state,
+                    "last_confirmed_at": confirmed,
+                    "stale_at": confirmed + stale_after,
+                });
+                sqlx::query(
+                    "INSERT INTO outbox (id, event_type, recipient_kind, recipient_poc_id, data, created_at)
+                     VALUES ($1, 'poc_stale_soon', 'poc', $2, $3, $4)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(id)
+                .bind(data.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE pocs SET stale_notice_for = last_confirmed_at WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                queued += 1;
+            }
+            tx.commit().await?;
+        });
+        Ok(queued)
+    }
+}
+
 /// The member-state query with `tail` (a WHERE or ORDER BY clause) appended.
 fn member_state_query(tail: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("{MEMBER_STATE_COLUMNS}{tail}"))

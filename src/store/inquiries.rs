@@ -11,9 +11,8 @@ use uuid::Uuid;
 use super::chain::{EventActor, event_hash};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, Principal};
-use crate::protocol::inquiry::{
-    self, LookupTarget, PocSnapshot, Recipient, Requester, StateName, recipients,
-};
+use crate::protocol::inquiry::{self, LookupTarget, PocSnapshot, Requester, StateName};
+use crate::protocol::notification::{Recipient, inquiry_data, recipients};
 use crate::protocol::{Action, EventData, Inquiry, Refusal, Role, Status, apply, decide};
 
 /// The part `principal` plays in `inquiry`, or `None` if it may not see it at all.
@@ -268,14 +267,15 @@ macro_rules! record {
             .execute(&mut *$tx)
             .await?;
         for recipient in recipients(event, inquiry) {
+            let data = inquiry_data(event, inquiry, &recipient).to_string();
             let (kind, poc_id) = match recipient {
                 Recipient::Poc(id) => ("poc", Some(id)),
                 Recipient::Secretariat => ("secretariat", None),
             };
             sqlx::query(
                 "INSERT INTO outbox (id, inquiry_id, event_chain_seq, event_type, recipient_kind,
-                     recipient_poc_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     recipient_poc_id, data, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(Uuid::now_v7())
             .bind(inquiry.id)
@@ -283,6 +283,7 @@ macro_rules! record {
             .bind(event.type_name())
             .bind(kind)
             .bind(poc_id)
+            .bind(data)
             .bind($at)
             .execute(&mut *$tx)
             .await?;

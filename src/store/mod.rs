@@ -22,6 +22,7 @@ pub mod directory;
 pub mod inquiries;
 pub mod monitoring;
 pub mod tokens;
+pub mod webhooks;
 
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
 macro_rules! dispatch {
@@ -79,6 +80,10 @@ pub(crate) trait BeginWrite {
     /// What to append to a SELECT that reads a row the transaction will write: nothing on
     /// SQLite (the transaction already holds the write lock), `FOR UPDATE` on PostgreSQL.
     fn lock_suffix(&self) -> &'static str;
+    /// A read-only transaction whose reads all see one snapshot, for checks that read
+    /// several tables while the server keeps writing (SQLite in WAL mode gives a deferred
+    /// transaction one snapshot from its first read; PostgreSQL needs REPEATABLE READ).
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
 }
 
 impl BeginWrite for SqlitePool {
@@ -89,6 +94,9 @@ impl BeginWrite for SqlitePool {
     fn lock_suffix(&self) -> &'static str {
         ""
     }
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin().await
+    }
 }
 
 impl BeginWrite for PgPool {
@@ -98,6 +106,10 @@ impl BeginWrite for PgPool {
     }
     fn lock_suffix(&self) -> &'static str {
         " FOR UPDATE"
+    }
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
     }
 }
 

@@ -210,6 +210,16 @@ async fn a_removed_event_is_found_and_named(db: TestDb) {
     let removed = chain_seq(&app, &first, 5).await;
     app.db
         .execute(&format!(
+            "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.event_chain_seq = {removed})"
+        ))
+        .await;
+    app.db
+        .execute(&format!(
+            "DELETE FROM deliveries WHERE outbox_id IN (SELECT id FROM outbox WHERE event_chain_seq = {removed})"
+        ))
+        .await;
+    app.db
+        .execute(&format!(
             "DELETE FROM outbox WHERE event_chain_seq = {removed}"
         ))
         .await;
@@ -253,6 +263,16 @@ async fn a_removed_inquiry_is_found_by_the_events_around_it(db: TestDb) {
     let second_id = app.db.uuid_literal(&second);
     app.db
         .execute(&format!(
+            "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.inquiry_id = {second_id})"
+        ))
+        .await;
+    app.db
+        .execute(&format!(
+            "DELETE FROM deliveries WHERE outbox_id IN (SELECT id FROM outbox WHERE inquiry_id = {second_id})"
+        ))
+        .await;
+    app.db
+        .execute(&format!(
             "DELETE FROM outbox WHERE inquiry_id = {second_id}"
         ))
         .await;
@@ -285,6 +305,16 @@ async fn removing_the_newest_events_is_found_by_the_chain_head(db: TestDb) {
 
     // The newest inquiry vanishes entirely: no event after it is left to break a link.
     let second_id = app.db.uuid_literal(&second);
+    app.db
+        .execute(&format!(
+            "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.inquiry_id = {second_id})"
+        ))
+        .await;
+    app.db
+        .execute(&format!(
+            "DELETE FROM deliveries WHERE outbox_id IN (SELECT id FROM outbox WHERE inquiry_id = {second_id})"
+        ))
+        .await;
     app.db
         .execute(&format!(
             "DELETE FROM outbox WHERE inquiry_id = {second_id}"

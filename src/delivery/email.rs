@@ -1,0 +1,108 @@
+//! One e-mail attempt, through SMTP (lettre).
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::webhook::Failure;
+use crate::store::webhooks::ClaimedDelivery;
+
+/// An SMTP relay and the sender address.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    url_for_logs: String,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("smtp", &self.url_for_logs)
+            .field("from", &self.from.to_string())
+            .finish()
+    }
+}
+
+/// Why the SMTP settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("CBM2_SMTP_URL is not a usable SMTP URL: {0}")]
+    Url(String),
+    #[error("CBM2_MAIL_FROM is not an e-mail address: {0}")]
+    From(String),
+}
+
+impl Mailer {
+    /// From `CBM2_SMTP_URL` as lettre reads it (`smtps://host` implicit TLS,
+    /// `smtp://host:587?tls=required` STARTTLS, `smtp://host:25` plain) and `CBM2_MAIL_FROM`.
+    pub fn new(smtp_url: &str, from: &str) -> Result<Self, MailerError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|e| MailerError::Url(e.to_string()))?
+            .build();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailerError::From(e.to_string()))?;
+        // Never log a password the URL may carry.
+        let url_for_logs = match url::Url::parse(smtp_url) {
+            Ok(mut url) => {
+                let _ = url.set_password(None);
+                url.to_string()
+            }
+            Err(_) => "(unparsable)".into(),
+        };
+        Ok(Self {
+            transport,
+            from,
+            url_for_logs,
+        })
+    }
+
+    /// The relay, without credentials, for logs.
+    pub fn describe(&self) -> &str {
+        &self.url_for_logs
+    }
+}
+
+/// Sends the notification to the delivery's address.
+pub async fn send(mailer: &Mailer, delivery: &ClaimedDelivery) -> Result<Option<i32>, Failure> {
+    let Some(to) = &delivery.email_to else {
+        return Err(Failure::permanent(None, "no address to send to".into()));
+    };
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| Failure::permanent(None, format!("bad address {to:?}: {e}")))?;
+    let languages = delivery
+        .languages
+        .as_ref()
+        .map(|l| l.0.clone())
+        .unwrap_or_default();
+    let rendered = super::email_templates::render(&delivery.body, &languages)
+        .map_err(|e| Failure::permanent(None, format!("cannot render the e-mail: {e}")))?;
+    let message = Message::builder()
+        .from(mailer.from.clone())
+        .to(to)
+        .subject(rendered.subject)
+        .multipart(MultiPart::alternative_plain_html(
+            rendered.text,
+            rendered.html,
+        ))
+        .map_err(|e| Failure::permanent(None, format!("cannot build the e-mail: {e}")))?;
+    match mailer.transport.send(message).await {
+        Ok(response) => Ok(Some(i32::from(
+            response.code().to_string().parse::<u16>().unwrap_or(250),
+        ))),
+        Err(error) => {
+            let status = error
+                .status()
+                .and_then(|code| code.to_string().parse::<i32>().ok());
+            if error.is_permanent() {
+                Err(Failure::transient(
+                    status,
+                    format!("the SMTP server refused the message: {error}"),
+                ))
+            } else {
+                Err(Failure::transient(status, format!("SMTP failed: {error}")))
+            }
+        }
+    }
+}

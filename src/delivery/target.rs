@@ -1,0 +1,215 @@
+//! Where a webhook may point. SSRF protection: a webhook must not turn cbm2 into a way to
+//! reach the machine's own services, the private network or a cloud metadata endpoint.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use reqwest::Url;
+
+/// Why a webhook URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlRefusal {
+    #[error("must be an absolute http or https URL: {0}")]
+    Syntax(String),
+    #[error("must not carry a user name or password")]
+    Credentials,
+    #[error("must use https for a public address")]
+    NotHttps,
+    #[error(
+        "{host} resolves to {addr}, a {kind} address; set CBM2_WEBHOOK_ALLOW_PRIVATE=true to allow it"
+    )]
+    Private {
+        host: String,
+        addr: IpAddr,
+        kind: &'static str,
+    },
+    #[error("{0} does not resolve to any address")]
+    Unresolved(String),
+}
+
+/// The kind of address that webhooks may not reach, or `None` for a public one.
+pub fn forbidden_kind(addr: IpAddr) -> Option<&'static str> {
+    match addr {
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            // ::ffff:a.b.c.d is a.b.c.d.
+            Some(v4) => forbidden_v4(v4),
+            None => forbidden_v6(v6),
+        },
+    }
+}
+
+fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, ..] = ip.octets();
+    if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_unspecified() || a == 0 {
+        Some("unspecified")
+    } else if ip.is_private() {
+        Some("private")
+    } else if a == 100 && (64..=127).contains(&b) {
+        Some("shared (carrier-grade NAT)")
+    } else if ip.is_link_local() {
+        // 169.254.0.0/16, which holds the cloud metadata address 169.254.169.254.
+        Some("link-local")
+    } else if ip.is_broadcast() || ip.is_multicast() {
+        Some("broadcast or multicast")
+    } else {
+        None
+    }
+}
+
+fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let first = ip.segments()[0];
+    if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_unspecified() {
+        Some("unspecified")
+    } else if first & 0xfe00 == 0xfc00 {
+        Some("unique local (private)")
+    } else if first & 0xffc0 == 0xfe80 {
+        Some("link-local")
+    } else if ip.is_multicast() {
+        Some("multicast")
+    } else {
+        None
+    }
+}
+
+/// A URL checked for its form: http(s), no credentials, a host.
+pub fn parse(url: &str) -> Result<Url, UrlRefusal> {
+    let parsed = Url::parse(url).map_err(|e| UrlRefusal::Syntax(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(UrlRefusal::Syntax(format!(
+            "{url:?} is not an http or https URL with a host"
+        )));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(UrlRefusal::Credentials);
+    }
+    Ok(parsed)
+}
+
+/// Resolves the URL's host and checks every address it resolves to. Returns the addresses,
+/// so the request goes to what was checked (no second lookup to rebind).
+pub async fn resolve_and_check(
+    url: &Url,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, UrlRefusal> {
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        _ => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|_| UrlRefusal::Unresolved(host.clone()))?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(UrlRefusal::Unresolved(host));
+    }
+    if !allow_private {
+        for addr in &addrs {
+            if let Some(kind) = forbidden_kind(addr.ip()) {
+                return Err(UrlRefusal::Private {
+                    host,
+                    addr: addr.ip(),
+                    kind,
+                });
+            }
+        }
+        if url.scheme() != "https" {
+            return Err(UrlRefusal::NotHttps);
+        }
+    }
+    Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_loopback_link_local_and_mapped_addresses_are_forbidden() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(
+                forbidden_kind(ip.parse().unwrap()).is_some(),
+                "{ip} is allowed"
+            );
+        }
+    }
+
+    #[test]
+    fn public_addresses_are_allowed() {
+        for ip in [
+            "203.0.113.7",
+            "8.8.8.8",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2001:db8::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(
+                forbidden_kind(ip.parse().unwrap()).is_none(),
+                "{ip} is forbidden"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn literal_private_urls_are_refused_unless_allowed() {
+        let url = parse("http://127.0.0.1:9/hook").unwrap();
+        assert!(matches!(
+            resolve_and_check(&url, false).await,
+            Err(UrlRefusal::Private { .. })
+        ));
+        assert!(resolve_and_check(&url, true).await.is_ok());
+        let metadata = parse("https://[::ffff:169.254.169.254]/latest").unwrap();
+        assert!(matches!(
+            resolve_and_check(&metadata, false).await,
+            Err(UrlRefusal::Private { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn public_addresses_need_https() {
+        let url = parse("http://203.0.113.7/hook").unwrap();
+        assert_eq!(
+            resolve_and_check(&url, false).await,
+            Err(UrlRefusal::NotHttps)
+        );
+        let url = parse("https://203.0.113.7/hook").unwrap();
+        assert!(resolve_and_check(&url, false).await.is_ok());
+    }
+
+    #[test]
+    fn credentials_and_other_schemes_are_refused() {
+        assert_eq!(
+            parse("https://user:pw@example.org/").unwrap_err(),
+            UrlRefusal::Credentials
+        );
+        assert!(matches!(
+            parse("ftp://example.org/"),
+            Err(UrlRefusal::Syntax(_))
+        ));
+        assert!(matches!(parse("not a url"), Err(UrlRefusal::Syntax(_))));
+    }
+}
