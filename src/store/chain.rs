@@ -54,6 +54,13 @@ pub enum ChainReport {
     },
 }
 
+/// What verification reads, from one snapshot.
+struct Snapshot {
+    rows: Vec<ChainRow>,
+    head: (i64, String),
+    versions: Vec<(Uuid, i64)>,
+}
+
 #[derive(sqlx::FromRow)]
 struct ChainRow {
     chain_seq: i64,
@@ -77,11 +84,11 @@ impl Store {
     /// version does not match its events.
     pub async fn verify_chain(&self) -> Result<ChainReport, StoreError> {
         // One snapshot for the three reads: the server may append events meanwhile.
-        let (rows, (head_seq, head_hash), versions): (
-            Vec<ChainRow>,
-            (i64, String),
-            Vec<(Uuid, i64)>,
-        ) = dispatch!(self, pool => {
+        let Snapshot {
+            rows,
+            head: (head_seq, head_hash),
+            versions,
+        } = dispatch!(self, pool => {
             let mut tx = pool.begin_snapshot().await?;
             let rows = sqlx::query_as(
                 "SELECT chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id, actor_state, at,
