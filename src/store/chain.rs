@@ -104,7 +104,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             tx.commit().await?;
-            (rows, head, versions)
+            Snapshot { rows, head, versions }
         });
 
         let broken = |row: &ChainRow, reason: String| ChainReport::Broken {
