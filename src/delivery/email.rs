@@ -91,18 +91,13 @@ pub async fn send(mailer: &Mailer, delivery: &ClaimedDelivery) -> Result<Option<
         Ok(response) => Ok(Some(i32::from(
             response.code().to_string().parse::<u16>().unwrap_or(250),
         ))),
+        // 4xx and 5xx alike are retried (a relay's 5xx is often a passing policy refusal);
+        // after the last attempt the delivery is failed, and counted in the summary.
         Err(error) => {
             let status = error
                 .status()
                 .and_then(|code| code.to_string().parse::<i32>().ok());
-            if error.is_permanent() {
-                Err(Failure::transient(
-                    status,
-                    format!("the SMTP server refused the message: {error}"),
-                ))
-            } else {
-                Err(Failure::transient(status, format!("SMTP failed: {error}")))
-            }
+            Err(Failure::transient(status, format!("SMTP failed: {error}")))
         }
     }
 }
