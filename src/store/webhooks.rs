@@ -287,6 +287,15 @@ impl Store {
         email_enabled: bool,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        // A plain read first: an idle tick takes no write lock (SQLite has one writer).
+        let waiting: Option<Uuid> = dispatch!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE fanned_out_at IS NULL LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await?);
+        if waiting.is_none() {
+            return Ok(0);
+        }
         let mut fanned = 0;
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -375,6 +384,19 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        // A plain read first: an idle tick takes no write lock.
+        let due: Option<Uuid> = dispatch!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM deliveries
+              WHERE state = 'pending' AND next_attempt_at <= $1
+                AND (lease_until IS NULL OR lease_until < $1)
+              LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(pool)
+        .await?);
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let claimed: Vec<Uuid> = dispatch!(self, pool => {
             let sql = format!(
                 "UPDATE deliveries SET lease_owner = $1, lease_until = $2
