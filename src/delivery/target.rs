@@ -53,13 +53,40 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("link-local")
     } else if ip.is_broadcast() || ip.is_multicast() {
         Some("broadcast or multicast")
+    } else if a == 192 && b == 0 && ip.octets()[2] == 0 {
+        Some("IETF protocol assignment")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("benchmarking")
+    } else if a >= 240 {
+        Some("reserved")
     } else {
         None
     }
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
+    let embedded =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    // Forms that carry an IPv4 address inside: the IPv4 rules apply to it.
+    // IPv4-compatible ::a.b.c.d and NAT64 64:ff9b::a.b.c.d carry it in the last 32 bits.
+    let compatible = segments[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified();
+    let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    let carried = if compatible || nat64 {
+        Some(embedded(segments[6], segments[7]))
+    } else if first == 0x2002 {
+        Some(embedded(segments[1], segments[2])) // 6to4 2002::/16
+    } else {
+        None
+    };
+    if let Some(kind) = carried.and_then(forbidden_v4) {
+        return Some(kind);
+    }
+    if first == 0x2001 && segments[1] == 0 {
+        // Teredo 2001::/32 hides its IPv4 address; nothing legitimate needs it here.
+        return Some("Teredo tunnel");
+    }
     if ip.is_loopback() {
         Some("loopback")
     } else if ip.is_unspecified() {
@@ -149,6 +176,13 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2001:0:4136:e378::1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "192.0.0.8",
         ] {
             assert!(
                 forbidden_kind(ip.parse().unwrap()).is_some(),

@@ -18,7 +18,7 @@ use super::{AppState, Routes};
 use crate::clock;
 use crate::delivery::target::{parse, resolve_and_check};
 use crate::domain::Caller;
-use crate::protocol::notification::NOTIFIED;
+use crate::protocol::notification::{Audience, NOTIFIED};
 use crate::store::StoreError;
 use crate::store::webhooks::{DeliveryRecord, WebhookOwner, WebhookRecord};
 
@@ -127,29 +127,41 @@ async fn create(
     resolve_and_check(&url, state.webhook_allow_private)
         .await
         .map_err(|e| ApiError::invalid_field("url", e))?;
-    if let Some(events) = &body.events {
+    let owner = WebhookOwner::of(&caller.principal);
+    let mut events = body.events;
+    if let Some(events) = &mut events {
         if events.is_empty() {
             return Err(ApiError::invalid_field(
                 "events",
                 "must name at least one event type, or be left out for all",
             ));
         }
+        // The events this owner is ever told of (the Secretariat: missed deadlines only).
+        let told: Vec<&str> = NOTIFIED
+            .iter()
+            .filter(|(_, audiences)| match owner {
+                WebhookOwner::Secretariat => audiences.contains(&Audience::Secretariat),
+                WebhookOwner::Poc(_) => audiences.iter().any(|a| *a != Audience::Secretariat),
+            })
+            .map(|(t, _)| *t)
+            .collect();
         for (i, event) in events.iter().enumerate() {
-            if !NOTIFIED.iter().any(|(known, _)| known == event) {
-                let known: Vec<&str> = NOTIFIED.iter().map(|(t, _)| *t).collect();
+            if !told.contains(&event.as_str()) {
                 return Err(ApiError::invalid_field(
                     format!("events[{i}]"),
-                    format!("{event:?} is not an event that notifies anyone; one of {known:?}"),
+                    format!("{event:?} is not an event you are told of; one of {told:?}"),
                 ));
             }
         }
+        events.sort();
+        events.dedup();
     }
     let record = state
         .store
         .create_webhook(
-            WebhookOwner::of(&caller.principal),
+            owner,
             url.as_str(),
-            body.events.as_deref(),
+            events.as_deref(),
             &new_secret()?,
             clock::now(),
         )
@@ -261,9 +273,10 @@ async fn retry(
     let not_found = || ApiError::NotFound(format!("you have no delivery with id {id}"));
     let delivery = state.store.get_delivery(id).await?.ok_or_else(not_found)?;
     let webhook_id = delivery.webhook_id.ok_or_else(not_found)?;
-    let webhook = owned(&state, &caller, webhook_id)
-        .await
-        .map_err(|_| not_found())?;
+    let webhook = match owned(&state, &caller, webhook_id).await {
+        Err(ApiError::NotFound(_)) => return Err(not_found()),
+        other => other?,
+    };
     if delivery.state != "failed" {
         return Err(ApiError::Conflict(format!(
             "only a failed delivery is retried; this one is {}",
@@ -280,5 +293,12 @@ async fn retry(
         .retry_delivery(id, clock::now())
         .await?
         .ok_or_else(not_found)?;
+    if retried.state != "pending" {
+        // The webhook was disabled, or the delivery changed, between the checks and now.
+        return Err(ApiError::Conflict(format!(
+            "the delivery could not be queued again; it is {}",
+            retried.state
+        )));
+    }
     Ok(Json(retried.into()))
 }

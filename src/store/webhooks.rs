@@ -300,16 +300,26 @@ impl Store {
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let claim_sql = format!(
-                "SELECT o.id, o.event_type, o.recipient_kind, o.recipient_poc_id, o.data, o.created_at, p.email
+                "SELECT o.id, o.event_type, o.recipient_kind, o.recipient_poc_id, o.data, o.created_at,
+                        p.email, COALESCE(p.active, TRUE) AS recipient_active
                    FROM outbox o LEFT JOIN pocs p ON p.id = o.recipient_poc_id
                   WHERE o.fanned_out_at IS NULL
                   ORDER BY o.created_at, o.id
                   LIMIT 200{}",
                 if pool.lock_suffix().is_empty() { "" } else { " FOR UPDATE OF o SKIP LOCKED" }
             );
-            type Row = (Uuid, String, String, Option<Uuid>, String, DateTime<Utc>, Option<String>);
+            type Row = (Uuid, String, String, Option<Uuid>, String, DateTime<Utc>, Option<String>, bool);
             let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql)).fetch_all(&mut *tx).await?;
-            for (outbox_id, event_type, recipient_kind, poc_id, data, created_at, email) in rows {
+            for (outbox_id, event_type, recipient_kind, poc_id, data, created_at, email, recipient_active) in rows {
+                if !recipient_active {
+                    // A deactivated POC is told nothing more, by any channel.
+                    sqlx::query("UPDATE outbox SET fanned_out_at = $2 WHERE id = $1")
+                        .bind(outbox_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    continue;
+                }
                 let mut data: Value = serde_json::from_str(&data).unwrap_or_else(|_| json!({}));
                 if let Some(link) = link(public_url, &data) {
                     data["link"] = json!(link);
@@ -403,6 +413,8 @@ impl Store {
                   WHERE id IN (SELECT id FROM deliveries
                                 WHERE state = 'pending' AND next_attempt_at <= $3
                                   AND (lease_until IS NULL OR lease_until < $3)
+                                  AND (webhook_id IS NULL
+                                       OR webhook_id IN (SELECT id FROM webhooks WHERE active))
                                 ORDER BY next_attempt_at, id
                                 LIMIT $4{})
                   RETURNING id",
@@ -496,7 +508,7 @@ impl Store {
     /// How many deliveries have failed for good, for the Secretariat's summary.
     pub async fn failed_delivery_count(&self) -> Result<i64, StoreError> {
         Ok(
-            dispatch!(self, pool => sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'failed'")
+            dispatch!(self, pool => sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'failed' AND attempts > 0")
             .fetch_one(pool)
             .await?),
         )
