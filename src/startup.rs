@@ -113,6 +113,13 @@ impl Application {
             self.sweep_interval,
             stopped.clone(),
         ));
+        // Said once, before "listening on", so an operator sees it with the start-up lines.
+        match &self.delivery.email {
+            Some(mailer) => tracing::info!(smtp = %mailer.describe(), "e-mail delivery enabled"),
+            None => tracing::warn!(
+                "no SMTP server configured (CBM2_SMTP_URL): e-mail deliveries are recorded as skipped"
+            ),
+        }
         let worker = tokio::spawn(run_worker(self.store.clone(), self.delivery, stopped));
         let shutdown = async move {
             shutdown.await;

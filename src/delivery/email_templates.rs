@@ -29,11 +29,26 @@ pub struct Strings {
     summaries: BTreeMap<String, String>,
 }
 
-/// The languages e-mails are written in, with their strings, embedded at build time.
-const STRINGS: [(&str, &str); 1] = [(
-    "en",
-    include_str!("../../protocol/templates/email/strings.en.toml"),
-)];
+/// The languages e-mails are written in (the OAS official languages), with their strings,
+/// embedded at build time. A reader of none of them gets English.
+const STRINGS: [(&str, &str); 4] = [
+    (
+        "en",
+        include_str!("../../protocol/templates/email/strings.en.toml"),
+    ),
+    (
+        "es",
+        include_str!("../../protocol/templates/email/strings.es.toml"),
+    ),
+    (
+        "fr",
+        include_str!("../../protocol/templates/email/strings.fr.toml"),
+    ),
+    (
+        "pt",
+        include_str!("../../protocol/templates/email/strings.pt.toml"),
+    ),
+];
 
 static LANGUAGES: LazyLock<BTreeMap<&'static str, Strings>> = LazyLock::new(|| {
     STRINGS
@@ -188,5 +203,125 @@ mod tests {
         assert!(rendered.html.contains("does not constitute an accusation"));
         assert!(rendered.text.contains("Dear <Ana>"));
         assert!(rendered.html.contains("Dear &lt;Ana&gt;"));
+    }
+
+    /// An inquiry notice in each OAS language, with the invocation text in English: what
+    /// must be in the recipient's language comes from the strings, not from the invocation.
+    const EVERY_LANGUAGE: [(&str, &str, &str, &str); 4] = [
+        (
+            "en",
+            "paragraph 78",
+            "does not constitute an accusation",
+            "New CBM #2 inquiry from CHL",
+        ),
+        (
+            "es",
+            "párrafo 78",
+            "no constituye una acusación",
+            "Nueva consulta de CHL en el marco de la MFC N.º 2",
+        ),
+        (
+            "fr",
+            "paragraphe 78",
+            "ne constitue pas une accusation",
+            "Nouvelle demande de CHL au titre de la MDC n° 2",
+        ),
+        (
+            "pt",
+            "parágrafo 78",
+            "não constitui uma acusação",
+            "Nova consulta de CHL no âmbito da MFC n.º 2",
+        ),
+    ];
+
+    fn request_info_body() -> String {
+        serde_json::json!({
+            "type": "request_info",
+            "timestamp": "2026-11-25T10:00:00Z",
+            "data": {"inquiry_id": "01a2", "requesting_state": "CHL", "responding_state": "BRA",
+                     "status": "awaiting_response", "due_at": "2026-11-26T10:00:00Z",
+                     "link": "https://cbm2.example/v1/inquiries/01a2",
+                     "invocation_text": "Dear Ana Souza, I am invoking OAS CBM #2.", "language": "en"}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn each_language_names_paragraph_78_and_carries_the_non_accusation_note_in_that_language() {
+        for (language, paragraph, note, subject) in EVERY_LANGUAGE {
+            let rendered = render(&request_info_body(), &[language.into(), "en".into()]).unwrap();
+            assert_eq!(rendered.language, language);
+            assert_eq!(rendered.subject, subject);
+            for needle in [paragraph, "AG/RES. 2925 (XLVIII-O/18)", note] {
+                assert!(
+                    rendered.text.contains(needle),
+                    "{language}: the text lacks {needle:?}:\n{}",
+                    rendered.text
+                );
+            }
+            // HTML escapes the slashes of the resolution's symbol.
+            for needle in [paragraph, "AG&#x2f;RES. 2925 (XLVIII-O&#x2f;18)", note] {
+                assert!(
+                    rendered.html.contains(needle),
+                    "{language}: the HTML lacks {needle:?}:\n{}",
+                    rendered.html
+                );
+            }
+            assert!(
+                rendered
+                    .html
+                    .contains(&format!("<html lang=\"{language}\">"))
+            );
+            assert!(
+                rendered
+                    .text
+                    .contains("Dear Ana Souza, I am invoking OAS CBM #2.")
+            );
+            let strings = &LANGUAGES[language];
+            assert!(rendered.text.contains(&strings.signature), "{language}");
+            assert!(
+                rendered
+                    .text
+                    .contains(&format!("{}: awaiting_response", strings.status)),
+                "{language}:\n{}",
+                rendered.text
+            );
+        }
+    }
+
+    #[test]
+    fn every_translation_has_exactly_the_english_keys() {
+        let keys = |strings: &Strings| {
+            let value = toml::Value::try_from(strings).unwrap();
+            let table = value.as_table().unwrap();
+            let mut keys: Vec<String> = table.keys().cloned().collect();
+            for nested in ["subjects", "summaries"] {
+                keys.extend(
+                    table[nested]
+                        .as_table()
+                        .unwrap()
+                        .keys()
+                        .map(|k| format!("{nested}.{k}")),
+                );
+            }
+            keys
+        };
+        let english = keys(&LANGUAGES["en"]);
+        assert_eq!(LANGUAGES.len(), 4);
+        for (language, strings) in LANGUAGES.iter() {
+            assert_eq!(keys(strings), english, "{language}");
+        }
+    }
+
+    #[test]
+    fn the_first_oas_language_a_reader_lists_is_chosen_else_english() {
+        let choose = |wanted: &[&str]| {
+            choose_language(&wanted.iter().map(|l| l.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(choose(&["pt", "en"]), "pt");
+        assert_eq!(choose(&["nl", "fr"]), "fr");
+        assert_eq!(choose(&["es", "en"]), "es");
+        assert_eq!(choose(&["de"]), "en");
+        assert_eq!(choose(&[]), "en");
     }
 }

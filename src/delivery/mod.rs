@@ -84,12 +84,6 @@ fn jitter() -> f64 {
 /// Runs until `stop` changes: fan out, claim, deliver, record, every poll interval.
 pub async fn run_worker(store: Store, settings: DeliverySettings, mut stop: watch::Receiver<bool>) {
     let worker = format!("worker-{}", uuid::Uuid::new_v4());
-    match &settings.email {
-        Some(mailer) => tracing::info!(smtp = %mailer.describe(), "e-mail delivery enabled"),
-        None => tracing::warn!(
-            "no SMTP server configured (CBM2_SMTP_URL): e-mail deliveries are recorded as skipped"
-        ),
-    }
     let settings = Arc::new(settings);
     let mut ticker = tokio::time::interval(settings.poll_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
