@@ -201,6 +201,12 @@ impl Drop for TestApp {
 /// Starts the real server on port 0 against `db`, with a Secretariat token issued the way
 /// the command line issues it.
 pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// Like [`spawn_app`], but `configure` may change the `Settings` (after the test defaults
+/// are set) before the server starts.
+pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::new(db.url.clone(), "127.0.0.1:0");
     settings.sweep_interval = std::time::Duration::from_millis(100);
     // Deliveries to receivers the tests run on 127.0.0.1, retried quickly.
@@ -208,6 +214,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     settings.delivery.retry_base = std::time::Duration::from_millis(100);
     settings.delivery.allow_private = true;
     settings.delivery.public_url = "https://cbm2.test".into();
+    configure(&mut settings);
     let application = Application::build(&settings)
         .await
         .expect("the server builds");

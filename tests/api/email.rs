@@ -1,0 +1,599 @@
+//! E-mail notifications, sent to a real SMTP listener on 127.0.0.1 (`mailin-embedded`) and
+//! read back as a mail client would (`mail-parser`): in the recipient's first OAS language,
+//! thin (never the description, questions or indicators), retried after a temporary
+//! refusal; and recorded as skipped, never dropped, when no SMTP server is configured.
+
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cbm2::delivery::email::Mailer;
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mailin_embedded::{Action, Handler, Response, Server, response};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until, spawn_app, spawn_app_with};
+
+/// What each inquiry describes and asks: none of it may appear in an e-mail.
+const NATURE: &str = "Credential phishing against the consular network";
+const QUESTIONS: &str = "Which hosts of AS64500 sent the phishing mails?";
+const INDICATOR: &str = "198.51.100.23";
+const CONTACT_NAME: &str = "Duty Officer Mendes";
+const SECRETS: [&str; 4] = [NATURE, QUESTIONS, INDICATOR, CONTACT_NAME];
+
+const SENDER: &str = "cbm2 <cbm2@example.org>";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// One message the listener accepted: the envelope and the raw message.
+#[derive(Debug, Clone)]
+struct Received {
+    from: String,
+    to: Vec<String>,
+    raw: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Mailbox {
+    accepted: Vec<Received>,
+    /// How many messages were transmitted (ended by `.`), accepted or not.
+    transmitted: usize,
+    /// How many of the first transmitted messages to refuse with 451.
+    refuse_first: usize,
+}
+
+/// The listener's handler; cloned for each connection.
+#[derive(Clone)]
+struct Sink {
+    mailbox: Arc<Mutex<Mailbox>>,
+    current: Option<Received>,
+}
+
+impl Handler for Sink {
+    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.current = Some(Received {
+            from: from.to_owned(),
+            to: to.to_vec(),
+            raw: Vec::new(),
+        });
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.raw.extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let message = self.current.take().expect("DATA was started");
+        let mut mailbox = self.mailbox.lock().unwrap();
+        mailbox.transmitted += 1;
+        if mailbox.transmitted <= mailbox.refuse_first {
+            // A temporary refusal of the transmitted message. The connection is closed after
+            // it: mailin keeps a session in its DATA state after an error reply.
+            let mut refusal = Response::custom(451, "4.3.0 Try again later".into());
+            refusal.action = Action::Close;
+            return refusal;
+        }
+        mailbox.accepted.push(message);
+        response::OK
+    }
+}
+
+/// An SMTP listener on 127.0.0.1 that keeps what it accepts. Its thread lives as long as
+/// the test binary (mailin-embedded serves forever).
+struct SmtpSink {
+    mailbox: Arc<Mutex<Mailbox>>,
+    port: u16,
+}
+
+impl SmtpSink {
+    fn start(refuse_first: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().unwrap().port();
+        let mailbox = Arc::new(Mutex::new(Mailbox {
+            refuse_first,
+            ..Mailbox::default()
+        }));
+        let mut server = Server::new(Sink {
+            mailbox: mailbox.clone(),
+            current: None,
+        });
+        server
+            .with_name("sink.test")
+            .with_num_threads(16)
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            if let Err(error) = server.serve() {
+                panic!("the SMTP listener stopped: {error}");
+            }
+        });
+        Self { mailbox, port }
+    }
+
+    /// Plain SMTP, no TLS: lettre reads `smtp://` without a `tls` parameter as unencrypted.
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    fn transmitted(&self) -> usize {
+        self.mailbox.lock().unwrap().transmitted
+    }
+
+    fn accepted(&self) -> Vec<Received> {
+        self.mailbox.lock().unwrap().accepted.clone()
+    }
+
+    /// Waits for the one message accepted for `to` whose subject is `subject`.
+    async fn message_to(&self, to: &str, subject: &str) -> Email {
+        poll_until(
+            &format!("an e-mail to {to}: {subject:?}"),
+            WAIT,
+            async || {
+                self.accepted()
+                    .into_iter()
+                    .filter(|m| m.to.iter().any(|t| t.trim_matches(['<', '>']) == to))
+                    .map(Email::parse)
+                    .find(|email| email.subject == subject)
+            },
+        )
+        .await
+    }
+}
+
+/// A received message as a mail client reads it.
+#[derive(Debug)]
+struct Email {
+    envelope: Received,
+    raw: String,
+    subject: String,
+    header_from: String,
+    header_to: String,
+    content_type: String,
+    /// The decoded text/plain and text/html alternatives, with CRLF made LF.
+    text: String,
+    html: String,
+}
+
+impl Email {
+    fn parse(envelope: Received) -> Self {
+        let raw = String::from_utf8(envelope.raw.clone()).expect("the message is text");
+        let message = MessageParser::default()
+            .parse(envelope.raw.as_slice())
+            .expect("the message parses");
+        let content_type = message
+            .content_type()
+            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
+            .unwrap_or_default();
+        assert_eq!(message.text_body_count(), 1, "one text part:\n{raw}");
+        assert_eq!(message.html_body_count(), 1, "one HTML part:\n{raw}");
+        let text = match &message.text_part(0).unwrap().body {
+            PartType::Text(text) => text.replace("\r\n", "\n"),
+            other => panic!("the text part is {other:?}"),
+        };
+        let html = match &message.html_part(0).unwrap().body {
+            PartType::Html(html) => html.replace("\r\n", "\n"),
+            other => panic!("the HTML part is {other:?}"),
+        };
+        let first_address = |address: Option<&mail_parser::Address>| {
+            address
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Self {
+            subject: message.subject().unwrap_or_default().to_owned(),
+            header_from: first_address(message.from()),
+            header_to: first_address(message.to()),
+            content_type,
+            text,
+            html,
+            raw,
+            envelope,
+        }
+    }
+
+    /// Asserts the message is a text + HTML alternative holding every one of `needles`
+    /// (in HTML, escaped as minijinja escapes) and none of the inquiry's content.
+    #[track_caller]
+    fn assert_holds(&self, needles: &[&str]) {
+        assert_eq!(self.content_type, "multipart/alternative", "{}", self.raw);
+        assert_eq!(self.header_from, "cbm2@example.org");
+        assert_eq!(self.envelope.from, "cbm2@example.org");
+        for needle in needles {
+            assert!(
+                self.text.contains(needle),
+                "the text part lacks {needle:?}:\n{}",
+                self.text
+            );
+            let escaped = escape_html(needle);
+            assert!(
+                self.html.contains(&escaped),
+                "the HTML part lacks {escaped:?}:\n{}",
+                self.html
+            );
+        }
+        for secret in SECRETS {
+            for (part, content) in [
+                ("text", &self.text),
+                ("HTML", &self.html),
+                ("raw", &self.raw),
+            ] {
+                assert!(
+                    !content.contains(secret) && !content.contains(&escape_html(secret)),
+                    "the {part} of the e-mail holds the inquiry's content {secret:?}"
+                );
+            }
+        }
+    }
+}
+
+/// What minijinja's HTML auto-escaping makes of `text`.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2f;")
+}
+
+/// A policy POC reading `languages`, created by the Secretariat, and its token.
+async fn poc(
+    app: &TestApp,
+    member_state: &str,
+    name: &str,
+    email: &str,
+    languages: &[&str],
+) -> String {
+    let created = app
+        .post(
+            "/v1/pocs",
+            &app.secretariat,
+            json!({
+                "member_state": member_state,
+                "name": name,
+                "affiliation": format!("Ministry of Foreign Affairs of {member_state}"),
+                "role": "policy",
+                "email": email,
+                "languages": languages,
+            }),
+        )
+        .await;
+    let id = created.assert_status(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.issue_token(&id).await.1
+}
+
+/// Sends `requester`'s inquiry to Brazil, invoked in `language`, describing and asking what
+/// no e-mail may hold; returns the inquiry as the requester then sees it.
+async fn request_info_to_brazil(app: &TestApp, requester: &str, language: &str) -> Value {
+    let draft = app
+        .post("/v1/inquiries", requester, json!({"exercise": false}))
+        .await;
+    let id = draft.assert_status(201)["id"].as_str().unwrap().to_owned();
+    let path = |action: &str| format!("/v1/inquiries/{id}/{action}");
+    app.post(
+        &path("lookup-poc"),
+        requester,
+        json!({"member_state": "BRA"}),
+    )
+    .await
+    .assert_status(200);
+    app.post(&path("invoke"), requester, json!({"language": language}))
+        .await
+        .assert_status(200);
+    app.post(
+        &path("describe"),
+        requester,
+        json!({"nature": NATURE, "category": "phishing", "sectors": ["government"],
+               "indicators": [{"type": "ipv4", "value": INDICATOR}]}),
+    )
+    .await
+    .assert_status(200);
+    app.post(
+        &path("request-info"),
+        requester,
+        json!({"questions": QUESTIONS, "time_sensitivity": "routine",
+               "contact": {"name": CONTACT_NAME, "email": "duty@minrel.example.cl"}}),
+    )
+    .await
+    .assert_status(200);
+    let inquiry = app.get(&format!("/v1/inquiries/{id}"), requester).await;
+    inquiry.assert_status(200).clone()
+}
+
+async fn acknowledge(app: &TestApp, inquiry: &Value, responder: &str) {
+    let id = inquiry["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/inquiries/{id}/acknowledge"),
+        responder,
+        json!({"estimated_timeframe": "P3D"}),
+    )
+    .await
+    .assert_status(200);
+}
+
+const ANA: &str = "ana.souza@itamaraty.example.br";
+const EVA: &str = "eva.rojas@minrel.example.cl";
+const JO: &str = "jo.tremblay@international.example.ca";
+
+async fn each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_content(db: TestDb) {
+    let sink = SmtpSink::start(0);
+    let url = sink.url();
+    let app = spawn_app_with(db, |settings| {
+        settings.delivery.email = Some(Mailer::new(&url, SENDER).expect("a usable SMTP URL"));
+    })
+    .await;
+    let bra = poc(&app, "BRA", "Ana Souza", ANA, &["pt", "en"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["nl", "fr"]).await;
+    let can = poc(&app, "CAN", "Jo Tremblay", JO, &["de"]).await;
+
+    // Chile's inquiry is invoked in Spanish; Brazil's POC reads Portuguese first.
+    let inquiry = request_info_to_brazil(&app, &chl, "es").await;
+
+    let id = inquiry["id"].as_str().unwrap();
+    let invocation = inquiry["invocation_text"].as_str().expect("the invocation");
+    assert!(
+        invocation.contains("no constituye una acusación"),
+        "{invocation}"
+    );
+    let mail = sink
+        .message_to(ANA, "Nova consulta de CHL no âmbito da MFC n.º 2")
+        .await;
+    assert_eq!(mail.envelope.to, [ANA.to_owned()]);
+    assert_eq!(mail.header_to, ANA);
+    mail.assert_holds(&[
+        "O ponto de contato de CHL enviou ao seu Estado uma consulta no âmbito da MFC n.º 2",
+        "em conformidade com o parágrafo 78 da resolução da Assembleia Geral da OEA AG/RES. 2925 (XLVIII-O/18)",
+        "não constitui uma acusação de que o Estado membro participante que recebe a consulta",
+        "Situação",
+        "awaiting_response",
+        &format!("https://cbm2.test/v1/inquiries/{id}"),
+        "A invocação formal:",
+        invocation,
+        "cbm2, em nome da Secretaria da OEA (CICTE)",
+    ]);
+    assert!(mail.html.contains("<html lang=\"pt\">"), "{}", mail.html);
+    assert!(
+        !mail.text.contains("does not constitute"),
+        "no English:\n{}",
+        mail.text
+    );
+
+    // The requester reads Dutch, then French: the acknowledgement comes in French, without
+    // the invocation (it goes to the responding state only).
+    acknowledge(&app, &inquiry, &bra).await;
+    let mail = sink
+        .message_to(
+            EVA,
+            "BRA a accusé réception de votre demande au titre de la MDC n° 2",
+        )
+        .await;
+    assert_eq!(mail.envelope.to, [EVA.to_owned()]);
+    mail.assert_holds(&[
+        "Le point de contact de BRA a accusé réception de votre demande et y donnera suite.",
+        "conformément au paragraphe 78 de la résolution de l'Assemblée générale de l'OEA AG/RES. 2925 (XLVIII-O/18)",
+        "ne constitue pas une accusation",
+        "Statut",
+        "acknowledged",
+        "cbm2, au nom du Secrétariat de l'OEA (CICTE)",
+    ]);
+    assert!(mail.html.contains("<html lang=\"fr\">"), "{}", mail.html);
+    assert!(
+        !mail.text.contains("Estimado/a") && !mail.text.contains("L'invocation formelle"),
+        "the requester is not sent the invocation:\n{}",
+        mail.text
+    );
+
+    // A requester reading none of the OAS languages gets English.
+    let inquiry = request_info_to_brazil(&app, &can, "en").await;
+    sink.message_to(ANA, "Nova consulta de CAN no âmbito da MFC n.º 2")
+        .await;
+    acknowledge(&app, &inquiry, &bra).await;
+    let mail = sink
+        .message_to(JO, "BRA acknowledged your CBM #2 inquiry")
+        .await;
+    mail.assert_holds(&[
+        "The point of contact of BRA has acknowledged your inquiry and will follow up.",
+        "paragraph 78 of the OAS General Assembly Resolution AG/RES. 2925 (XLVIII-O/18)",
+        "does not constitute an accusation",
+    ]);
+    assert!(mail.html.contains("<html lang=\"en\">"), "{}", mail.html);
+
+    // Each notice was sent once, and recorded as delivered.
+    let delivered =
+        "SELECT count(*) FROM deliveries WHERE channel = 'email' AND state = 'delivered'";
+    poll_until("four delivered e-mails", WAIT, async || {
+        (app.db.count(delivered).await == 4).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM deliveries WHERE channel = 'email'")
+            .await,
+        4
+    );
+    assert_eq!(sink.accepted().len(), 4);
+}
+
+async fn without_smtp_email_deliveries_are_recorded_as_skipped_never_dropped(db: TestDb) {
+    let app = spawn_app(db).await;
+    let bra = poc(&app, "BRA", "Ana Souza", ANA, &["pt", "en"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["nl", "fr"]).await;
+    let inquiry = request_info_to_brazil(&app, &chl, "es").await;
+    acknowledge(&app, &inquiry, &bra).await;
+
+    // Every notice to a POC becomes an e-mail delivery, skipped and saying why.
+    let to_pocs = "SELECT count(*) FROM outbox WHERE recipient_kind = 'poc'";
+    assert_eq!(app.db.count(to_pocs).await, 2);
+    let rows = poll_until("the two e-mail deliveries", WAIT, async || {
+        let rows = app
+            .db
+            .fetch_strings(
+                "SELECT state || ' | ' || COALESCE(last_error, '') || ' | ' || COALESCE(email_to, '')
+                   FROM deliveries WHERE channel = 'email' ORDER BY email_to",
+            )
+            .await;
+        (rows.len() == 2).then_some(rows)
+    })
+    .await;
+    for (row, to) in rows.iter().zip([ANA, EVA]) {
+        let parts: Vec<&str> = row.split(" | ").collect();
+        assert_eq!(parts[0], "skipped", "{row}");
+        assert!(parts[1].contains("CBM2_SMTP_URL"), "{row}");
+        assert_eq!(parts[2], to, "{row}");
+    }
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM outbox WHERE fanned_out_at IS NULL")
+            .await,
+        0
+    );
+    // Skipped is final: no attempt is made, none is pending.
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.channel = 'email'")
+            .await,
+        0
+    );
+}
+
+const SKIPPED_LINE: &str = "e-mail deliveries are recorded as skipped";
+
+async fn serve_without_smtp_says_once_that_emails_are_skipped(db: TestDb) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cbm2"))
+        .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"])
+        .args(["--delivery-poll", "100ms"])
+        .env_remove("CBM2_SMTP_URL")
+        .env_remove("CBM2_DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cbm2 serve starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let address = tokio::time::timeout(WAIT, async {
+        loop {
+            let line = rx.recv().await.expect("serve logs before it exits");
+            let address = line
+                .split("listening on ")
+                .nth(1)
+                .map(|rest| rest.trim().to_owned());
+            log.push(line);
+            if let Some(address) = address {
+                break address;
+            }
+        }
+    })
+    .await
+    .expect("serve listens");
+
+    // Let the worker run many rounds, one of which records a skipped e-mail.
+    let app = TestApp::attach(db, &address).await;
+    let bra = poc(&app, "BRA", "Ana Souza", ANA, &["pt", "en"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["nl", "fr"]).await;
+    let inquiry = request_info_to_brazil(&app, &chl, "es").await;
+    acknowledge(&app, &inquiry, &bra).await;
+    let skipped = "SELECT count(*) FROM deliveries WHERE channel = 'email' AND state = 'skipped'";
+    poll_until("two skipped e-mails", WAIT, async || {
+        (app.db.count(skipped).await == 2).then_some(())
+    })
+    .await;
+
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("serve stops")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    reader.await.unwrap();
+    while let Some(line) = rx.recv().await {
+        log.push(line);
+    }
+    let said: Vec<&String> = log.iter().filter(|l| l.contains(SKIPPED_LINE)).collect();
+    assert_eq!(
+        said.len(),
+        1,
+        "said {} times:\n{}",
+        said.len(),
+        log.join("\n")
+    );
+    assert!(said[0].contains("CBM2_SMTP_URL"), "{}", said[0]);
+}
+
+async fn an_email_refused_with_451_is_delivered_on_a_later_attempt(db: TestDb) {
+    let sink = SmtpSink::start(1);
+    let url = sink.url();
+    let app = spawn_app_with(db, |settings| {
+        settings.delivery.email = Some(Mailer::new(&url, SENDER).expect("a usable SMTP URL"));
+    })
+    .await;
+    poc(&app, "BRA", "Ana Souza", ANA, &["pt", "en"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["es", "en"]).await;
+
+    let inquiry = request_info_to_brazil(&app, &chl, "es").await;
+
+    let mail = sink
+        .message_to(ANA, "Nova consulta de CHL no âmbito da MFC n.º 2")
+        .await;
+    mail.assert_holds(&[
+        "parágrafo 78",
+        "AG/RES. 2925 (XLVIII-O/18)",
+        "não constitui uma acusação",
+        inquiry["invocation_text"].as_str().unwrap(),
+    ]);
+    assert_eq!(sink.transmitted(), 2, "refused once, then accepted");
+    assert_eq!(sink.accepted().len(), 1);
+    let delivered_on_the_second_attempt = "SELECT count(*) FROM deliveries
+        WHERE channel = 'email' AND state = 'delivered' AND attempts = 2";
+    poll_until("the delivery recorded as delivered", WAIT, async || {
+        (app.db.count(delivered_on_the_second_attempt).await == 1).then_some(())
+    })
+    .await;
+    let attempts = app
+        .db
+        .fetch_strings(
+            "SELECT COALESCE(CAST(a.status AS TEXT), '-') || ' | ' || COALESCE(a.error, '')
+               FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+              WHERE d.channel = 'email' ORDER BY a.attempt",
+        )
+        .await;
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert!(
+        attempts[0].starts_with("451 | ") && attempts[0].contains("Try again later"),
+        "{attempts:?}"
+    );
+    assert!(attempts[1].starts_with("250 | "), "{attempts:?}");
+}
+
+on_both_databases!(
+    each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_content,
+    without_smtp_email_deliveries_are_recorded_as_skipped_never_dropped,
+    serve_without_smtp_says_once_that_emails_are_skipped,
+    an_email_refused_with_451_is_delivered_on_a_later_attempt,
+);
