@@ -17,6 +17,7 @@ mod listing;
 mod member_states;
 mod monitoring;
 mod multi_instance;
+mod notices;
 mod openapi;
 mod refusals;
 mod scenarios;
