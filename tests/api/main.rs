@@ -21,6 +21,7 @@ mod notices;
 mod openapi;
 mod refusals;
 mod scenarios;
+mod serve_process;
 mod tokens;
 mod webhooks;
 mod webhooks_multi;

@@ -2,95 +2,18 @@
 //! deadline once; a server down when a deadline passes records it when it starts; the
 //! sweep interval has a floor.
 
-use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::task::JoinHandle;
+use tokio::process::Command;
 
 use crate::deadlines::time;
 use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until};
+use crate::serve_process::ServeProcess;
 
 const CBM2: &str = env!("CARGO_BIN_EXE_cbm2");
-
-/// A `cbm2 serve` child process, its address, and its log (stderr) as read so far.
-struct Server {
-    child: Child,
-    address: String,
-    log: JoinHandle<Vec<String>>,
-}
-
-impl Server {
-    /// Starts `cbm2 serve` on port 0 and waits for it to log `listening on ADDR`.
-    async fn start(url: &str, sweep_interval: &str) -> Server {
-        let mut child = Command::new(CBM2)
-            .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
-            .args(["--sweep-interval", sweep_interval])
-            .env("RUST_LOG", "info")
-            .env_remove("CBM2_DATABASE_URL")
-            .env_remove("CBM2_SWEEP_INTERVAL")
-            .env_remove("CBM2_REMINDER_SHARE")
-            .env_remove("CBM2_BIND")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("cbm2 serve starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let address = tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                let line = lines
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .unwrap_or_else(|| panic!("serve exited before listening: {seen:#?}"));
-                let address = line
-                    .split("listening on ")
-                    .nth(1)
-                    .map(|rest| rest.trim().to_owned());
-                seen.push(line);
-                if let Some(address) = address {
-                    return address;
-                }
-            }
-        })
-        .await
-        .expect("serve logs `listening on` within a minute");
-        // Keep draining stderr so that the server never blocks on a full pipe.
-        let log = tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                seen.push(line);
-            }
-            seen
-        });
-        Server {
-            child,
-            address,
-            log,
-        }
-    }
-
-    /// SIGTERM, then the exit status and everything the server logged.
-    async fn stop(mut self) -> (ExitStatus, Vec<String>) {
-        let pid = self.child.id().expect("still running").to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .unwrap();
-        assert!(killed.success());
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("serve stops within 30 s of SIGTERM")
-            .unwrap();
-        (status, self.log.await.unwrap())
-    }
-}
 
 async fn count(db: &TestDb, event_type: &str) -> i64 {
     db.count(&format!(
@@ -130,8 +53,8 @@ async fn two_instances_record_each_of_200_simultaneous_misses_exactly_once() {
         return;
     };
     let url = db.url.clone();
-    let one = Server::start(&url, "100ms").await;
-    let two = Server::start(&url, "100ms").await;
+    let one = ServeProcess::start(&url, &["--sweep-interval", "100ms"]).await;
+    let two = ServeProcess::start(&url, &["--sweep-interval", "100ms"]).await;
     let app = Arc::new(TestApp::attach(db, &one.address).await);
     let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
     app.poc_with_token("BRA", "Ana Souza").await;
@@ -285,7 +208,7 @@ async fn two_instances_record_each_of_200_simultaneous_misses_exactly_once() {
 async fn a_deadline_passed_while_the_server_was_down_is_recorded_at_start(db: TestDb) {
     let url = db.url.clone();
     // An hour between sweeps: only the sweep at start can record anything.
-    let first = Server::start(&url, "1h").await;
+    let first = ServeProcess::start(&url, &["--sweep-interval", "1h"]).await;
     let mut app = TestApp::attach(db, &first.address).await;
     let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
     app.poc_with_token("BRA", "Ana Souza").await;
@@ -306,7 +229,7 @@ async fn a_deadline_passed_while_the_server_was_down_is_recorded_at_start(db: Te
     .await;
     assert_eq!(count(&app.db, "deadline_missed").await, 0);
 
-    let second = Server::start(&url, "1h").await;
+    let second = ServeProcess::start(&url, &["--sweep-interval", "1h"]).await;
     app.address = format!("http://{}", second.address);
     poll_until(
         "the miss to be recorded by the sweep at start",

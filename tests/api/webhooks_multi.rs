@@ -4,116 +4,36 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::task::JoinHandle;
 
 use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until};
+use crate::serve_process::ServeProcess;
 use crate::webhooks::{Hook, PATIENCE, Receiver, deliveries, register, settle};
 
-const CBM2: &str = env!("CARGO_BIN_EXE_cbm2");
-
-/// A `cbm2 serve` child process with quick deliveries to private addresses, its address,
-/// and its log (stderr) as read so far.
-struct Server {
-    child: Child,
-    address: String,
-    log: JoinHandle<Vec<String>>,
-}
-
-impl Server {
-    /// Starts `cbm2 serve` on port 0 and waits for it to log `listening on ADDR`.
-    async fn start(url: &str) -> Server {
-        let mut command = Command::new(CBM2);
-        command
-            .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
-            .args(["--sweep-interval", "100ms"])
-            .args(["--webhook-allow-private", "true"])
-            .args(["--delivery-poll", "100ms"])
-            .args(["--delivery-retry-base", "100ms"])
+/// `cbm2 serve` with quick deliveries to private addresses.
+async fn start(url: &str) -> ServeProcess {
+    ServeProcess::start(
+        url,
+        &[
+            "--sweep-interval",
+            "100ms",
+            "--webhook-allow-private",
+            "true",
+            "--delivery-poll",
+            "100ms",
+            "--delivery-retry-base",
+            "100ms",
             // A claim held by a killed server is taken again after a second.
-            .args(["--delivery-lease", "1s"])
-            .args(["--public-url", "https://cbm2.test"])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (name, _) in std::env::vars() {
-            if name.starts_with("CBM2_") {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command.spawn().expect("cbm2 serve starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let address = tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                let line = lines
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .unwrap_or_else(|| panic!("serve exited before listening: {seen:#?}"));
-                let address = line
-                    .split("listening on ")
-                    .nth(1)
-                    .map(|rest| rest.trim().to_owned());
-                seen.push(line);
-                if let Some(address) = address {
-                    return address;
-                }
-            }
-        })
-        .await
-        .expect("serve logs `listening on` within a minute");
-        // Keep draining stderr so that the server never blocks on a full pipe.
-        let log = tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                seen.push(line);
-            }
-            seen
-        });
-        Server {
-            child,
-            address,
-            log,
-        }
-    }
-
-    async fn signal(&self, signal: &str) {
-        let pid = self.child.id().expect("still running").to_string();
-        let sent = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .await
-            .unwrap();
-        assert!(sent.success(), "kill {signal} {pid}");
-    }
-
-    /// SIGTERM, then the exit status and everything the server logged.
-    async fn stop(mut self) -> (ExitStatus, Vec<String>) {
-        self.signal("-TERM").await;
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("serve stops within 30 s of SIGTERM")
-            .unwrap();
-        (status, self.log.await.unwrap())
-    }
-
-    /// SIGKILL: no chance to finish anything. Returns what it logged.
-    async fn kill(mut self) -> Vec<String> {
-        self.signal("-KILL").await;
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("serve dies at SIGKILL")
-            .unwrap();
-        assert!(!status.success(), "{status:?}");
-        self.log.await.unwrap()
-    }
+            "--delivery-lease",
+            "1s",
+            "--public-url",
+            "https://cbm2.test",
+        ],
+    )
+    .await
 }
 
 /// A port on 127.0.0.1 where nobody listens (for now): connections are refused.
@@ -136,7 +56,7 @@ async fn delivery_states(app: &TestApp, hooks: &[(&Hook, &str)]) -> BTreeMap<Str
 async fn pending_deliveries_arrive_after_a_killed_server_restarts(db: TestDb) {
     let url = db.url.clone();
     let target = refused_port();
-    let first = Server::start(&url).await;
+    let first = start(&url).await;
     let mut app = TestApp::attach(db, &first.address).await;
     let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
     let (_, bra) = app.poc_with_token("BRA", "Ana Souza").await;
@@ -196,7 +116,7 @@ async fn pending_deliveries_arrive_after_a_killed_server_restarts(db: TestDb) {
 
     // The receiver comes up where the webhooks point; the server starts again.
     let receiver = Receiver::start_on(target).await;
-    let second = Server::start(&url).await;
+    let second = start(&url).await;
     app.address = format!("http://{}", second.address);
     poll_until(
         "every pending notification to arrive",
@@ -266,7 +186,7 @@ async fn a_claim_left_by_a_killed_server_is_taken_again(db: TestDb) {
     let receiver = Receiver::start().await;
     // The first attempt hangs (well past the kill; less than the 10 s attempt timeout).
     receiver.delay(Duration::from_secs(8));
-    let first = Server::start(&url).await;
+    let first = start(&url).await;
     let mut app = TestApp::attach(db, &first.address).await;
     let (_, bra) = app.poc_with_token("BRA", "Ana Souza").await;
     let hook = register(&app, &bra, &receiver.url("/bra"), None).await;
@@ -294,7 +214,7 @@ async fn a_claim_left_by_a_killed_server_is_taken_again(db: TestDb) {
         "the killed server's claim is left behind"
     );
 
-    let second = Server::start(&url).await;
+    let second = start(&url).await;
     app.address = format!("http://{}", second.address);
     let delivered = poll_until("the delivery to be taken again", PATIENCE, async || {
         deliveries(&app, &bra, &hook.id)
@@ -336,8 +256,8 @@ async fn two_instances_deliver_each_of_200_notifications_exactly_once() {
     let receiver = Receiver::start().await;
     // A slow receiver keeps attempts in flight while the other instance looks for work.
     receiver.delay(Duration::from_millis(20));
-    let one = Server::start(&url).await;
-    let two = Server::start(&url).await;
+    let one = start(&url).await;
+    let two = start(&url).await;
     let app = Arc::new(TestApp::attach(db, &one.address).await);
     let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
     let (_, bra) = app.poc_with_token("BRA", "Ana Souza").await;
