@@ -223,8 +223,20 @@ pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -
     tokio::spawn(application.run_until(async {
         let _ = stop.await;
     }));
-    let store = Store::connect(&db.url).await.expect("connect");
-    let secretariat = store
+    let secretariat = secretariat_token(&db.url).await;
+    TestApp {
+        address,
+        db,
+        client: reqwest::Client::new(),
+        secretariat,
+        shutdown: Some(shutdown),
+    }
+}
+
+/// A Secretariat token issued on the database at `url`, the way the command line issues it.
+async fn secretariat_token(url: &str) -> String {
+    let store = Store::connect(url).await.expect("connect");
+    let token = store
         .create_token(
             Actor::CommandLine,
             TokenOwner::Secretariat,
@@ -235,13 +247,7 @@ pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -
         .expect("a Secretariat token")
         .secret;
     store.close().await;
-    TestApp {
-        address,
-        db,
-        client: reqwest::Client::new(),
-        secretariat,
-        shutdown: Some(shutdown),
-    }
+    token
 }
 
 /// A response read whole: status, headers and JSON body (Null when empty).
@@ -567,18 +573,7 @@ impl TestApp {
     /// `address`, `host:port`) on `db`, with a Secretariat token issued on that database.
     /// Dropping it stops nothing: the caller stops the server.
     pub async fn attach(db: TestDb, address: &str) -> TestApp {
-        let store = Store::connect(&db.url).await.expect("connect");
-        let secretariat = store
-            .create_token(
-                Actor::CommandLine,
-                TokenOwner::Secretariat,
-                None,
-                clock::now(),
-            )
-            .await
-            .expect("a Secretariat token")
-            .secret;
-        store.close().await;
+        let secretariat = secretariat_token(&db.url).await;
         TestApp {
             address: format!("http://{address}"),
             db,
