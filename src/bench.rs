@@ -161,6 +161,8 @@ fn inquiry(
     let name = |code: &MemberStateCode| StateName {
         en: code.to_string(),
         es: code.to_string(),
+        fr: code.to_string(),
+        pt: code.to_string(),
     };
     let id = Uuid::now_v7();
     let step = |minutes: i64| created + TimeDelta::minutes(minutes);

@@ -21,8 +21,10 @@ pub(super) fn routes(routes: Routes) -> Routes {
 #[derive(Debug, Serialize)]
 struct MemberStateBody {
     code: MemberStateCode,
+    /// The English name; `names` has it in each OAS official language.
     name: String,
     name_es: String,
+    names: Names,
     participating: bool,
     /// Active POCs of any role.
     active_pocs: i64,
@@ -34,13 +36,28 @@ impl From<MemberState> for MemberStateBody {
     fn from(state: MemberState) -> Self {
         Self {
             code: state.code,
-            name: state.name_en,
+            name: state.name_en.clone(),
+            names: Names {
+                en: state.name_en,
+                es: state.name_es.clone(),
+                fr: state.name_fr,
+                pt: state.name_pt,
+            },
             name_es: state.name_es,
             participating: state.participating,
             active_pocs: state.active_pocs,
             active_policy_pocs: state.active_policy_pocs,
         }
     }
+}
+
+/// A state's name in the four official languages of the OAS.
+#[derive(Debug, Serialize)]
+struct Names {
+    en: String,
+    es: String,
+    fr: String,
+    pt: String,
 }
 
 #[derive(Debug, Serialize)]

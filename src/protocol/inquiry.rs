@@ -59,19 +59,27 @@ pub fn actor_of(action: ActionName) -> Role {
     }
 }
 
-/// A member state's name in the languages the directory holds.
+/// A member state's name in the four official languages of the OAS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateName {
     pub en: String,
     pub es: String,
+    #[serde(default)]
+    pub fr: String,
+    #[serde(default)]
+    pub pt: String,
 }
 
 impl StateName {
+    /// The name in `language`, or in English where none is known.
     fn in_language(&self, language: Language) -> &str {
-        match language {
+        let name = match language {
+            Language::En => &self.en,
             Language::Es => &self.es,
-            Language::En | Language::Fr | Language::Pt => &self.en,
-        }
+            Language::Fr => &self.fr,
+            Language::Pt => &self.pt,
+        };
+        if name.is_empty() { &self.en } else { name }
     }
 }
 
@@ -939,4 +947,132 @@ pub fn apply(
         EventData::DeadlineMissed { due_at, .. } => inquiry.deadline_missed_for = Some(due_at),
     }
     Ok(inquiry)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_790_000_000 + seconds, 0).unwrap()
+    }
+
+    fn name(en: &str, es: &str, fr: &str, pt: &str) -> StateName {
+        StateName {
+            en: en.into(),
+            es: es.into(),
+            fr: fr.into(),
+            pt: pt.into(),
+        }
+    }
+
+    /// A draft of Chile's, addressed to Brazil.
+    fn addressed_to_brazil() -> Inquiry {
+        let id = Uuid::nil();
+        let created = create(
+            MemberStateCode::parse("CHL").unwrap(),
+            name("Chile", "Chile", "Chili", "Chile"),
+            Requester {
+                poc_id: Uuid::nil(),
+                name: "Eva Rojas".into(),
+                affiliation: "MRE".into(),
+            },
+            false,
+            None,
+        );
+        let draft = apply(None, id, 1, &created, at(0)).unwrap();
+        let lookup = EventData::LookupPoc {
+            responding_state: MemberStateCode::parse("BRA").unwrap(),
+            responding_state_name: name("Brazil", "Brasil", "Brésil", "Brasil"),
+            responding_pocs: vec![PocSnapshot {
+                id: Uuid::nil(),
+                name: "Ana Souza".into(),
+                affiliation: "Itamaraty".into(),
+                email: "ana@itamaraty.gov.br".into(),
+                languages: vec!["pt".into()],
+            }],
+        };
+        apply(Some(&draft), id, 2, &lookup, at(1)).unwrap()
+    }
+
+    #[test]
+    fn the_invocation_names_the_states_in_its_own_language() {
+        let inquiry = addressed_to_brazil();
+        for (language, requesting, responding) in [
+            (Language::En, "Chile", "Brazil"),
+            (Language::Es, "Chile", "Brasil"),
+            (Language::Fr, "Chili", "Brésil"),
+            (Language::Pt, "Chile", "Brasil"),
+        ] {
+            let event = decide(
+                &inquiry,
+                Role::Requester,
+                Action::Invoke { language },
+                at(2),
+            )
+            .unwrap();
+            let EventData::Invoke {
+                invocation_text, ..
+            } = event
+            else {
+                panic!("{event:?}")
+            };
+            assert!(
+                invocation_text.contains(requesting),
+                "{language:?}: {invocation_text}"
+            );
+            assert!(
+                invocation_text.contains(responding),
+                "{language:?}: {invocation_text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_missing_in_a_language_falls_back_to_english() {
+        // Inquiries snapshotted before French and Portuguese names were kept.
+        let old: StateName =
+            serde_json::from_value(serde_json::json!({"en": "Brazil", "es": "Brasil"})).unwrap();
+        assert_eq!(old.in_language(Language::Pt), "Brazil");
+        assert_eq!(old.in_language(Language::Es), "Brasil");
+    }
+
+    #[test]
+    fn the_responder_may_not_invoke_and_a_skipped_step_is_refused_with_what_is_allowed() {
+        let inquiry = addressed_to_brazil();
+        let wrong_role = decide(
+            &inquiry,
+            Role::Responder,
+            Action::Invoke {
+                language: Language::En,
+            },
+            at(2),
+        );
+        assert!(matches!(wrong_role, Err(Refusal::WrongRole { .. })));
+        let skipped = decide(
+            &inquiry,
+            Role::Requester,
+            Action::Close { resolution: None },
+            at(2),
+        );
+        let Err(Refusal::NotAllowed {
+            current_status,
+            allowed_actions,
+            ..
+        }) = skipped
+        else {
+            panic!("{skipped:?}")
+        };
+        assert_eq!(current_status, Status::PocIdentified);
+        assert_eq!(
+            allowed_actions,
+            [
+                ActionName::LookupPoc,
+                ActionName::Invoke,
+                ActionName::Withdraw
+            ]
+        );
+    }
 }

@@ -18,6 +18,8 @@ pub struct MemberState {
     pub code: MemberStateCode,
     pub name_en: String,
     pub name_es: String,
+    pub name_fr: String,
+    pub name_pt: String,
     pub participating: bool,
     pub active_pocs: i64,
     pub active_policy_pocs: i64,
@@ -213,7 +215,7 @@ macro_rules! record_directory_event {
 pub(crate) use record_directory_event;
 
 const MEMBER_STATE_COLUMNS: &str = "
-    SELECT m.code, m.name_en, m.name_es, m.participating,
+    SELECT m.code, m.name_en, m.name_es, m.name_fr, m.name_pt, m.participating,
            (SELECT count(*) FROM pocs p WHERE p.member_state = m.code AND p.active)
                AS active_pocs,
            (SELECT count(*) FROM pocs p

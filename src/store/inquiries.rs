@@ -336,8 +336,8 @@ impl Store {
                     return Err(CreateError::UnknownRelatedInquiry(related));
                 }
             }
-            let (name, affiliation, name_en, name_es): (String, String, String, String) = sqlx::query_as(
-                "SELECT p.name, p.affiliation, m.name_en, m.name_es
+            let (name, affiliation, en, es, fr, pt): (String, String, String, String, String, String) = sqlx::query_as(
+                "SELECT p.name, p.affiliation, m.name_en, m.name_es, m.name_fr, m.name_pt
                    FROM pocs p JOIN member_states m ON m.code = p.member_state
                   WHERE p.id = $1",
             )
@@ -346,7 +346,7 @@ impl Store {
             .await?;
             let event = inquiry::create(
                 member_state.clone(),
-                StateName { en: name_en, es: name_es },
+                StateName { en, es, fr, pt },
                 Requester { poc_id: poc_id.0, name, affiliation },
                 exercise,
                 related_inquiry_id,
@@ -419,13 +419,13 @@ impl Store {
             let action = match command.action {
                 ActionRequest::Ready(action) => action,
                 ActionRequest::LookupPoc(code) => {
-                    let state: Option<(String, String, bool)> = sqlx::query_as(
-                        "SELECT name_en, name_es, participating FROM member_states WHERE code = $1",
+                    let state: Option<(String, String, String, String, bool)> = sqlx::query_as(
+                        "SELECT name_en, name_es, name_fr, name_pt, participating FROM member_states WHERE code = $1",
                     )
                     .bind(code.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let Some((en, es, participating)) = state else {
+                    let Some((en, es, fr, pt, participating)) = state else {
                         return Err(Refusal::Invalid {
                             field: "member_state".into(),
                             detail: format!("{code} is not an OAS Member State"),
@@ -442,7 +442,7 @@ impl Store {
                     .await?;
                     Action::LookupPoc(LookupTarget {
                         code,
-                        name: StateName { en, es },
+                        name: StateName { en, es, fr, pt },
                         participating,
                         pocs: pocs
                             .into_iter()
