@@ -78,11 +78,6 @@ impl Status {
         }
     }
 
-    /// Sent, with a deadline running for the responding state.
-    pub fn is_open(self) -> bool {
-        self.superstate() == "open"
-    }
-
     fn to_state(self) -> State {
         match self {
             Status::Draft => State::draft(),
