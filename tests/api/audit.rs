@@ -208,21 +208,7 @@ async fn a_removed_event_is_found_and_named(db: TestDb) {
 
     // The request for information (seq 5) disappears, with its notifications.
     let removed = chain_seq(&app, &first, 5).await;
-    app.db
-        .execute(&format!(
-            "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.event_chain_seq = {removed})"
-        ))
-        .await;
-    app.db
-        .execute(&format!(
-            "DELETE FROM deliveries WHERE outbox_id IN (SELECT id FROM outbox WHERE event_chain_seq = {removed})"
-        ))
-        .await;
-    app.db
-        .execute(&format!(
-            "DELETE FROM outbox WHERE event_chain_seq = {removed}"
-        ))
-        .await;
+    forget_notifications(&app, &format!("event_chain_seq = {removed}")).await;
     let deleted = app
         .db
         .execute(&format!(
@@ -261,21 +247,7 @@ async fn a_removed_inquiry_is_found_by_the_events_around_it(db: TestDb) {
     bypass_append_only(&app).await;
 
     let second_id = app.db.uuid_literal(&second);
-    app.db
-        .execute(&format!(
-            "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.inquiry_id = {second_id})"
-        ))
-        .await;
-    app.db
-        .execute(&format!(
-            "DELETE FROM deliveries WHERE outbox_id IN (SELECT id FROM outbox WHERE inquiry_id = {second_id})"
-        ))
-        .await;
-    app.db
-        .execute(&format!(
-            "DELETE FROM outbox WHERE inquiry_id = {second_id}"
-        ))
-        .await;
+    forget_notifications(&app, &format!("inquiry_id = {second_id}")).await;
     let deleted = app
         .db
         .execute(&format!(
@@ -305,21 +277,7 @@ async fn removing_the_newest_events_is_found_by_the_chain_head(db: TestDb) {
 
     // The newest inquiry vanishes entirely: no event after it is left to break a link.
     let second_id = app.db.uuid_literal(&second);
-    app.db
-        .execute(&format!(
-            "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.inquiry_id = {second_id})"
-        ))
-        .await;
-    app.db
-        .execute(&format!(
-            "DELETE FROM deliveries WHERE outbox_id IN (SELECT id FROM outbox WHERE inquiry_id = {second_id})"
-        ))
-        .await;
-    app.db
-        .execute(&format!(
-            "DELETE FROM outbox WHERE inquiry_id = {second_id}"
-        ))
-        .await;
+    forget_notifications(&app, &format!("inquiry_id = {second_id}")).await;
     app.db
         .execute(&format!(
             "DELETE FROM inquiry_events WHERE inquiry_id = {second_id}"
@@ -350,3 +308,23 @@ on_both_databases!(
     a_removed_inquiry_is_found_by_the_events_around_it,
     removing_the_newest_events_is_found_by_the_chain_head,
 );
+
+/// Deletes, behind the engine's back, the notifications of the outbox rows matching
+/// `condition` with their deliveries and attempts (they reference the events to tamper with).
+async fn forget_notifications(app: &TestApp, condition: &str) {
+    let outbox = format!("SELECT id FROM outbox WHERE {condition}");
+    let deliveries = format!("SELECT id FROM deliveries WHERE outbox_id IN ({outbox})");
+    app.db
+        .execute(&format!(
+            "DELETE FROM delivery_attempts WHERE delivery_id IN ({deliveries})"
+        ))
+        .await;
+    app.db
+        .execute(&format!(
+            "DELETE FROM deliveries WHERE outbox_id IN ({outbox})"
+        ))
+        .await;
+    app.db
+        .execute(&format!("DELETE FROM outbox WHERE {condition}"))
+        .await;
+}

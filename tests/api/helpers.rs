@@ -595,28 +595,10 @@ impl TestApp {
         respond_in: Option<Duration>,
         exercise: bool,
     ) -> Value {
-        let draft = self
-            .post("/v1/inquiries", requester, json!({"exercise": exercise}))
+        let id = self
+            .described_inquiry(requester, responding_state, exercise)
             .await;
-        let id = draft.assert_status(201)["id"].as_str().unwrap().to_owned();
         let path = |action: &str| format!("/v1/inquiries/{id}/{action}");
-        self.post(
-            &path("lookup-poc"),
-            requester,
-            json!({"member_state": responding_state}),
-        )
-        .await
-        .assert_status(200);
-        self.post(&path("invoke"), requester, json!({}))
-            .await
-            .assert_status(200);
-        self.post(
-            &path("describe"),
-            requester,
-            json!({"nature": "Scanning of the ministry's mail servers", "category": "scanning", "sectors": []}),
-        )
-        .await
-        .assert_status(200);
         let mut body = json!({
             "questions": "Do you see this activity from your networks?",
             "contact": {"name": "Duty Officer", "email": "x@example.org"},
@@ -631,6 +613,33 @@ impl TestApp {
         let view = sent.assert_status(200).clone();
         assert_eq!(view["status"], "awaiting_response", "{view}");
         view
+    }
+
+    /// A new inquiry of `requester`'s brought to `incident_described`, addressed to
+    /// `responding_state`; returns its id.
+    pub async fn described_inquiry(
+        &self,
+        requester: &str,
+        responding_state: &str,
+        exercise: bool,
+    ) -> String {
+        let draft = self
+            .post("/v1/inquiries", requester, json!({"exercise": exercise}))
+            .await;
+        let id = draft.assert_status(201)["id"].as_str().unwrap().to_owned();
+        for (action, body) in [
+            ("lookup-poc", json!({"member_state": responding_state})),
+            ("invoke", json!({})),
+            (
+                "describe",
+                json!({"nature": "Scanning of the ministry's mail servers", "category": "scanning", "sectors": []}),
+            ),
+        ] {
+            self.post(&format!("/v1/inquiries/{id}/{action}"), requester, body)
+                .await
+                .assert_status(200);
+        }
+        id
     }
 
     /// The audit trail of an inquiry as `token` sees it (`GET /v1/inquiries/{id}/events`).
@@ -688,4 +697,29 @@ pub async fn poll_until<T>(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `count` inquiries of `requester`'s brought to `incident_described` and addressed to
+/// `responding_state`, twenty requests at a time; returns their ids.
+pub async fn described_inquiries(
+    app: &std::sync::Arc<TestApp>,
+    requester: &str,
+    responding_state: &str,
+    count: usize,
+) -> Vec<String> {
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(20));
+    let mut tasks = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (app, gate) = (app.clone(), gate.clone());
+        let (requester, state) = (requester.to_owned(), responding_state.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            app.described_inquiry(&requester, &state, false).await
+        }));
+    }
+    let mut ids = Vec::with_capacity(count);
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids
 }

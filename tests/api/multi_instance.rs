@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::process::Command;
 
 use crate::deadlines::time;
-use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until};
+use crate::helpers::{TestApp, TestDb, described_inquiries, on_both_databases, poll_until};
 use crate::serve_process::ServeProcess;
 
 const CBM2: &str = env!("CARGO_BIN_EXE_cbm2");
@@ -58,36 +58,10 @@ async fn two_instances_record_each_of_200_simultaneous_misses_exactly_once() {
     let app = Arc::new(TestApp::attach(db, &one.address).await);
     let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
     app.poc_with_token("BRA", "Ana Souza").await;
-    let chl = Arc::new(chl);
 
-    // Prepare 200 inquiries up to incident_described, twenty requests at a time.
+    let ids = described_inquiries(&app, &chl, "BRA", INQUIRIES).await;
+    let chl = Arc::new(chl);
     let gate = Arc::new(tokio::sync::Semaphore::new(20));
-    let mut tasks = Vec::new();
-    for _ in 0..INQUIRIES {
-        let (app, chl, gate) = (app.clone(), chl.clone(), gate.clone());
-        tasks.push(tokio::spawn(async move {
-            let _permit = gate.acquire().await.unwrap();
-            let draft = app.post("/v1/inquiries", &chl, json!({})).await;
-            let id = draft.assert_status(201)["id"].as_str().unwrap().to_owned();
-            for (action, body) in [
-                ("lookup-poc", json!({"member_state": "BRA"})),
-                ("invoke", json!({})),
-                (
-                    "describe",
-                    json!({"nature": "Botnet traffic", "category": "botnet", "sectors": []}),
-                ),
-            ] {
-                app.post(&format!("/v1/inquiries/{id}/{action}"), &chl, body)
-                    .await
-                    .assert_status(200);
-            }
-            id
-        }));
-    }
-    let mut ids = Vec::new();
-    for task in tasks {
-        ids.push(task.await.unwrap());
-    }
 
     // Send them all, due at the same instant.
     let respond_by = Utc::now() + chrono::TimeDelta::seconds(4);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until};
+use crate::helpers::{TestApp, TestDb, described_inquiries, on_both_databases, poll_until};
 use crate::serve_process::ServeProcess;
 use crate::webhooks::{Hook, PATIENCE, Receiver, deliveries, register, settle};
 
@@ -262,36 +262,10 @@ async fn two_instances_deliver_each_of_200_notifications_exactly_once() {
     let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
     let (_, bra) = app.poc_with_token("BRA", "Ana Souza").await;
     let hook = register(&app, &bra, &receiver.url("/bra"), None).await;
-    let chl = Arc::new(chl);
 
-    // 200 inquiries brought to incident_described, twenty requests at a time.
+    let ids = described_inquiries(&app, &chl, "BRA", NOTIFIED).await;
+    let chl = Arc::new(chl);
     let gate = Arc::new(tokio::sync::Semaphore::new(20));
-    let mut tasks = Vec::new();
-    for _ in 0..NOTIFIED {
-        let (app, chl, gate) = (app.clone(), chl.clone(), gate.clone());
-        tasks.push(tokio::spawn(async move {
-            let _permit = gate.acquire().await.unwrap();
-            let draft = app.post("/v1/inquiries", &chl, json!({})).await;
-            let id = draft.assert_status(201)["id"].as_str().unwrap().to_owned();
-            for (action, body) in [
-                ("lookup-poc", json!({"member_state": "BRA"})),
-                ("invoke", json!({})),
-                (
-                    "describe",
-                    json!({"nature": "Botnet traffic", "category": "botnet", "sectors": []}),
-                ),
-            ] {
-                app.post(&format!("/v1/inquiries/{id}/{action}"), &chl, body)
-                    .await
-                    .assert_status(200);
-            }
-            id
-        }));
-    }
-    let mut ids = Vec::new();
-    for task in tasks {
-        ids.push(task.await.unwrap());
-    }
     assert!(receiver.received().is_empty());
 
     // Sent through both instances at once: 200 notifications to BRA's endpoint.
