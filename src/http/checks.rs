@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Secretariat};
-use super::pagination::{Page, decode_cursor, into_page, page_limit};
+use super::pagination::{Page, PageQuery, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
@@ -204,18 +204,11 @@ async fn create(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
 /// Newest first: every check for the Secretariat; for a POC, the checks that ask it.
 async fn list(
     caller: Caller,
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<CheckView>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(query.cursor.as_deref())?;

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::extract::{ApiQuery, Secretariat};
-use super::pagination::{Page, decode_cursor, into_page, page_limit};
+use super::pagination::{Page, PageQuery, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::store::directory::DirectoryEvent;
@@ -52,18 +52,11 @@ impl From<DirectoryEvent> for DirectoryEventBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
 /// Newest first.
 async fn list(
     _secretariat: Secretariat,
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<DirectoryEventBody>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let before: Option<i64> = decode_cursor(query.cursor.as_deref())?;

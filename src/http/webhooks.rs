@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::pagination::{Page, decode_cursor, into_page, page_limit};
+use super::pagination::{Page, PageQuery, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
@@ -238,19 +238,12 @@ async fn ping(
     Ok((StatusCode::ACCEPTED, Json(DeliveryView::from(delivery))).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
 /// The endpoint's deliveries, newest first.
 async fn deliveries(
     caller: Caller,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<DeliveryView>>, ApiError> {
     owned(&state, &caller, id).await?;
     let limit = page_limit(query.limit)?;
