@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
+use super::text::is_invisible_or_control;
 use super::{EmailAddress, PersonName, PhoneNumber};
 
 /// How urgent an inquiry is (R5: "Indicate time sensitivity as appropriate"). Sets the
@@ -54,8 +55,10 @@ impl Language {
     }
 }
 
-/// A positive ISO 8601 duration of fixed length: weeks, days, hours, minutes, seconds
-/// (`PT4H`, `P3D`, `PT2S`, `P1W`). Years and months are refused: their length varies.
+/// A positive ISO 8601 duration of fixed length in whole seconds: weeks, days, hours,
+/// minutes, seconds (`PT4H`, `P3D`, `PT2S`, `P1W`). Years and months are refused (their
+/// length varies), and so are fractions (`PT0.5S`): what is stored must read back as the
+/// same value, and [`fmt::Display`] writes whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IsoDuration(TimeDelta);
 
@@ -70,6 +73,8 @@ pub enum InvalidDuration {
     Calendar(String),
     #[error("must be longer than zero, got {0:?}")]
     NotPositive(String),
+    #[error("must be a whole number of seconds, without fractions, got {0:?}")]
+    Fraction(String),
 }
 
 impl IsoDuration {
@@ -82,19 +87,26 @@ impl IsoDuration {
         if date_part.contains('Y') || date_part.contains('M') {
             return Err(InvalidDuration::Calendar(text.to_owned()));
         }
+        if upper.contains(['.', ',']) {
+            return Err(InvalidDuration::Fraction(text.to_owned()));
+        }
         let parsed = speedate::Duration::parse_str(&upper)
             .map_err(|_| InvalidDuration::Syntax(text.to_owned()))?;
-        let delta = TimeDelta::days(i64::from(parsed.day))
-            + TimeDelta::seconds(i64::from(parsed.second))
-            + TimeDelta::microseconds(i64::from(parsed.microsecond));
+        if parsed.microsecond != 0 {
+            return Err(InvalidDuration::Fraction(text.to_owned()));
+        }
+        let delta =
+            TimeDelta::days(i64::from(parsed.day)) + TimeDelta::seconds(i64::from(parsed.second));
         if !parsed.positive || delta <= TimeDelta::zero() {
             return Err(InvalidDuration::NotPositive(text.to_owned()));
         }
         Ok(Self(delta))
     }
 
+    /// A measured span (a median, how long overdue), shown in whole seconds: the fraction
+    /// is dropped here so that every value of the type displays losslessly.
     pub fn from_delta(delta: TimeDelta) -> Self {
-        Self(delta)
+        Self(TimeDelta::seconds(delta.num_seconds()))
     }
 
     pub fn as_delta(self) -> TimeDelta {
@@ -103,7 +115,7 @@ impl IsoDuration {
 }
 
 /// Writes the duration as ISO 8601 in days, hours, minutes and seconds (`P1DT2H3M4S`;
-/// `PT0S` for zero), dropping fractions of a second.
+/// `PT0S` for zero). Lossless: parsing what it writes gives the same value back.
 impl fmt::Display for IsoDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let total = self.0.num_seconds().max(0);
@@ -196,7 +208,9 @@ impl TryFrom<RawIndicator> for Indicator {
                         || value.starts_with("hxxp://")
                         || value.starts_with("hxxps://")
                         || value.starts_with("ftp://"))
-                    && !value.chars().any(char::is_whitespace)
+                    && !value
+                        .chars()
+                        .any(|c| c.is_whitespace() || is_invisible_or_control(c))
             }
             IndicatorType::Hash => {
                 matches!(value.len(), 32 | 40 | 64 | 128)
@@ -206,7 +220,7 @@ impl TryFrom<RawIndicator> for Indicator {
             IndicatorType::Other => {
                 !value.is_empty()
                     && value.chars().count() <= 1000
-                    && !value.chars().any(char::is_control)
+                    && !value.chars().any(is_invisible_or_control)
             }
         };
         if ok {
@@ -284,6 +298,55 @@ mod tests {
             Err(InvalidDuration::Syntax(_))
         ));
         assert!(IsoDuration::parse("").is_err());
+    }
+
+    #[test]
+    fn durations_refuse_fractions_of_any_unit() {
+        for text in ["PT0.5S", "PT1,5S", "PT1.5H", "P0.5D", "PT2.000001S"] {
+            assert!(
+                matches!(IsoDuration::parse(text), Err(InvalidDuration::Fraction(_))),
+                "{text} was not refused as a fraction"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the parser accepts, printing it and parsing the print gives it back, so a
+        /// stored projection always decodes to what was decided.
+        #[test]
+        fn parse_of_display_is_identity_for_accepted_text(
+            weeks in proptest::option::of(0u32..60),
+            days in proptest::option::of(0u32..400),
+            hours in proptest::option::of(0u32..100),
+            minutes in proptest::option::of(0u32..200),
+            seconds in proptest::option::of(0u32..100_000),
+            fraction in proptest::option::of(0u32..1000),
+        ) {
+            let mut text = String::from("P");
+            if let Some(w) = weeks { text += &format!("{w}W"); }
+            if let Some(d) = days { text += &format!("{d}D"); }
+            if hours.is_some() || minutes.is_some() || seconds.is_some() {
+                text += "T";
+                if let Some(h) = hours { text += &format!("{h}H"); }
+                if let Some(m) = minutes { text += &format!("{m}M"); }
+                if let Some(s) = seconds {
+                    text += &s.to_string();
+                    if let Some(f) = fraction { text += &format!(".{f:03}"); }
+                    text += "S";
+                }
+            }
+            if let Ok(parsed) = IsoDuration::parse(&text) {
+                let shown = parsed.to_string();
+                proptest::prop_assert_eq!(IsoDuration::parse(&shown), Ok(parsed), "{} shown as {}", text, shown);
+                proptest::prop_assert_eq!(parsed.as_delta().subsec_nanos(), 0);
+            }
+        }
+
+        #[test]
+        fn parse_of_display_is_identity_for_every_positive_whole_second(total in 1i64..=400 * 86_400 * 7) {
+            let value = IsoDuration::from_delta(TimeDelta::seconds(total));
+            proptest::prop_assert_eq!(IsoDuration::parse(&value.to_string()), Ok(value));
+        }
     }
 
     #[test]

@@ -81,6 +81,8 @@ pub enum InvalidEmailAddress {
     Syntax(email_address::Error),
     #[error("must be at most 254 characters")]
     TooLong,
+    #[error("must not contain control or invisible formatting characters")]
+    Invisible,
 }
 
 impl EmailAddress {
@@ -88,6 +90,9 @@ impl EmailAddress {
         let value = value.trim();
         if value.len() > 254 {
             return Err(InvalidEmailAddress::TooLong);
+        }
+        if value.chars().any(super::text::is_invisible_or_control) {
+            return Err(InvalidEmailAddress::Invisible);
         }
         let options = email_address::Options::default()
             .without_display_text()

@@ -500,13 +500,19 @@ fn response_deadline(
     }
 }
 
-/// The acknowledgement deadline: an explicit date, or the time sensitivity's default.
+/// The acknowledgement deadline: an explicit date (ahead, and no further than the longest
+/// estimated timeframe), or the time sensitivity's default.
 fn ack_deadline(
     time_sensitivity: TimeSensitivity,
     respond_by: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, Refusal> {
+    let max = definition().deadlines.max_estimated_timeframe;
     match respond_by {
+        Some(at) if at > now + max.as_delta() => Err(invalid(
+            "respond_by",
+            format!("must be within {max} from now"),
+        )),
         Some(at) => future("respond_by", at, now),
         None => Ok(now
             + definition()
@@ -711,6 +717,12 @@ pub fn decide(
                     return Err(invalid(
                         "third_states",
                         format!("{state} is the responding state itself"),
+                    ));
+                }
+                if *state == inquiry.requesting_state {
+                    return Err(invalid(
+                        "third_states",
+                        format!("{state} is the requesting state itself"),
                     ));
                 }
             }
