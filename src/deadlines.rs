@@ -1,5 +1,6 @@
 //! The deadline sweeper: a task inside `cbm2 serve` that records missed deadlines and
-//! reminders as they fall due, and queues the notice to POCs about to turn stale.
+//! reminders as they fall due, queues the notice to POCs about to turn stale, and purges
+//! expired idempotency keys.
 
 use std::time::Duration;
 
@@ -34,13 +35,21 @@ pub async fn run_sweeper(store: Store, interval: Duration, mut stop: watch::Rece
             Ok(queued) => tracing::info!(queued, "stale-soon notices queued"),
             Err(error) => tracing::error!(%error, "queueing stale-soon notices failed"),
         }
+        match store.purge_expired_idempotency_keys(now).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
+            Err(error) => tracing::error!(%error, "purging expired idempotency keys failed"),
+        }
         match store.sweep_deadlines(now).await {
-            Ok(report) if report.deadlines_missed + report.reminders > 0 => tracing::info!(
-                missed = report.deadlines_missed,
-                reminders = report.reminders,
-                skipped = report.skipped,
-                "deadline sweep"
-            ),
+            Ok(report) if report.deadlines_missed + report.reminders + report.undecodable > 0 => {
+                tracing::info!(
+                    missed = report.deadlines_missed,
+                    reminders = report.reminders,
+                    skipped = report.skipped,
+                    undecodable = report.undecodable,
+                    "deadline sweep"
+                )
+            }
             Ok(_) => {}
             // A failed sweep is retried at the next tick; nothing is lost (due rows stay due).
             Err(error) => tracing::error!(%error, "deadline sweep failed"),

@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, JsonWithBytes, Secretariat};
-use super::pagination::{Page, decode_cursor, into_page, page_limit};
+use super::pagination::{Page, PageQuery, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
@@ -56,6 +56,8 @@ pub struct InquiryView {
     version: i64,
     protocol_version: String,
     exercise: bool,
+    /// Shown to the requesting state only: to anyone else it would reveal that an inquiry
+    /// with a third state exists, and when (UUIDv7).
     related_inquiry_id: Option<Uuid>,
     requesting_state: String,
     responding_state: Option<String>,
@@ -133,7 +135,9 @@ impl InquiryView {
             version: inquiry.version,
             protocol_version: inquiry.protocol_version.clone(),
             exercise: inquiry.exercise,
-            related_inquiry_id: inquiry.related_inquiry_id,
+            related_inquiry_id: inquiry
+                .related_inquiry_id
+                .filter(|_| role == Role::Requester),
             requesting_state: inquiry.requesting_state.to_string(),
             responding_state: inquiry.responding_state.as_ref().map(ToString::to_string),
             time_sensitivity: inquiry.time_sensitivity,
@@ -289,16 +293,22 @@ async fn list(
     let page = into_page(
         rows,
         limit,
-        |i| InquiryCursor {
-            created_at: i.created_at,
-            id: i.id,
+        |row| InquiryCursor {
+            created_at: row.created_at,
+            id: row.id,
         },
-        |i| {
-            let role = role_of(&caller.principal, &i).unwrap_or(Role::Secretariat);
-            InquiryView::new(&i, role, now)
+        |row| {
+            // A row that cannot be decoded is logged by the store and left out: one bad
+            // row never fails the page.
+            let inquiry = row.inquiry?;
+            let role = role_of(&caller.principal, &inquiry).unwrap_or(Role::Secretariat);
+            Some(InquiryView::new(&inquiry, role, now))
         },
     );
-    Ok(Json(page))
+    Ok(Json(Page {
+        items: page.items.into_iter().flatten().collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Loads an inquiry the caller may see, with the caller's role in it; 404 otherwise.
@@ -328,7 +338,10 @@ struct EventView {
     event_type: String,
     actor: ActorView,
     at: DateTime<Utc>,
-    hash: String,
+    /// Participants only: with every other input of the hash known, the Secretariat could
+    /// recover low-entropy content by guessing (`/v1/audit/verify` answers for integrity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<Value>,
 }
@@ -341,25 +354,33 @@ struct ActorView {
     member_state: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct EventList {
-    items: Vec<EventView>,
+/// Where a page of events starts: just after this `seq`.
+#[derive(Debug, Serialize, Deserialize)]
+struct EventCursor {
+    seq: i64,
 }
 
-/// The audit trail, oldest first. The Secretariat sees no payloads.
+/// The audit trail, oldest first, a page at a time. The Secretariat sees no payloads and
+/// no hashes; the responding state's trail starts at the sending (`request_info`).
 async fn events(
     caller: Caller,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<EventList>, ApiError> {
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<Page<EventView>>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let after: Option<EventCursor> = decode_cursor(query.cursor.as_deref())?;
     let (_, role) = visible(&state, &caller, id).await?;
-    let with_payload = role != Role::Secretariat;
-    let items = state
+    let participant = role != Role::Secretariat;
+    let rows = state
         .store
-        .inquiry_events(id)
-        .await?
-        .into_iter()
-        .map(|event| EventView {
+        .inquiry_events_page(id, role == Role::Responder, after.map(|c| c.seq), limit + 1)
+        .await?;
+    let page = into_page(
+        rows,
+        limit,
+        |event| EventCursor { seq: event.seq },
+        |event| EventView {
             seq: event.seq,
             event_type: event.event_type,
             actor: ActorView {
@@ -368,12 +389,12 @@ async fn events(
                 member_state: event.actor_state,
             },
             at: event.at,
-            hash: event.hash,
-            payload: with_payload
+            hash: participant.then_some(event.hash),
+            payload: participant
                 .then(|| serde_json::from_str(&event.payload).unwrap_or(Value::Null)),
-        })
-        .collect();
-    Ok(Json(EventList { items }))
+        },
+    );
+    Ok(Json(page))
 }
 
 /// `If-Match: "<version>"` (a weak tag and `*` are accepted; `*` matches any version).
@@ -450,14 +471,18 @@ async fn run(
             tracing::info!(inquiry_id = %inquiry.id, version = inquiry.version, status = inquiry.status.as_str(), "action recorded");
             Ok(inquiry_response(StatusCode::OK, &inquiry, role))
         }
-        Executed::Replayed { status, body } => {
+        Executed::Replayed { body } => {
             let version = serde_json::from_str::<Value>(&body)
                 .ok()
                 .and_then(|v| v["version"].as_i64())
                 .unwrap_or_default();
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response =
-                (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            // Only applied actions are remembered, and an applied action answers 200.
+            let mut response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
             response.headers_mut().insert(header::ETAG, etag(version));
             response
                 .headers_mut()

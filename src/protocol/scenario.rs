@@ -45,9 +45,23 @@ pub struct Step {
     /// The status after an accepted step.
     #[serde(default)]
     pub expect_status: Option<Status>,
-    /// The HTTP status of a refused step (403, 404, 409, 422).
+    /// How a refused step is refused.
     #[serde(default)]
-    pub expect_refused: Option<u16>,
+    pub expect_refused: Option<Refused>,
+}
+
+/// The ways the protocol refuses a step (the HTTP edge answers 404, 403, 409 and 422).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refused {
+    /// The party may not see the inquiry at all: as if it did not exist.
+    NotVisible,
+    /// The party sees the inquiry but the action belongs to another role.
+    WrongRole,
+    /// The action is not allowed in the current status.
+    NotAllowed,
+    /// The input, or the directory it names, is not acceptable.
+    InvalidInput,
 }
 
 impl Scenario {
@@ -56,9 +70,9 @@ impl Scenario {
     }
 }
 
-/// Replays `scenario` against the machine alone: who may act (403), who may see (404),
-/// what the status allows (409). Refusals of invalid input (422) depend on the input and
-/// the directory, not on the machine: here they leave the status as it is.
+/// Replays `scenario` against the machine alone: who may see, who may act, what the status
+/// allows. Refusals of invalid input depend on the input and the directory, not on the
+/// machine: here they leave the status as it is.
 pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
     let mut status: Option<Status> = None;
     // Whether request_info has sent the current inquiry: only then may the responding
@@ -73,10 +87,10 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
                 step.action
             )
         };
-        let outcome: Result<Status, u16> = if step.action == "create" {
+        let outcome: Result<Status, Refused> = if step.action == "create" {
             match step.party {
                 Party::Requester => Ok(Status::Draft),
-                _ => Err(403),
+                _ => Err(Refused::WrongRole),
             }
         } else {
             let current = status.ok_or_else(|| at("no inquiry yet".into()))?;
@@ -89,9 +103,11 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
                 Party::Secretariat => Some(Role::Secretariat),
             };
             match role {
-                None => Err(404),
-                Some(role) if role != actor_of(action) => Err(403),
-                Some(_) if step.expect_refused == Some(422) => Err(422),
+                None => Err(Refused::NotVisible),
+                Some(role) if role != actor_of(action) => Err(Refused::WrongRole),
+                Some(_) if step.expect_refused == Some(Refused::InvalidInput) => {
+                    Err(Refused::InvalidInput)
+                }
                 Some(_) => {
                     let stimulus = Stimulus {
                         action,
@@ -99,7 +115,7 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
                         deadline_unrecorded: false,
                         reminder_unrecorded: false,
                     };
-                    transition(current, stimulus).ok_or(409)
+                    transition(current, stimulus).ok_or(Refused::NotAllowed)
                 }
             }
         };

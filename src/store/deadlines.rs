@@ -14,6 +14,9 @@ pub struct SweepReport {
     pub reminders: u64,
     /// Rows another instance (or an action) got to first: nothing left to record.
     pub skipped: u64,
+    /// Rows whose stored projection cannot be decoded: logged with their id and passed
+    /// over, so one bad row never stops the deadlines of every other inquiry.
+    pub undecodable: u64,
 }
 
 /// How many due rows one query fetches.
@@ -27,22 +30,30 @@ impl Store {
     pub async fn sweep_deadlines(&self, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
         let mut report = SweepReport::default();
         let mut seen: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+        // Keyset paging over (next_sweep_at, id): rows that stay due (a bad row, a refusal)
+        // never hide the rows after them.
+        let mut after: Option<(DateTime<Utc>, Uuid)> = None;
         loop {
-            let due: Vec<(Uuid, Option<DateTime<Utc>>)> = dispatch!(self, pool => sqlx::query_as(
-                "SELECT id, due_at FROM inquiries
+            let due: Vec<(Uuid, Option<DateTime<Utc>>, DateTime<Utc>)> = dispatch!(self, pool => sqlx::query_as(
+                "SELECT id, due_at, next_sweep_at FROM inquiries
                   WHERE next_sweep_at IS NOT NULL AND next_sweep_at <= $1
+                    AND ($2 IS NULL OR (next_sweep_at, id) > ($2, $3))
                   ORDER BY next_sweep_at, id
-                  LIMIT $2",
+                  LIMIT $4",
             )
             .bind(now)
+            .bind(after.map(|(at, _)| at))
+            .bind(after.map(|(_, id)| id))
             .bind(SWEEP_BATCH)
             .fetch_all(pool)
             .await?);
             let fetched = due.len() as i64;
-            let fresh: Vec<_> = due.into_iter().filter(|(id, _)| seen.insert(*id)).collect();
-            if fresh.is_empty() {
-                break;
-            }
+            after = due.last().map(|(id, _, at)| (*at, *id));
+            let fresh: Vec<_> = due
+                .into_iter()
+                .filter(|(id, _, _)| seen.insert(*id))
+                .map(|(id, due_at, _)| (id, due_at))
+                .collect();
             for (id, due_at) in fresh {
                 let missed = due_at.is_some_and(|due| now > due);
                 let action = if missed {
@@ -77,6 +88,14 @@ impl Store {
                         | CommandError::NotFound(_),
                     ) => {
                         report.skipped += 1;
+                    }
+                    Err(CommandError::Store(StoreError::CorruptRow(error))) => {
+                        tracing::error!(
+                            inquiry_id = %id,
+                            %error,
+                            "deadline sweep passed over an inquiry whose stored row cannot be decoded (cbm2 audit verify names it)"
+                        );
+                        report.undecodable += 1;
                     }
                     Err(CommandError::Store(error)) => return Err(error),
                     Err(other) => {

@@ -41,6 +41,10 @@ pub enum ActionRequest {
     LookupPoc(MemberStateCode),
 }
 
+/// How long an `Idempotency-Key` is remembered: a retry within this window replays the
+/// first answer; after it, the key is free again and the sweeper purges it.
+pub const IDEMPOTENCY_KEY_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 /// An `Idempotency-Key` with a digest of the request it came with.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
@@ -88,8 +92,9 @@ pub struct Command<'a> {
 pub enum Executed {
     /// The action was recorded; the inquiry after it.
     Applied(Box<Inquiry>, Role),
-    /// A retry of an earlier request with the same key: its answer, as first given.
-    Replayed { status: u16, body: String },
+    /// A retry of an earlier request with the same key: the action was applied then, and
+    /// this is the answer as first rendered.
+    Replayed { body: String },
 }
 
 /// Why a command wrote nothing.
@@ -151,6 +156,15 @@ pub struct InquiryFilter {
     pub overdue: Option<bool>,
     /// `requester` or `responder`: which side of the caller's state.
     pub role: Option<Role>,
+}
+
+/// One row of an inquiry list: its position, and the inquiry unless its stored row cannot
+/// be decoded (logged; such a row never fails the whole page).
+#[derive(Debug, Clone)]
+pub struct ListedInquiry {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub inquiry: Option<Inquiry>,
 }
 
 /// Where a page of inquiries starts: just after this (created_at, id), newest first.
@@ -396,19 +410,28 @@ impl Store {
                 return Err(CommandError::NotFound(command.inquiry_id));
             };
             if let Some(key) = &command.idempotency {
-                let earlier: Option<(String, i32, String)> = sqlx::query_as(
-                    "SELECT request_hash, response_status, response_body FROM idempotency_keys
+                // An expired key is forgotten first, so it can be used again.
+                sqlx::query(
+                    "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND created_at <= $3",
+                )
+                .bind(&principal)
+                .bind(&key.key)
+                .bind(command.now - IDEMPOTENCY_KEY_LIFETIME)
+                .execute(&mut *tx)
+                .await?;
+                let earlier: Option<(String, String)> = sqlx::query_as(
+                    "SELECT request_hash, response_body FROM idempotency_keys
                       WHERE principal = $1 AND key = $2",
                 )
                 .bind(&principal)
                 .bind(&key.key)
                 .fetch_optional(&mut *tx)
                 .await?;
-                if let Some((request_hash, status, body)) = earlier {
+                if let Some((request_hash, body)) = earlier {
                     if request_hash != key.request_hash {
                         return Err(CommandError::IdempotencyKeyReused);
                     }
-                    return Ok(Executed::Replayed { status: status as u16, body });
+                    return Ok(Executed::Replayed { body });
                 }
             }
             if let Some(expected) = command.if_match
@@ -458,6 +481,23 @@ impl Store {
                 }
             };
             let event = decide(&current, role, action, command.now)?;
+            if let EventData::Respond { third_states, .. } = &event {
+                // Whether a code names an OAS Member State is a fact of the directory.
+                for code in third_states {
+                    let known: Option<String> =
+                        sqlx::query_scalar("SELECT code FROM member_states WHERE code = $1")
+                            .bind(code.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if known.is_none() {
+                        return Err(Refusal::Invalid {
+                            field: "third_states".into(),
+                            detail: format!("{code} is not an OAS Member State"),
+                        }
+                        .into());
+                    }
+                }
+            }
             let next = apply(Some(&current), current.id, current.version + 1, &event, command.now)
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
@@ -465,13 +505,12 @@ impl Store {
             if let Some(key) = &command.idempotency {
                 sqlx::query(
                     "INSERT INTO idempotency_keys
-                         (principal, key, request_hash, response_status, response_body, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                         (principal, key, request_hash, response_body, created_at)
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(&principal)
                 .bind(&key.key)
                 .bind(&key.request_hash)
-                .bind(200_i32)
                 .bind(render(&next, role))
                 .bind(command.now)
                 .execute(&mut *tx)
@@ -492,13 +531,13 @@ impl Store {
         after: Option<&InquiryCursor>,
         limit: u32,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Inquiry>, StoreError> {
+    ) -> Result<Vec<ListedInquiry>, StoreError> {
         let state = match principal {
             Principal::Poc { member_state, .. } => Some(member_state.as_str()),
             Principal::Secretariat => None,
         };
-        let states: Vec<String> = dispatch!(self, pool => sqlx::query_scalar(
-            "SELECT state FROM inquiries
+        let rows: Vec<(Uuid, DateTime<Utc>, String)> = dispatch!(self, pool => sqlx::query_as(
+            "SELECT id, created_at, state FROM inquiries
               WHERE ($1 IS NULL OR requesting_state = $1 OR (responding_state = $1 AND sent_at IS NOT NULL))
                 AND ($2 IS NULL
                      OR ($2 = 'requester' AND requesting_state = $1)
@@ -519,7 +558,49 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?);
-        states.iter().map(|s| decode_inquiry(s)).collect()
+        Ok(rows
+            .into_iter()
+            .map(|(id, created_at, state)| {
+                let inquiry = decode_inquiry(&state)
+                    .inspect_err(|error| {
+                        tracing::error!(
+                            inquiry_id = %id,
+                            %error,
+                            "an inquiry row cannot be decoded: left out of the list (cbm2 audit verify names it)"
+                        );
+                    })
+                    .ok();
+                ListedInquiry { id, created_at, inquiry }
+            })
+            .collect())
+    }
+
+    /// A page of an inquiry's events, oldest first, after `after` (a `seq`). With
+    /// `from_sending`, the trail starts at the first `request_info`: the responding state
+    /// sees the inquiry as sent and what follows, nothing of its preparation.
+    pub async fn inquiry_events_page(
+        &self,
+        id: Uuid,
+        from_sending: bool,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(dispatch!(self, pool => sqlx::query_as(
+            "SELECT seq, type, actor_kind, actor_poc_id, actor_state, at, payload, hash
+               FROM inquiry_events
+              WHERE inquiry_id = $1
+                AND seq > $2
+                AND (NOT $3 OR seq >= (SELECT MIN(seq) FROM inquiry_events
+                                        WHERE inquiry_id = $1 AND type = 'request_info'))
+              ORDER BY seq
+              LIMIT $4",
+        )
+        .bind(id)
+        .bind(after.unwrap_or(0))
+        .bind(from_sending)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?))
     }
 
     /// An inquiry's events, oldest first.
@@ -531,6 +612,31 @@ impl Store {
         .bind(id)
         .fetch_all(pool)
         .await?))
+    }
+
+    /// Forgets idempotency keys older than [`IDEMPOTENCY_KEY_LIFETIME`], a batch at a time so
+    /// that no purge holds the write lock for long; returns how many it removed.
+    pub async fn purge_expired_idempotency_keys(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        const BATCH: i64 = 1000;
+        let mut removed = 0;
+        loop {
+            let deleted = dispatch!(self, pool => sqlx::query(
+                "DELETE FROM idempotency_keys WHERE (principal, key) IN
+                    (SELECT principal, key FROM idempotency_keys WHERE created_at <= $1 LIMIT $2)",
+            )
+            .bind(now - IDEMPOTENCY_KEY_LIFETIME)
+            .bind(BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected());
+            removed += deleted;
+            if deleted < BATCH as u64 {
+                return Ok(removed);
+            }
+        }
     }
 
     /// Every inquiry id, for replay checks.

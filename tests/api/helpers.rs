@@ -644,11 +644,19 @@ impl TestApp {
 
     /// The audit trail of an inquiry as `token` sees it (`GET /v1/inquiries/{id}/events`).
     pub async fn inquiry_events(&self, id: &str, token: &str) -> Vec<Value> {
-        let reply = self.get(&format!("/v1/inquiries/{id}/events"), token).await;
-        reply.assert_status(200)["items"]
-            .as_array()
-            .expect("items")
-            .clone()
+        let mut events = Vec::new();
+        let mut path = format!("/v1/inquiries/{id}/events?limit=200");
+        loop {
+            let reply = self.get(&path, token).await;
+            let page = reply.assert_status(200);
+            events.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => {
+                    path = format!("/v1/inquiries/{id}/events?limit=200&cursor={cursor}")
+                }
+                None => return events,
+            }
+        }
     }
 
     /// GET returning the body as text (CSV), with the status.

@@ -11,6 +11,7 @@ mod deadlines;
 mod directory;
 mod email;
 mod errors;
+mod hardening;
 mod health;
 mod inquiries;
 mod listing;

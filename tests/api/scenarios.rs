@@ -1,6 +1,6 @@
 //! Every scenario of `protocol/scenarios/` replayed through the HTTP API.
 
-use cbm2::protocol::scenario::{Party, Scenario, Step};
+use cbm2::protocol::scenario::{Party, Refused, Scenario, Step};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb, on_both_databases, spawn_app};
@@ -123,6 +123,12 @@ async fn take(
             Some(id)
         }
         (None, Some(refused)) => {
+            let refused = match refused {
+                Refused::NotVisible => 404,
+                Refused::WrongRole => 403,
+                Refused::NotAllowed => 409,
+                Refused::InvalidInput => 422,
+            };
             reply.assert_problem(refused, None);
             if refused == 409 {
                 assert!(

@@ -187,13 +187,9 @@ pub async fn inquiry_at(app: &TestApp, parties: &Parties, status: &str) -> Strin
     id
 }
 
-/// The inquiry's audit trail as `token` sees it.
+/// The inquiry's whole audit trail as `token` sees it.
 pub async fn events(app: &TestApp, id: &str, token: &str) -> Vec<Value> {
-    let reply = app.get(&format!("/v1/inquiries/{id}/events"), token).await;
-    reply.assert_status(200)["items"]
-        .as_array()
-        .unwrap()
-        .clone()
+    app.inquiry_events(id, token).await
 }
 
 /// (version, number of events) as the requesting state sees them: what a refused request
