@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
@@ -52,7 +53,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API until Ctrl-C or SIGTERM (then finish in-flight requests, exit 0).
+    /// Run the HTTP API until Ctrl-C or SIGTERM (then finish in-flight requests within the
+    /// shutdown grace, exit 0).
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
@@ -152,9 +154,28 @@ pub struct ServeArgs {
     /// How often the delivery worker looks for work (at least 100ms).
     #[arg(long, env = "CBM2_DELIVERY_POLL", default_value = "1s", value_parser = parse_sweep_interval)]
     pub delivery_poll: Duration,
-    /// How long one webhook attempt may take.
+    /// How many delivery attempts one server makes at once.
+    #[arg(long, env = "CBM2_DELIVERY_CONCURRENCY", default_value_t = crate::delivery::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
+    pub delivery_concurrency: usize,
+    /// How many of them may go to one receiver (a webhook's scheme, host and port, or the
+    /// SMTP relay): a receiver that hangs holds no more slots than this.
+    #[arg(long, env = "CBM2_DELIVERY_PER_TARGET", default_value_t = crate::delivery::DEFAULT_PER_TARGET, value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
+    pub delivery_per_target: usize,
+    /// How long one webhook attempt may take, name resolution included (at most the
+    /// delivery lease: an attempt never outlives its claim).
     #[arg(long, env = "CBM2_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_delay)]
     pub webhook_timeout: Duration,
+    /// How long one e-mail attempt may take (at most the delivery lease).
+    #[arg(long, env = "CBM2_SMTP_TIMEOUT", default_value = "30s", value_parser = parse_delay)]
+    pub smtp_timeout: Duration,
+    /// How many active webhooks one owner (a POC, or the Secretariat) may have.
+    #[arg(long, env = "CBM2_MAX_WEBHOOKS_PER_OWNER", default_value_t = crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_webhooks_per_owner: u32,
+    /// After SIGTERM or Ctrl-C, how long in-flight requests and delivery attempts may go
+    /// on; then they are abandoned and the server exits (an abandoned delivery is made
+    /// again after its lease).
+    #[arg(long, env = "CBM2_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_grace)]
+    pub shutdown_grace: Duration,
     /// Let webhooks point at loopback and private addresses, over http or https (local
     /// setups and tests). Off: such URLs are refused, and public ones need https.
     #[arg(long, env = "CBM2_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
@@ -167,6 +188,10 @@ fn parse_delay(value: &str) -> Result<Duration, String> {
         return Err("must be at least 10ms".into());
     }
     Ok(delay)
+}
+
+fn parse_grace(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|e| format!("{e} (e.g. 10s, 500ms, 0s)"))
 }
 
 fn parse_lease(value: &str) -> Result<Duration, String> {
@@ -242,7 +267,11 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(cli)) {
+    let result = runtime.block_on(execute(cli));
+    // What `serve` abandoned at the end of its shutdown grace (a name lookup on a blocking
+    // thread, a connection's task) must not hold the process: give it a moment, no more.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -255,7 +284,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let email = match &args.smtp_url {
-                Some(url) => Some(Mailer::new(url, &args.mail_from)?),
+                Some(url) => Some(Mailer::with_timeout(
+                    url,
+                    &args.mail_from,
+                    args.smtp_timeout,
+                )?),
                 None => None,
             };
             let mut delivery = DeliverySettings::new(
@@ -267,6 +300,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             delivery.lease = args.delivery_lease;
             delivery.poll_interval = args.delivery_poll;
             delivery.attempt_timeout = args.webhook_timeout;
+            delivery.concurrency = args.delivery_concurrency;
+            delivery.per_target = args.delivery_per_target;
             delivery.allow_private = args.webhook_allow_private;
             delivery.email = email;
             let settings = Settings {
@@ -275,6 +310,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
                 delivery,
+                max_webhooks_per_owner: args.max_webhooks_per_owner,
+                shutdown_grace: args.shutdown_grace,
             };
             let application = Application::build(&settings).await?;
             application.run_until(shutdown_signal()).await?;

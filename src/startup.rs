@@ -1,11 +1,14 @@
 //! Building and running the server: what `cbm2 serve` does, and what tests call with port 0.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::deadlines::run_sweeper;
 use crate::delivery::{DeliverySettings, run_worker};
@@ -25,7 +28,15 @@ pub struct Settings {
     pub reminder_share: f64,
     /// How notifications are delivered.
     pub delivery: DeliverySettings,
+    /// How many active webhooks one owner may have.
+    pub max_webhooks_per_owner: u32,
+    /// After the shutdown signal, how long in-flight requests and delivery attempts may
+    /// go on before they are abandoned.
+    pub shutdown_grace: Duration,
 }
+
+/// By default, shutdown waits at most ten seconds for what is in flight.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Settings {
     /// Settings with the defaults of `cbm2 serve` for everything but the database and
@@ -38,6 +49,8 @@ impl Settings {
             bind,
             sweep_interval: Duration::from_secs(30),
             reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
+            max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -62,6 +75,8 @@ pub struct Application {
     local_addr: SocketAddr,
     sweep_interval: Duration,
     delivery: DeliverySettings,
+    max_webhooks_per_owner: u32,
+    shutdown_grace: Duration,
 }
 
 impl Application {
@@ -88,6 +103,8 @@ impl Application {
             local_addr,
             sweep_interval: settings.sweep_interval,
             delivery: settings.delivery.clone(),
+            max_webhooks_per_owner: settings.max_webhooks_per_owner,
+            shutdown_grace: settings.shutdown_grace,
         })
     }
 
@@ -98,7 +115,9 @@ impl Application {
 
     /// Serves, with the deadline sweeper and the delivery worker beside it, until
     /// `shutdown` completes; then stops both, finishes in-flight requests and closes the
-    /// database.
+    /// database. Whatever is still in flight when the shutdown grace has passed since the
+    /// signal (a request whose client never sends its body, a delivery attempt to a
+    /// receiver that never answers) is abandoned: shutdown never waits longer.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -106,7 +125,9 @@ impl Application {
         let state = AppState {
             store: self.store.clone(),
             webhook_allow_private: self.delivery.allow_private,
+            max_webhooks_per_owner: self.max_webhooks_per_owner,
         };
+        let grace = self.shutdown_grace;
         let (stop_background, stopped) = watch::channel(false);
         let sweeper = tokio::spawn(run_sweeper(
             self.store.clone(),
@@ -120,23 +141,74 @@ impl Application {
                 "no SMTP server configured (CBM2_SMTP_URL): e-mail deliveries are recorded as skipped"
             ),
         }
-        let worker = tokio::spawn(run_worker(self.store.clone(), self.delivery, stopped));
-        let shutdown = async move {
-            shutdown.await;
-            let _ = stop_background.send(true);
+        let worker = tokio::spawn(run_worker(
+            self.store.clone(),
+            self.delivery,
+            stopped.clone(),
+            grace,
+        ));
+        // When the signal came: everything in flight gets until then + grace.
+        let signalled_at = Arc::new(OnceLock::<Instant>::new());
+        let signalled = {
+            let signalled_at = Arc::clone(&signalled_at);
+            async move {
+                shutdown.await;
+                let _ = signalled_at.set(Instant::now());
+                let _ = stop_background.send(true);
+            }
+        };
+        let drain_ends = {
+            let (signalled_at, mut stopped) = (Arc::clone(&signalled_at), stopped);
+            async move {
+                // The sender is dropped only once the server has returned: then this arm
+                // has lost the race anyway.
+                let _ = stopped.wait_for(|stop| *stop).await;
+                let at = signalled_at.get().copied().unwrap_or_else(Instant::now);
+                tokio::time::sleep_until(at + grace).await;
+            }
         };
         tracing::info!("listening on {}", self.local_addr);
-        let result = axum::serve(self.listener, app(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
-        for (name, task) in [("deadline sweeper", sweeper), ("delivery worker", worker)] {
-            if let Err(error) = task.await {
-                tracing::error!(%error, "the {name} ended abnormally");
+        // axum's graceful shutdown waits for every in-flight request, however long.
+        let result = tokio::select! {
+            result = axum::serve(self.listener, app(state))
+                .with_graceful_shutdown(signalled)
+                .into_future() => result,
+            () = drain_ends => {
+                tracing::warn!(
+                    grace = %humantime::format_duration(grace),
+                    "shutdown grace over: closing with requests still in flight"
+                );
+                Ok(())
             }
+        };
+        let deadline = signalled_at
+            .get()
+            .map_or_else(|| Instant::now() + grace, |at| *at + grace);
+        for (name, task) in [("deadline sweeper", sweeper), ("delivery worker", worker)] {
+            stop_within(name, task, deadline).await;
         }
-        self.store.close().await;
+        // Time for SQLite to checkpoint its WAL, even when the grace is spent.
+        let close_by = deadline.max(Instant::now() + Duration::from_secs(1));
+        if tokio::time::timeout_at(close_by, self.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database connections did not close in time");
+        }
         tracing::info!("stopped");
         result
+    }
+}
+
+/// Waits for a background task until `deadline`, then aborts it.
+async fn stop_within(name: &str, mut task: JoinHandle<()>, deadline: Instant) {
+    match tokio::time::timeout_at(deadline, &mut task).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%error, "the {name} ended abnormally"),
+        Err(_) => {
+            tracing::warn!("the {name} did not stop within the shutdown grace; abandoning it");
+            task.abort();
+        }
     }
 }
 

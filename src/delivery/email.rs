@@ -1,10 +1,12 @@
 //! One e-mail attempt, through SMTP (lettre).
 
+use std::time::Duration;
+
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::webhook::Failure;
-use crate::store::webhooks::ClaimedDelivery;
+use crate::store::deliveries::ClaimedDelivery;
 
 /// An SMTP relay and the sender address.
 #[derive(Clone)]
@@ -12,13 +14,19 @@ pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     url_for_logs: String,
+    timeout: Duration,
 }
+
+/// How long one e-mail attempt may take, by default: a relay that accepts the connection
+/// and never answers holds its slots no longer than this.
+pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailer")
             .field("smtp", &self.url_for_logs)
             .field("from", &self.from.to_string())
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -35,9 +43,21 @@ pub enum MailerError {
 impl Mailer {
     /// From `CBM2_SMTP_URL` as lettre reads it (`smtps://host` implicit TLS,
     /// `smtp://host:587?tls=required` STARTTLS, `smtp://host:25` plain) and `CBM2_MAIL_FROM`.
+    /// Each attempt may take [`DEFAULT_SMTP_TIMEOUT`].
     pub fn new(smtp_url: &str, from: &str) -> Result<Self, MailerError> {
+        Self::with_timeout(smtp_url, from, DEFAULT_SMTP_TIMEOUT)
+    }
+
+    /// Like [`Mailer::new`], each attempt taking at most `timeout` (lettre's limit on each
+    /// read and write, and the worker's on the whole attempt).
+    pub fn with_timeout(
+        smtp_url: &str,
+        from: &str,
+        timeout: Duration,
+    ) -> Result<Self, MailerError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|e| MailerError::Url(e.to_string()))?
+            .timeout(Some(timeout))
             .build();
         let from: Mailbox = from
             .parse()
@@ -54,7 +74,13 @@ impl Mailer {
             transport,
             from,
             url_for_logs,
+            timeout,
         })
+    }
+
+    /// How long one attempt may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The relay, without credentials, for logs.

@@ -1,21 +1,33 @@
 //! Delivery of queued notifications: a worker inside `cbm2 serve` fans each outbox row out
 //! to the recipient's webhooks and e-mail, claims due deliveries with a lease, makes the
 //! attempts and records them, retrying with exponential backoff and jitter. At least once:
-//! a claim whose lease expired (its worker died) is taken again; never twice at once.
+//! a claim whose lease expired (its worker died, or gave up at shutdown) is taken again;
+//! never twice at once, since an attempt never outlives its claim.
+//!
+//! The worker is a pipeline, not a round: it claims work as slots free up, at most
+//! `concurrency` attempts at once and at most `per_target` to one receiver (a webhook's
+//! origin, or the SMTP relay), and every attempt runs under a hard time limit. A receiver
+//! that hangs holds its own slots until its attempts time out; everyone else's
+//! notifications keep flowing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{Id, JoinSet};
+use tokio::time::Instant;
 
 use crate::clock;
 use crate::store::Store;
-use crate::store::webhooks::{AttemptOutcome, ClaimedDelivery, NextStep};
+use crate::store::deliveries::{AttemptOutcome, ClaimedDelivery, NextStep};
+use slots::{Slots, Target};
 
 pub mod email;
 pub mod email_templates;
+pub mod link;
+pub mod slots;
 pub mod target;
 pub mod webhook;
 
@@ -28,15 +40,20 @@ pub struct DeliverySettings {
     pub retry_base: Duration,
     /// After this many attempts a delivery is `failed`.
     pub max_attempts: u32,
-    /// How long a claim lasts (at most 60 s).
+    /// How long a claim lasts (at most 60 s). No attempt runs longer.
     pub lease: Duration,
-    /// How long one webhook attempt may take.
+    /// How long one webhook attempt may take, name resolution included.
     pub attempt_timeout: Duration,
-    /// How often the worker looks for work.
+    /// How often the worker looks for new work (it also looks whenever a slot frees up
+    /// while work is waiting).
     pub poll_interval: Duration,
+    /// How many attempts one worker makes at once.
+    pub concurrency: usize,
+    /// How many of them may go to one receiver: a webhook origin, or the SMTP relay.
+    pub per_target: usize,
     /// Allow webhooks to loopback and private addresses, over http (local setups, tests).
     pub allow_private: bool,
-    /// The SMTP relay, if any.
+    /// The SMTP relay, if any (with its own time limit for an attempt).
     pub email: Option<email::Mailer>,
 }
 
@@ -50,20 +67,25 @@ impl DeliverySettings {
             lease: Duration::from_secs(60),
             attempt_timeout: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
+            concurrency: DEFAULT_CONCURRENCY,
+            per_target: DEFAULT_PER_TARGET,
             allow_private: false,
             email: None,
         }
     }
 }
 
+/// Attempts one worker makes at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// Attempts in flight to one receiver, by default: a hung receiver holds four slots of 32.
+pub const DEFAULT_PER_TARGET: usize = 4;
+
 /// With the default 30 s base and delays capped at six hours, 14 attempts span about a day.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 14;
 
 /// The longest delay between two attempts.
 const MAX_DELAY: Duration = Duration::from_secs(6 * 3600);
-
-/// How many deliveries one worker attempts at once.
-const CLAIM_BATCH: u32 = 32;
 
 /// When to try again after the `attempt`-th failure: base·2^(attempt−1), capped, plus up to
 /// 25% random jitter so that receivers that fail together are not retried together.
@@ -81,70 +103,257 @@ fn jitter() -> f64 {
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Runs until `stop` changes: fan out, claim, deliver, record, every poll interval.
-pub async fn run_worker(store: Store, settings: DeliverySettings, mut stop: watch::Receiver<bool>) {
-    let worker = format!("worker-{}", uuid::Uuid::new_v4());
-    let settings = Arc::new(settings);
-    let mut ticker = tokio::time::interval(settings.poll_interval);
+/// Runs until `stop` changes: fans out what was queued every poll interval, and keeps the
+/// slots busy with due deliveries. Once stopped it claims nothing more, gives the attempts
+/// in flight up to `grace` to finish, and abandons the rest (their claims are taken again
+/// when their lease ends).
+pub async fn run_worker(
+    store: Store,
+    settings: DeliverySettings,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let worker = Worker {
+        store,
+        id: format!("worker-{}", uuid::Uuid::new_v4()).into(),
+        settings: Arc::new(settings),
+    };
+    let mut pipeline = Pipeline {
+        slots: Slots::new(worker.settings.concurrency, worker.settings.per_target),
+        attempts: JoinSet::new(),
+        targets: HashMap::new(),
+    };
+    let mut ticker = tokio::time::interval(worker.settings.poll_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether the last look for work left due deliveries behind (slots were full).
+    let mut work_left = false;
     loop {
         tokio::select! {
-            _ = ticker.tick() => {}
+            biased;
             _ = stop.changed() => break,
+            Some(finished) = pipeline.attempts.join_next_with_id() => {
+                pipeline.finished(finished);
+                if !work_left {
+                    continue;
+                }
+            }
+            _ = ticker.tick() => worker.fan_out().await,
         }
-        if let Err(error) = tick(&store, &settings, &worker).await {
-            tracing::error!(%error, "delivery round failed; retrying at the next tick");
-        }
+        work_left = match worker.fill(&mut pipeline).await {
+            Ok(left) => left,
+            Err(error) => {
+                tracing::error!(%error, "looking for deliveries failed; trying again at the next tick");
+                false
+            }
+        };
     }
+    pipeline.stop(grace).await;
     tracing::info!("delivery worker stopped");
 }
 
-/// One round: fan out what was queued, then attempt what is due.
-async fn tick(
-    store: &Store,
-    settings: &Arc<DeliverySettings>,
-    worker: &str,
-) -> Result<(), crate::store::StoreError> {
-    let now = clock::now();
-    store
-        .fan_out(&settings.public_url, settings.email.is_some(), now)
-        .await?;
-    let lease = TimeDelta::from_std(settings.lease).unwrap_or(TimeDelta::seconds(60));
-    let claimed = store
-        .claim_deliveries(worker, now, now + lease, CLAIM_BATCH)
-        .await?;
-    let mut attempts = JoinSet::new();
-    for delivery in claimed {
-        let settings = Arc::clone(settings);
-        attempts.spawn(async move {
-            let outcome = attempt(&delivery, &settings).await;
-            (delivery, outcome)
-        });
-    }
-    while let Some(joined) = attempts.join_next().await {
-        let Ok((delivery, outcome)) = joined else {
-            continue;
-        };
-        tracing::info!(
-            delivery_id = %delivery.id,
-            channel = %delivery.channel,
-            event = %delivery.event_type,
-            status = ?outcome.status,
-            next = ?outcome.next,
-            error = outcome.error.as_deref().unwrap_or(""),
-            "delivery attempt"
-        );
-        store
-            .record_attempt(&delivery, worker, &outcome, clock::now())
-            .await?;
-    }
-    Ok(())
+/// What every attempt of one worker shares.
+#[derive(Clone)]
+struct Worker {
+    store: Store,
+    /// The lease owner's name.
+    id: Arc<str>,
+    settings: Arc<DeliverySettings>,
 }
 
-/// Makes one attempt and decides what follows.
-async fn attempt(delivery: &ClaimedDelivery, settings: &DeliverySettings) -> AttemptOutcome {
-    let started = Instant::now();
-    let result = match delivery.channel.as_str() {
+/// The attempts in flight and the slots they hold.
+struct Pipeline {
+    slots: Slots,
+    attempts: JoinSet<()>,
+    targets: HashMap<Id, Target>,
+}
+
+impl Pipeline {
+    /// Frees the slot of an attempt that ended (recorded, or panicked).
+    fn finished(&mut self, finished: Result<(Id, ()), tokio::task::JoinError>) {
+        let id = match finished {
+            Ok((id, ())) => id,
+            Err(error) => {
+                tracing::error!(%error, "a delivery attempt ended abnormally; its claim is taken again after the lease");
+                error.id()
+            }
+        };
+        if let Some(target) = self.targets.remove(&id) {
+            self.slots.release(&target);
+        }
+    }
+
+    /// Waits up to `grace` for the attempts in flight, then abandons the rest.
+    async fn stop(mut self, grace: Duration) {
+        if self.attempts.is_empty() {
+            return;
+        }
+        tracing::info!(
+            in_flight = self.attempts.len(),
+            grace = %humantime::format_duration(grace),
+            "waiting for the delivery attempts in flight"
+        );
+        let drained = tokio::time::timeout(grace, async {
+            while self.attempts.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = self.attempts.len(),
+                "shutdown grace over: abandoning the delivery attempts still in flight; their \
+                 claims are taken again when their lease ends"
+            );
+            self.attempts.abort_all();
+        }
+    }
+}
+
+impl Worker {
+    /// Creates the deliveries of what was queued since the last tick.
+    async fn fan_out(&self) {
+        let public_url = self.settings.public_url.as_str();
+        let link = |data: &serde_json::Value| link::link(public_url, data);
+        if let Err(error) = self
+            .store
+            .fan_out(&link, self.settings.email.is_some(), clock::now())
+            .await
+        {
+            tracing::error!(%error, "fanning out notifications failed; trying again at the next tick");
+        }
+    }
+
+    /// Claims due deliveries for the free slots, fairly across targets, and starts their
+    /// attempts. Returns whether due deliveries were left behind for want of slots.
+    async fn fill(&self, pipeline: &mut Pipeline) -> Result<bool, crate::store::StoreError> {
+        let free = pipeline.slots.free();
+        if free == 0 {
+            return Ok(true);
+        }
+        // Look further than the free slots: some of what is due may go to targets that
+        // filled up meanwhile.
+        let window = (free * 4).min(256) as u32;
+        let due = self
+            .store
+            .due_deliveries(clock::now(), &pipeline.slots.saturated(), window)
+            .await?;
+        let mut chosen = Vec::new();
+        let mut taken: HashMap<uuid::Uuid, Target> = HashMap::new();
+        for delivery in &due {
+            if pipeline.slots.free() == 0 {
+                break;
+            }
+            let target = Target::of(&delivery.channel, delivery.url.as_deref());
+            if pipeline.slots.try_take(&target) {
+                chosen.push(delivery.id);
+                taken.insert(delivery.id, target);
+            }
+        }
+        let left_behind = due.len() > chosen.len() || due.len() == window as usize;
+        let now = clock::now();
+        let lease = TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::seconds(60));
+        // The claim ends at `now + lease` in the database; the attempt ends before it.
+        let claim_ends = Instant::now() + self.settings.lease;
+        let claimed = match self
+            .store
+            .claim_deliveries(&chosen, &self.id, now, now + lease)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                for target in taken.values() {
+                    pipeline.slots.release(target);
+                }
+                return Err(error);
+            }
+        };
+        for delivery in claimed {
+            let Some(target) = taken.remove(&delivery.id) else {
+                continue;
+            };
+            let worker = self.clone();
+            let handle = pipeline
+                .attempts
+                .spawn(async move { worker.attempt_and_record(delivery, claim_ends).await });
+            pipeline.targets.insert(handle.id(), target);
+        }
+        // What another worker claimed first frees its slot at once.
+        for target in taken.values() {
+            pipeline.slots.release(target);
+        }
+        Ok(left_behind)
+    }
+
+    /// Makes one attempt, under its hard time limit, then records and logs it.
+    async fn attempt_and_record(&self, delivery: ClaimedDelivery, claim_ends: Instant) {
+        let limit = match (delivery.channel.as_str(), &self.settings.email) {
+            ("email", Some(mailer)) => mailer.timeout(),
+            _ => self.settings.attempt_timeout,
+        };
+        let started = Instant::now();
+        let ends = (started + limit).min(claim_ends);
+        let result = match tokio::time::timeout_at(ends, send(&delivery, &self.settings)).await {
+            Ok(result) => result,
+            Err(_) => Err(webhook::Failure::transient(
+                None,
+                format!(
+                    "the attempt timed out: it did not end within {}",
+                    humantime::format_duration(Duration::from_millis(
+                        (ends - started).as_millis() as u64
+                    ))
+                ),
+            )),
+        };
+        let outcome = decide(&delivery, &self.settings, result, started.elapsed());
+        log_attempt(&delivery, &outcome);
+        if let Err(error) = self
+            .store
+            .record_attempt(&delivery, &self.id, &outcome, clock::now())
+            .await
+        {
+            tracing::error!(delivery_id = %delivery.id, %error, "recording a delivery attempt failed; it is made again after the lease");
+        }
+    }
+}
+
+/// One line per attempt: INFO when delivered, WARN when it will be tried again, ERROR when
+/// it failed for good. Webhook URLs appear without their query string.
+fn log_attempt(delivery: &ClaimedDelivery, outcome: &AttemptOutcome) {
+    let to = delivery
+        .url
+        .as_deref()
+        .and_then(|url| target::parse(url).ok())
+        .map(|url| target::for_logs(&url))
+        .unwrap_or_default();
+    let error = outcome.error.as_deref().unwrap_or("");
+    macro_rules! attempt_line {
+        ($level:ident, $message:literal) => {
+            tracing::$level!(
+                delivery_id = %delivery.id,
+                channel = %delivery.channel,
+                event = %delivery.event_type,
+                to,
+                attempt = delivery.attempts + 1,
+                status = ?outcome.status,
+                next = ?outcome.next,
+                error,
+                $message
+            )
+        };
+    }
+    match outcome.next {
+        NextStep::Delivered => attempt_line!(info, "delivery attempt succeeded"),
+        NextStep::RetryAt(_) => {
+            attempt_line!(warn, "delivery attempt failed; it will be tried again")
+        }
+        NextStep::Failed | NextStep::Gone => attempt_line!(error, "delivery failed for good"),
+    }
+}
+
+/// Sends the delivery on its channel.
+async fn send(
+    delivery: &ClaimedDelivery,
+    settings: &DeliverySettings,
+) -> Result<Option<i32>, webhook::Failure> {
+    match delivery.channel.as_str() {
         "webhook" => webhook::send(delivery, settings).await,
         _ => match &settings.email {
             Some(mailer) => email::send(mailer, delivery).await,
@@ -153,8 +362,17 @@ async fn attempt(delivery: &ClaimedDelivery, settings: &DeliverySettings) -> Att
                 "no SMTP server is configured".into(),
             )),
         },
-    };
-    let duration_ms = started.elapsed().as_millis() as i64;
+    }
+}
+
+/// What follows an attempt that ended with `result` after `took`.
+fn decide(
+    delivery: &ClaimedDelivery,
+    settings: &DeliverySettings,
+    result: Result<Option<i32>, webhook::Failure>,
+    took: Duration,
+) -> AttemptOutcome {
+    let duration_ms = took.as_millis() as i64;
     let attempt = delivery.attempts as u32 + 1;
     let retry_at = |now: DateTime<Utc>| {
         now + TimeDelta::from_std(retry_delay(settings.retry_base, attempt, jitter()))

@@ -14,14 +14,12 @@ pub enum UrlRefusal {
     Credentials,
     #[error("must use https for a public address")]
     NotHttps,
+    /// Says which host, never which address it resolved to: the answer must not tell a
+    /// caller what a name resolves to inside the network (a DNS oracle).
     #[error(
-        "{host} resolves to {addr}, a {kind} address; set CBM2_WEBHOOK_ALLOW_PRIVATE=true to allow it"
+        "{host} resolves to a private or reserved address; set CBM2_WEBHOOK_ALLOW_PRIVATE=true to allow it"
     )]
-    Private {
-        host: String,
-        addr: IpAddr,
-        kind: &'static str,
-    },
+    Private { host: String },
     #[error("{0} does not resolve to any address")]
     Unresolved(String),
 }
@@ -30,11 +28,7 @@ pub enum UrlRefusal {
 pub fn forbidden_kind(addr: IpAddr) -> Option<&'static str> {
     match addr {
         IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            // ::ffff:a.b.c.d is a.b.c.d.
-            Some(v4) => forbidden_v4(v4),
-            None => forbidden_v6(v6),
-        },
+        IpAddr::V6(v6) => forbidden_v6(v6),
     }
 }
 
@@ -73,7 +67,12 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     // IPv4-compatible ::a.b.c.d and NAT64 64:ff9b::a.b.c.d carry it in the last 32 bits.
     let compatible = segments[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified();
     let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    let carried = if compatible || nat64 {
+    let carried = if v6_mapped_or_translated(segments) {
+        // ::ffff:a.b.c.d (IPv4-mapped) and ::ffff:0:a.b.c.d (IPv4-translated) are IPv4
+        // addresses in IPv6 form: the embedded address's own rules say why, and a public
+        // one is refused all the same below (a receiver is reached by its IPv4 address).
+        Some(embedded(segments[6], segments[7]))
+    } else if compatible || nat64 {
         Some(embedded(segments[6], segments[7]))
     } else if first == 0x2002 {
         Some(embedded(segments[1], segments[2])) // 6to4 2002::/16
@@ -83,9 +82,20 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if let Some(kind) = carried.and_then(forbidden_v4) {
         return Some(kind);
     }
+    if v6_mapped_or_translated(segments) {
+        return Some("IPv4-mapped or IPv4-translated");
+    }
     if first == 0x2001 && segments[1] == 0 {
         // Teredo 2001::/32 hides its IPv4 address; nothing legitimate needs it here.
         return Some("Teredo tunnel");
+    }
+    if segments[..3] == [0x64, 0xff9b, 0x0001] {
+        // 64:ff9b:1::/48, NAT64 for local use (RFC 8215): translates into private networks.
+        return Some("local-use NAT64");
+    }
+    if segments[..4] == [0x0100, 0, 0, 0] {
+        // 100::/64, discard-only (RFC 6666).
+        return Some("discard-only");
     }
     if ip.is_loopback() {
         Some("loopback")
@@ -102,6 +112,11 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
 }
 
+/// `::ffff:0:0/96` (IPv4-mapped) or `::ffff:0:0:0/96` (IPv4-translated, SIIT).
+fn v6_mapped_or_translated(segments: [u16; 8]) -> bool {
+    segments[..6] == [0, 0, 0, 0, 0, 0xffff] || segments[..6] == [0, 0, 0, 0, 0xffff, 0]
+}
+
 /// A URL checked for its form: http(s), no credentials, a host.
 pub fn parse(url: &str) -> Result<Url, UrlRefusal> {
     let parsed = Url::parse(url).map_err(|e| UrlRefusal::Syntax(e.to_string()))?;
@@ -114,6 +129,27 @@ pub fn parse(url: &str) -> Result<Url, UrlRefusal> {
         return Err(UrlRefusal::Credentials);
     }
     Ok(parsed)
+}
+
+/// `scheme://host[:port]/path`: what logs may say of a webhook URL. The query string may
+/// carry the receiver's own credentials (`?token=…`), and so may user information.
+pub fn for_logs(url: &Url) -> String {
+    format!("{}{}", origin_of(url).trim_end_matches('/'), url.path())
+}
+
+/// `scheme://host[:port]/`, the part every URL of one receiver starts with (as `Url`
+/// writes it: lowercase scheme and host, no default port). Deliveries are capped per
+/// origin, so a slow receiver holds only its own slots.
+pub fn origin_of(url: &Url) -> String {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        Some(host) => host.to_string(),
+        None => String::new(),
+    };
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}/", url.scheme()),
+        None => format!("{}://{host}/", url.scheme()),
+    }
 }
 
 /// Resolves the URL's host and checks every address it resolves to. Returns the addresses,
@@ -138,11 +174,9 @@ pub async fn resolve_and_check(
     if !allow_private {
         for addr in &addrs {
             if let Some(kind) = forbidden_kind(addr.ip()) {
-                return Err(UrlRefusal::Private {
-                    host,
-                    addr: addr.ip(),
-                    kind,
-                });
+                // The operator may see where the name pointed; the caller may not.
+                tracing::debug!(%host, addr = %addr.ip(), kind, "webhook address refused");
+                return Err(UrlRefusal::Private { host });
             }
         }
         if url.scheme() != "https" {
@@ -192,6 +226,114 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_mapped_and_translated_addresses_are_forbidden_whatever_they_embed() {
+        for ip in [
+            "::ffff:8.8.8.8",
+            "::ffff:203.0.113.7",
+            "::ffff:0:8.8.8.8",
+            "::ffff:0:7f00:1",
+        ] {
+            assert!(
+                forbidden_kind(ip.parse().unwrap()).is_some(),
+                "{ip} is allowed"
+            );
+        }
+        // The embedded address's own rule is the reason given for a private one.
+        assert_eq!(
+            forbidden_kind("::ffff:127.0.0.1".parse().unwrap()),
+            Some("loopback")
+        );
+        assert_eq!(
+            forbidden_kind("::ffff:0:a9fe:a9fe".parse().unwrap()),
+            Some("link-local")
+        );
+        assert_eq!(
+            forbidden_kind("::ffff:8.8.8.8".parse().unwrap()),
+            Some("IPv4-mapped or IPv4-translated")
+        );
+    }
+
+    #[test]
+    fn local_use_nat64_is_forbidden_and_well_known_nat64_checks_its_ipv4() {
+        for ip in [
+            "64:ff9b:1::1",
+            "64:ff9b:1:ffff::808:808",
+            "64:ff9b:1::a9fe:a9fe",
+        ] {
+            assert_eq!(
+                forbidden_kind(ip.parse().unwrap()),
+                Some("local-use NAT64"),
+                "{ip}"
+            );
+        }
+        assert_eq!(
+            forbidden_kind("64:ff9b::7f00:1".parse().unwrap()),
+            Some("loopback")
+        );
+        assert_eq!(forbidden_kind("64:ff9b::808:808".parse().unwrap()), None);
+        // Just outside the /48.
+        assert_eq!(forbidden_kind("64:ff9b:2::1".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn discard_only_is_forbidden() {
+        for ip in ["100::", "100::1", "100::ffff:ffff:ffff:ffff"] {
+            assert_eq!(
+                forbidden_kind(ip.parse().unwrap()),
+                Some("discard-only"),
+                "{ip}"
+            );
+        }
+        // 100:0:0:1::/64 is outside 100::/64.
+        assert_eq!(forbidden_kind("100:0:0:1::1".parse().unwrap()), None);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_names_the_host_but_never_the_address() {
+        let url = parse("https://localhost:9/hook").unwrap();
+        let refusal = resolve_and_check(&url, false).await.unwrap_err();
+        let said = refusal.to_string();
+        assert_eq!(
+            refusal,
+            UrlRefusal::Private {
+                host: "localhost".into()
+            }
+        );
+        assert!(said.contains("localhost"), "{said}");
+        assert!(said.contains("private or reserved address"), "{said}");
+        for address in ["127.0.0.1", "::1", "loopback"] {
+            assert!(!said.contains(address), "{said}");
+        }
+    }
+
+    #[test]
+    fn logs_see_scheme_host_port_and_path_only() {
+        let url = Url::parse("https://hooks.example.org:8443/in/cbm2?token=s3cret#frag").unwrap();
+        assert_eq!(for_logs(&url), "https://hooks.example.org:8443/in/cbm2");
+        let url = Url::parse("http://[::1]/x?k=v").unwrap();
+        assert_eq!(for_logs(&url), "http://[::1]/x");
+        let url = Url::parse("https://user:pw@example.org/").unwrap();
+        assert_eq!(for_logs(&url), "https://example.org/");
+    }
+
+    #[test]
+    fn the_origin_is_the_start_of_the_url_as_stored() {
+        for (url, origin) in [
+            (
+                "https://Hooks.Example.org:443/a?b",
+                "https://hooks.example.org/",
+            ),
+            ("http://127.0.0.1:8080/x/y", "http://127.0.0.1:8080/"),
+            ("https://[::1]:9/", "https://[::1]:9/"),
+            ("https://example.org", "https://example.org/"),
+        ] {
+            let parsed = Url::parse(url).unwrap();
+            assert_eq!(origin_of(&parsed), origin, "{url}");
+            assert!(parsed.as_str().starts_with(origin), "{parsed}");
+        }
+    }
+
+    #[test]
     fn public_addresses_are_allowed() {
         for ip in [
             "203.0.113.7",
@@ -199,7 +341,7 @@ mod tests {
             "100.128.0.1",
             "172.32.0.1",
             "2001:db8::1",
-            "::ffff:8.8.8.8",
+            "2606:4700::1111",
         ] {
             assert!(
                 forbidden_kind(ip.parse().unwrap()).is_none(),

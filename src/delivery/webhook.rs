@@ -6,7 +6,7 @@ use reqwest::redirect::Policy;
 
 use super::DeliverySettings;
 use super::target::{parse, resolve_and_check};
-use crate::store::webhooks::ClaimedDelivery;
+use crate::store::deliveries::ClaimedDelivery;
 
 /// Why an attempt failed, and whether trying again could help.
 #[derive(Debug, Clone)]
@@ -39,6 +39,22 @@ impl Failure {
     }
 }
 
+/// An error and its causes, `: `-separated (reqwest says "error sending request" and
+/// keeps why in its sources).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// POSTs the delivery's body to its endpoint with `webhook-id` (the delivery's id, the same
 /// on every attempt), `webhook-timestamp` and `webhook-signature`. Follows no redirect;
 /// connects only to the addresses checked against the SSRF rules.
@@ -58,6 +74,9 @@ pub async fn send(
         .map_err(|e| Failure::permanent(None, e.to_string()))?;
     let host = url.host_str().unwrap_or_default().to_owned();
     let client = reqwest::Client::builder()
+        // HTTP(S)_PROXY would send the request to the proxy, which resolves the host
+        // itself: the checked addresses would no longer be where it goes.
+        .no_proxy()
         .redirect(Policy::none())
         .timeout(settings.attempt_timeout)
         .connect_timeout(settings.attempt_timeout.min(Duration::from_secs(5)))
@@ -89,7 +108,11 @@ pub async fn send(
             } else {
                 "failed"
             };
-            Failure::transient(None, format!("the request {kind}: {e}"))
+            // Without the URL: logs keep no query string, and the owner knows its URL.
+            Failure::transient(
+                None,
+                format!("the request {kind}: {}", causes(&e.without_url())),
+            )
         })?;
     let status = i32::from(response.status().as_u16());
     if response.status().is_success() {

@@ -35,6 +35,8 @@ pub struct AppState {
     pub store: Store,
     /// Webhooks may point at loopback and private addresses (local setups, tests).
     pub webhook_allow_private: bool,
+    /// How many active webhooks one owner may have.
+    pub max_webhooks_per_owner: u32,
 }
 
 /// The router under construction and the table of its routes.

@@ -20,7 +20,8 @@ use crate::delivery::target::{parse, resolve_and_check};
 use crate::domain::Caller;
 use crate::protocol::notification::{Audience, NOTIFIED};
 use crate::store::StoreError;
-use crate::store::webhooks::{DeliveryRecord, WebhookOwner, WebhookRecord};
+use crate::store::deliveries::DeliveryRecord;
+use crate::store::webhooks::{CreateWebhookError, WebhookOwner, WebhookRecord};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -163,9 +164,17 @@ async fn create(
             url.as_str(),
             events.as_deref(),
             &new_secret()?,
+            state.max_webhooks_per_owner,
             clock::now(),
         )
-        .await?;
+        .await
+        .map_err(|error| match error {
+            CreateWebhookError::TooMany { .. } => ApiError::Conflict(format!(
+                "{error}; remove one you no longer need with DELETE /v1/webhooks/{{id}} \
+                 (GET /v1/webhooks lists them), then register this one"
+            )),
+            CreateWebhookError::Store(error) => error.into(),
+        })?;
     let location = format!("/v1/webhooks/{}", record.id);
     Ok((
         StatusCode::CREATED,

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::inquiry::{EventData, Inquiry};
+use crate::domain::MemberStateCode;
 
 /// A group of recipients named in the notifications table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,7 +63,13 @@ pub fn audiences(event_type: &str) -> &'static [Audience] {
 /// Who is told of an inquiry event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recipient {
-    Poc(Uuid),
+    /// A POC, told as a POC of `state`: the inquiry's requesting state (the requester) or
+    /// its responding state (the POCs snapshotted at `lookup_poc`). A POC that has left
+    /// that state by the time the notification goes out is not told.
+    Poc {
+        id: Uuid,
+        state: MemberStateCode,
+    },
     Secretariat,
 }
 
@@ -71,10 +78,18 @@ pub fn recipients(event: &EventData, inquiry: &Inquiry) -> Vec<Recipient> {
     let mut recipients = Vec::new();
     for audience in audiences(event.type_name()) {
         match audience {
-            Audience::RequestingPoc => recipients.push(Recipient::Poc(inquiry.requester.poc_id)),
+            Audience::RequestingPoc => recipients.push(Recipient::Poc {
+                id: inquiry.requester.poc_id,
+                state: inquiry.requesting_state.clone(),
+            }),
             // A draft withdrawn before sending was never the responding state's business.
             Audience::RespondingPocs if inquiry.sent_at.is_some() => {
-                recipients.extend(inquiry.responding_pocs.iter().map(|p| Recipient::Poc(p.id)));
+                if let Some(state) = &inquiry.responding_state {
+                    recipients.extend(inquiry.responding_pocs.iter().map(|p| Recipient::Poc {
+                        id: p.id,
+                        state: state.clone(),
+                    }));
+                }
             }
             Audience::Secretariat => recipients.push(Recipient::Secretariat),
             Audience::RespondingPocs | Audience::AskedPocs | Audience::ThePoc => {}
@@ -97,8 +112,8 @@ pub fn inquiry_data(event: &EventData, inquiry: &Inquiry, recipient: &Recipient)
         "due_at": inquiry.due_at(),
         "deadline": inquiry.due_at().map(|_| inquiry.deadline_kind()),
     });
-    let to_responding_state = matches!(recipient, Recipient::Poc(id)
-        if inquiry.responding_pocs.iter().any(|p| p.id == *id));
+    let to_responding_state = matches!(recipient, Recipient::Poc { state, .. }
+        if inquiry.responding_state.as_ref() == Some(state));
     if to_responding_state && let Some(text) = &inquiry.invocation_text {
         data["invocation_text"] = json!(text);
         data["language"] = json!(inquiry.language);

@@ -282,14 +282,14 @@ macro_rules! record {
             .await?;
         for recipient in recipients(event, inquiry) {
             let data = inquiry_data(event, inquiry, &recipient).to_string();
-            let (kind, poc_id) = match recipient {
-                Recipient::Poc(id) => ("poc", Some(id)),
-                Recipient::Secretariat => ("secretariat", None),
+            let (kind, poc_id, addressed_as) = match &recipient {
+                Recipient::Poc { id, state } => ("poc", Some(*id), Some(state.as_str())),
+                Recipient::Secretariat => ("secretariat", None, None),
             };
             sqlx::query(
                 "INSERT INTO outbox (id, inquiry_id, event_chain_seq, event_type, recipient_kind,
-                     recipient_poc_id, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     recipient_poc_id, recipient_state, data, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(Uuid::now_v7())
             .bind(inquiry.id)
@@ -297,6 +297,7 @@ macro_rules! record {
             .bind(event.type_name())
             .bind(kind)
             .bind(poc_id)
+            .bind(addressed_as)
             .bind(data)
             .bind($at)
             .execute(&mut *$tx)

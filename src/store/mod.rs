@@ -18,6 +18,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub mod chain;
 pub mod checks;
 pub mod deadlines;
+pub mod deliveries;
 pub mod directory;
 pub mod inquiries;
 pub mod monitoring;

@@ -1,7 +1,7 @@
-//! Webhook endpoints, the deliveries made of queued notifications, and their attempts.
+//! Webhook subscriptions: the endpoints a POC (for itself) or the Secretariat registers,
+//! at most a set number per owner.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -55,104 +55,82 @@ impl WebhookRecord {
     }
 }
 
-/// A delivery as its owner sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeliveryRecord {
-    pub id: Uuid,
-    pub event_type: String,
-    pub channel: String,
-    pub webhook_id: Option<Uuid>,
-    pub state: String,
-    pub attempts: i32,
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
+/// Why an endpoint was not registered.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateWebhookError {
+    /// The owner already has `limit` active endpoints.
+    #[error("you already have {limit} active webhooks, the most allowed for one owner")]
+    TooMany { limit: u32 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-/// A delivery a worker has claimed, with what it needs to make the attempt.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ClaimedDelivery {
-    pub id: Uuid,
-    pub event_type: String,
-    pub channel: String,
-    pub webhook_id: Option<Uuid>,
-    pub url: Option<String>,
-    pub secret: Option<String>,
-    pub email_to: Option<String>,
-    /// The recipient POC's languages, for e-mail.
-    pub languages: Option<Json<Vec<String>>>,
-    pub body: String,
-    pub attempts: i32,
-}
-
-/// How an attempt ended.
-#[derive(Debug, Clone)]
-pub struct AttemptOutcome {
-    pub status: Option<i32>,
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    /// The delivery's state after the attempt, and when to try again if pending.
-    pub next: NextStep,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextStep {
-    Delivered,
-    RetryAt(DateTime<Utc>),
-    Failed,
-    /// Failed, and the endpoint said it is gone for good (410): disable the webhook.
-    Gone,
-}
-
-const WEBHOOK_COLUMNS: &str = "id, owner_kind, owner_poc_id, url, events, secret, active, \
-     disabled_reason, created_at, disabled_at";
-const DELIVERY_COLUMNS: &str = "id, event_type, channel, webhook_id, state, attempts, \
-     last_status, last_error, next_attempt_at, created_at, delivered_at";
-
-/// Where each kind of notice links to, under `CBM2_PUBLIC_URL`.
-fn link(public_url: &str, data: &Value) -> Option<String> {
-    let base = public_url.trim_end_matches('/');
-    if let Some(id) = data["inquiry_id"].as_str() {
-        Some(format!("{base}/v1/inquiries/{id}"))
-    } else if let Some(id) = data["check_id"].as_str() {
-        Some(format!("{base}/v1/communication-checks/{id}"))
-    } else {
-        data["poc_id"]
-            .as_str()
-            .map(|id| format!("{base}/v1/pocs/{id}"))
+impl From<sqlx::Error> for CreateWebhookError {
+    fn from(error: sqlx::Error) -> Self {
+        CreateWebhookError::Store(StoreError::Database(error))
     }
 }
 
+/// By default one owner may have ten active endpoints: one notification becomes at most
+/// ten deliveries (and an e-mail), whoever asks.
+pub const DEFAULT_MAX_WEBHOOKS_PER_OWNER: u32 = 10;
+
+const WEBHOOK_COLUMNS: &str = "id, owner_kind, owner_poc_id, url, events, secret, active, \
+     disabled_reason, created_at, disabled_at";
+
 impl Store {
-    /// Registers an endpoint.
+    /// Registers an endpoint, unless its owner already has `max_per_owner` active ones. The
+    /// count and the insert are one transaction that concurrent registrations wait for
+    /// (SQLite's write lock; on PostgreSQL a lock on the table that only writers of it
+    /// feel), so racing requests cannot pass the limit together.
     pub async fn create_webhook(
         &self,
         owner: WebhookOwner,
         url: &str,
         events: Option<&[String]>,
         secret: &str,
+        max_per_owner: u32,
         now: DateTime<Utc>,
-    ) -> Result<WebhookRecord, StoreError> {
+    ) -> Result<WebhookRecord, CreateWebhookError> {
         let (kind, poc_id) = owner.parts();
         let sql = format!(
             "INSERT INTO webhooks (id, owner_kind, owner_poc_id, url, events, secret, active, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {WEBHOOK_COLUMNS}"
         );
-        Ok(
-            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7())
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if !pool.lock_suffix().is_empty() {
+                // PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself and with row
+                // writes, not with reads, so deliveries go on while registrations queue.
+                sqlx::query("LOCK TABLE webhooks IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let active: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM webhooks
+                  WHERE active AND owner_kind = $1 AND ($2 IS NULL OR owner_poc_id = $2)",
+            )
             .bind(kind)
             .bind(poc_id)
-            .bind(url)
-            .bind(events.map(Json))
-            .bind(secret)
-            .bind(true)
-            .bind(now)
-            .fetch_one(pool)
-            .await?),
-        )
+            .fetch_one(&mut *tx)
+            .await?;
+            if active >= i64::from(max_per_owner) {
+                return Err(CreateWebhookError::TooMany { limit: max_per_owner });
+            }
+            let record: WebhookRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(Uuid::now_v7())
+                .bind(kind)
+                .bind(poc_id)
+                .bind(url)
+                .bind(events.map(Json))
+                .bind(secret)
+                .bind(true)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(record)
+        })
     }
 
     /// The owner's endpoints, active first, newest first.
@@ -205,312 +183,5 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
-    }
-
-    /// Queues a `ping` to an endpoint.
-    pub async fn ping_webhook(
-        &self,
-        webhook: &WebhookRecord,
-        now: DateTime<Utc>,
-    ) -> Result<DeliveryRecord, StoreError> {
-        let id = Uuid::now_v7();
-        let body =
-            json!({ "type": "ping", "timestamp": now, "data": { "webhook_id": webhook.id } })
-                .to_string();
-        let sql = format!(
-            "INSERT INTO deliveries (id, event_type, channel, webhook_id, body, state, next_attempt_at, created_at)
-             VALUES ($1, 'ping', 'webhook', $2, $3, 'pending', $4, $4) RETURNING {DELIVERY_COLUMNS}"
-        );
-        Ok(
-            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id).bind(webhook.id).bind(body).bind(now)
-            .fetch_one(pool).await?),
-        )
-    }
-
-    /// An endpoint's deliveries, newest first.
-    pub async fn list_deliveries(
-        &self,
-        webhook_id: Uuid,
-        after: Option<(DateTime<Utc>, Uuid)>,
-        limit: u32,
-    ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries
-              WHERE webhook_id = $1 AND ($2 IS NULL OR (created_at, id) < ($2, $3))
-              ORDER BY created_at DESC, id DESC LIMIT $4"
-        );
-        Ok(
-            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(webhook_id)
-            .bind(after.map(|(at, _)| at))
-            .bind(after.map(|(_, id)| id))
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?),
-        )
-    }
-
-    pub async fn get_delivery(&self, id: Uuid) -> Result<Option<DeliveryRecord>, StoreError> {
-        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1");
-        Ok(
-            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?),
-        )
-    }
-
-    /// Puts a failed delivery back in the queue for one more attempt now.
-    pub async fn retry_delivery(
-        &self,
-        id: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DeliveryRecord>, StoreError> {
-        dispatch!(self, pool => sqlx::query(
-            "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL
-              WHERE id = $1 AND state = 'failed'
-                AND (webhook_id IS NULL OR webhook_id IN (SELECT id FROM webhooks WHERE active))",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(drop)?);
-        self.get_delivery(id).await
-    }
-
-    /// Creates the deliveries of queued notifications: one per active endpoint of the
-    /// recipient that takes the event, and one e-mail to a POC recipient (recorded as
-    /// skipped when no SMTP server is configured). Each notification is fanned out once,
-    /// whatever the number of workers.
-    pub async fn fan_out(
-        &self,
-        public_url: &str,
-        email_enabled: bool,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        // A plain read first: an idle tick takes no write lock (SQLite has one writer).
-        let waiting: Option<Uuid> = dispatch!(self, pool => sqlx::query_scalar(
-            "SELECT id FROM outbox WHERE fanned_out_at IS NULL LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await?);
-        if waiting.is_none() {
-            return Ok(0);
-        }
-        let mut fanned = 0;
-        dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let claim_sql = format!(
-                "SELECT o.id, o.event_type, o.recipient_kind, o.recipient_poc_id, o.data, o.created_at,
-                        p.email, COALESCE(p.active, TRUE) AS recipient_active
-                   FROM outbox o LEFT JOIN pocs p ON p.id = o.recipient_poc_id
-                  WHERE o.fanned_out_at IS NULL
-                  ORDER BY o.created_at, o.id
-                  LIMIT 200{}",
-                if pool.lock_suffix().is_empty() { "" } else { " FOR UPDATE OF o SKIP LOCKED" }
-            );
-            type Row = (Uuid, String, String, Option<Uuid>, String, DateTime<Utc>, Option<String>, bool);
-            let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql)).fetch_all(&mut *tx).await?;
-            for (outbox_id, event_type, recipient_kind, poc_id, data, created_at, email, recipient_active) in rows {
-                if !recipient_active {
-                    // A deactivated POC is told nothing more, by any channel.
-                    sqlx::query("UPDATE outbox SET fanned_out_at = $2 WHERE id = $1")
-                        .bind(outbox_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    continue;
-                }
-                let mut data: Value = serde_json::from_str(&data).unwrap_or_else(|_| json!({}));
-                if let Some(link) = link(public_url, &data) {
-                    data["link"] = json!(link);
-                }
-                let body = json!({ "type": event_type, "timestamp": created_at, "data": data }).to_string();
-                let endpoints: Vec<(Uuid, Option<Json<Vec<String>>>)> = sqlx::query_as(
-                    "SELECT id, events FROM webhooks
-                      WHERE active AND owner_kind = $1 AND ($2 IS NULL OR owner_poc_id = $2)",
-                )
-                .bind(&recipient_kind)
-                .bind(poc_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                for (webhook_id, events) in endpoints {
-                    if events.as_ref().is_some_and(|wanted| !wanted.0.contains(&event_type)) {
-                        continue;
-                    }
-                    sqlx::query(
-                        "INSERT INTO deliveries (id, outbox_id, event_type, channel, webhook_id, body, state,
-                             next_attempt_at, created_at)
-                         VALUES ($1, $2, $3, 'webhook', $4, $5, 'pending', $6, $6)",
-                    )
-                    .bind(Uuid::now_v7())
-                    .bind(outbox_id)
-                    .bind(&event_type)
-                    .bind(webhook_id)
-                    .bind(&body)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                if let Some(email) = email {
-                    let (state, error) = if email_enabled {
-                        ("pending", None)
-                    } else {
-                        ("skipped", Some("no SMTP server is configured (CBM2_SMTP_URL)"))
-                    };
-                    sqlx::query(
-                        "INSERT INTO deliveries (id, outbox_id, event_type, channel, email_to, body, state,
-                             last_error, next_attempt_at, created_at)
-                         VALUES ($1, $2, $3, 'email', $4, $5, $6, $7, $8, $8)",
-                    )
-                    .bind(Uuid::now_v7())
-                    .bind(outbox_id)
-                    .bind(&event_type)
-                    .bind(email)
-                    .bind(&body)
-                    .bind(state)
-                    .bind(error)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sqlx::query("UPDATE outbox SET fanned_out_at = $2 WHERE id = $1")
-                    .bind(outbox_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                fanned += 1;
-            }
-            tx.commit().await?;
-        });
-        Ok(fanned)
-    }
-
-    /// Claims up to `limit` due deliveries for `worker` until `lease_until`. A delivery
-    /// whose earlier claim expired (its worker died) is claimed again.
-    pub async fn claim_deliveries(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        // A plain read first: an idle tick takes no write lock.
-        let due: Option<Uuid> = dispatch!(self, pool => sqlx::query_scalar(
-            "SELECT id FROM deliveries
-              WHERE state = 'pending' AND next_attempt_at <= $1
-                AND (lease_until IS NULL OR lease_until < $1)
-              LIMIT 1",
-        )
-        .bind(now)
-        .fetch_optional(pool)
-        .await?);
-        if due.is_none() {
-            return Ok(Vec::new());
-        }
-        let claimed: Vec<Uuid> = dispatch!(self, pool => {
-            let sql = format!(
-                "UPDATE deliveries SET lease_owner = $1, lease_until = $2
-                  WHERE id IN (SELECT id FROM deliveries
-                                WHERE state = 'pending' AND next_attempt_at <= $3
-                                  AND (lease_until IS NULL OR lease_until < $3)
-                                  AND (webhook_id IS NULL
-                                       OR webhook_id IN (SELECT id FROM webhooks WHERE active))
-                                ORDER BY next_attempt_at, id
-                                LIMIT $4{})
-                  RETURNING id",
-                if pool.lock_suffix().is_empty() { "" } else { " FOR UPDATE SKIP LOCKED" }
-            );
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(worker)
-                .bind(lease_until)
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?
-        });
-        let mut deliveries = Vec::with_capacity(claimed.len());
-        for id in claimed {
-            let delivery: Option<ClaimedDelivery> = dispatch!(self, pool => sqlx::query_as(
-                "SELECT d.id, d.event_type, d.channel, d.webhook_id, w.url, w.secret, d.email_to,
-                        p.languages, d.body, d.attempts
-                   FROM deliveries d
-                   LEFT JOIN webhooks w ON w.id = d.webhook_id
-                   LEFT JOIN outbox o ON o.id = d.outbox_id
-                   LEFT JOIN pocs p ON p.id = o.recipient_poc_id
-                  WHERE d.id = $1 AND d.lease_owner = $2",
-            )
-            .bind(id)
-            .bind(worker)
-            .fetch_optional(pool)
-            .await?);
-            deliveries.extend(delivery);
-        }
-        Ok(deliveries)
-    }
-
-    /// Records an attempt by `worker` (ignored if its lease was lost to another worker).
-    pub async fn record_attempt(
-        &self,
-        delivery: &ClaimedDelivery,
-        worker: &str,
-        outcome: &AttemptOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (state, next_attempt_at, delivered_at) = match outcome.next {
-            NextStep::Delivered => ("delivered", now, Some(now)),
-            NextStep::RetryAt(at) => ("pending", at, None),
-            NextStep::Failed | NextStep::Gone => ("failed", now, None),
-        };
-        let attempt = delivery.attempts + 1;
-        dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(
-                "UPDATE deliveries SET state = $3, attempts = $4, last_status = $5, last_error = $6,
-                     next_attempt_at = $7, delivered_at = $8, lease_owner = NULL, lease_until = NULL
-                  WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
-            )
-            .bind(delivery.id)
-            .bind(worker)
-            .bind(state)
-            .bind(attempt)
-            .bind(outcome.status)
-            .bind(outcome.error.as_deref())
-            .bind(next_attempt_at)
-            .bind(delivered_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if updated == 1 {
-                sqlx::query(
-                    "INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(delivery.id)
-                .bind(attempt)
-                .bind(now)
-                .bind(outcome.status)
-                .bind(outcome.error.as_deref())
-                .bind(outcome.duration_ms)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-        });
-        if outcome.next == NextStep::Gone
-            && let Some(webhook_id) = delivery.webhook_id
-        {
-            self.disable_webhook(webhook_id, "the receiver answered 410 Gone", now)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// How many deliveries have failed for good, for the Secretariat's summary.
-    pub async fn failed_delivery_count(&self) -> Result<i64, StoreError> {
-        Ok(
-            dispatch!(self, pool => sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'failed' AND attempts > 0")
-            .fetch_one(pool)
-            .await?),
-        )
     }
 }
