@@ -141,30 +141,27 @@ impl Application {
                 "no SMTP server configured (CBM2_SMTP_URL): e-mail deliveries are recorded as skipped"
             ),
         }
-        let worker = tokio::spawn(run_worker(
-            self.store.clone(),
-            self.delivery,
-            stopped.clone(),
-            grace,
-        ));
-        // When the signal came: everything in flight gets until then + grace.
-        let signalled_at = Arc::new(OnceLock::<Instant>::new());
+        // The moment everything in flight must have stopped by: the signal + the grace.
+        let (stop_worker, worker_stop) = watch::channel(None);
+        let worker = tokio::spawn(run_worker(self.store.clone(), self.delivery, worker_stop));
+        let deadline = Arc::new(OnceLock::<Instant>::new());
         let signalled = {
-            let signalled_at = Arc::clone(&signalled_at);
+            let deadline = Arc::clone(&deadline);
             async move {
                 shutdown.await;
-                let _ = signalled_at.set(Instant::now());
+                let at = *deadline.get_or_init(|| Instant::now() + grace);
                 let _ = stop_background.send(true);
+                let _ = stop_worker.send(Some(at));
             }
         };
         let drain_ends = {
-            let (signalled_at, mut stopped) = (Arc::clone(&signalled_at), stopped);
+            let (deadline, mut stopped) = (Arc::clone(&deadline), stopped);
             async move {
                 // The sender is dropped only once the server has returned: then this arm
                 // has lost the race anyway.
                 let _ = stopped.wait_for(|stop| *stop).await;
-                let at = signalled_at.get().copied().unwrap_or_else(Instant::now);
-                tokio::time::sleep_until(at + grace).await;
+                let at = *deadline.get_or_init(|| Instant::now() + grace);
+                tokio::time::sleep_until(at).await;
             }
         };
         tracing::info!("listening on {}", self.local_addr);
@@ -181,11 +178,18 @@ impl Application {
                 Ok(())
             }
         };
-        let deadline = signalled_at
-            .get()
-            .map_or_else(|| Instant::now() + grace, |at| *at + grace);
-        for (name, task) in [("deadline sweeper", sweeper), ("delivery worker", worker)] {
-            stop_within(name, task, deadline).await;
+        let deadline = *deadline.get_or_init(|| Instant::now() + grace);
+        // The worker stops itself by the deadline (and says what it abandoned); a moment
+        // more before it is abandoned too, should a database call hold it.
+        for (name, task, by) in [
+            ("deadline sweeper", sweeper, deadline),
+            (
+                "delivery worker",
+                worker,
+                deadline + Duration::from_millis(500),
+            ),
+        ] {
+            stop_within(name, task, by).await;
         }
         // Time for SQLite to checkpoint its WAL, even when the grace is spent.
         let close_by = deadline.max(Instant::now() + Duration::from_secs(1));

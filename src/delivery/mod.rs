@@ -103,15 +103,14 @@ fn jitter() -> f64 {
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Runs until `stop` changes: fans out what was queued every poll interval, and keeps the
-/// slots busy with due deliveries. Once stopped it claims nothing more, gives the attempts
-/// in flight up to `grace` to finish, and abandons the rest (their claims are taken again
-/// when their lease ends).
+/// Runs until `stop` holds a deadline: fans out what was queued every poll interval, and
+/// keeps the slots busy with due deliveries. Once stopped it claims nothing more, lets the
+/// attempts in flight finish until the deadline, and abandons the rest (their claims are
+/// taken again when their lease ends).
 pub async fn run_worker(
     store: Store,
     settings: DeliverySettings,
-    mut stop: watch::Receiver<bool>,
-    grace: Duration,
+    mut stop: watch::Receiver<Option<Instant>>,
 ) {
     let worker = Worker {
         store,
@@ -130,7 +129,12 @@ pub async fn run_worker(
     loop {
         tokio::select! {
             biased;
-            _ = stop.changed() => break,
+            changed = stop.changed() => {
+                if changed.is_err() || stop.borrow().is_some() {
+                    break;
+                }
+                continue;
+            }
             Some(finished) = pipeline.attempts.join_next_with_id() => {
                 pipeline.finished(finished);
                 if !work_left {
@@ -147,7 +151,9 @@ pub async fn run_worker(
             }
         };
     }
-    pipeline.stop(grace).await;
+    // A dropped sender (the server is gone) leaves no time at all.
+    let deadline = (*stop.borrow()).unwrap_or_else(Instant::now);
+    pipeline.stop(deadline).await;
     tracing::info!("delivery worker stopped");
 }
 
@@ -182,17 +188,16 @@ impl Pipeline {
         }
     }
 
-    /// Waits up to `grace` for the attempts in flight, then abandons the rest.
-    async fn stop(mut self, grace: Duration) {
+    /// Waits until `deadline` for the attempts in flight, then abandons the rest.
+    async fn stop(mut self, deadline: Instant) {
         if self.attempts.is_empty() {
             return;
         }
         tracing::info!(
             in_flight = self.attempts.len(),
-            grace = %humantime::format_duration(grace),
             "waiting for the delivery attempts in flight"
         );
-        let drained = tokio::time::timeout(grace, async {
+        let drained = tokio::time::timeout_at(deadline, async {
             while self.attempts.join_next().await.is_some() {}
         })
         .await;

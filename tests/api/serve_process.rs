@@ -21,6 +21,17 @@ impl ServeProcess {
     /// Starts `cbm2 --database-url URL serve --bind 127.0.0.1:0 ARGS…`, with no `CBM2_*`
     /// variable inherited, and waits for it to log `listening on ADDR`.
     pub async fn start(url: &str, args: &[&str]) -> ServeProcess {
+        Self::start_with_env(url, args, &[], &[]).await
+    }
+
+    /// Like [`ServeProcess::start`], with the variables `set` set and those named in
+    /// `unset` removed from its environment.
+    pub async fn start_with_env(
+        url: &str,
+        args: &[&str],
+        set: &[(&str, &str)],
+        unset: &[&str],
+    ) -> ServeProcess {
         let mut command = Command::new(CBM2);
         command
             .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
@@ -34,6 +45,10 @@ impl ServeProcess {
                 command.env_remove(name);
             }
         }
+        for name in unset {
+            command.env_remove(name);
+        }
+        command.envs(set.iter().copied());
         let mut child = command.spawn().expect("cbm2 serve starts");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let mut seen = Vec::new();
