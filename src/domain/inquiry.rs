@@ -190,8 +190,8 @@ impl TryFrom<RawIndicator> for Indicator {
     fn try_from(raw: RawIndicator) -> Result<Self, Self::Error> {
         let value = raw.value.trim().to_owned();
         let ok = match raw.kind {
-            IndicatorType::Ipv4 => value.parse::<std::net::Ipv4Addr>().is_ok(),
-            IndicatorType::Ipv6 => value.parse::<std::net::Ipv6Addr>().is_ok(),
+            IndicatorType::Ipv4 => value.parse::<core::net::Ipv4Addr>().is_ok(),
+            IndicatorType::Ipv6 => value.parse::<core::net::Ipv6Addr>().is_ok(),
             IndicatorType::Domain => {
                 value.len() <= 253
                     && value.contains('.')

@@ -25,6 +25,7 @@ mod openapi;
 mod refusals;
 mod scenarios;
 mod serve_process;
+mod tidy;
 mod tokens;
 mod webhook_registration;
 mod webhooks;
