@@ -202,7 +202,7 @@ impl TryFrom<RawIndicator> for Indicator {
                     })
             }
             IndicatorType::Url => {
-                value.len() <= 2048
+                value.chars().count() <= 2048
                     && (value.starts_with("http://")
                         || value.starts_with("https://")
                         || value.starts_with("hxxp://")

@@ -271,10 +271,11 @@ async fn list(
 ) -> Result<Json<Page<InquiryView>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after: Option<InquiryCursor> = decode_cursor(query.cursor.as_deref())?;
+    // A well-formed request the Secretariat may not make: it plays no part in any inquiry.
     if query.role.is_some() && caller.is_secretariat() {
-        return Err(ApiError::invalid_parameter(
-            "role",
-            "applies to a point of contact's own state; the Secretariat sees every inquiry",
+        return Err(ApiError::Forbidden(
+            "role: applies to a point of contact's own state; the Secretariat sees every inquiry"
+                .into(),
         ));
     }
     let filter = InquiryFilter {
@@ -409,11 +410,14 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         return Ok(None);
     }
     let tag = text.strip_prefix("W/").unwrap_or(text);
-    tag.strip_prefix('"')
+    let digits = tag
+        .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
-        .and_then(|t| t.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(bad)
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(bad)?;
+    // A tag of digits is well formed even when it is too large for any version: it
+    // matches none (412), as the contract's pattern says.
+    Ok(Some(digits.parse::<i64>().unwrap_or(i64::MAX)))
 }
 
 /// `Idempotency-Key`: 1 to 200 visible ASCII characters.

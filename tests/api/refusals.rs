@@ -628,16 +628,19 @@ async fn a_stale_if_match_is_refused_with_412_and_a_current_one_is_accepted(db: 
     let id = inquiry_at(&app, &p, "poc_identified").await;
     let path = format!("/v1/inquiries/{id}/invoke");
 
-    for stale in ["\"1\"", "\"3\"", "W/\"1\""] {
+    // A tag too large for any version is well formed (the contract's pattern) and stale.
+    for stale in ["\"1\"", "\"3\"", "W/\"1\"", "\"99999999999999999999999\""] {
         let reply = app
             .post_with_headers(&path, &p.chl, json!({}), &[("if-match", stale)])
             .await;
         reply.assert_problem(412, None);
         assert_eq!(written(&app, &id, &p.chl).await, (2, 2), "If-Match {stale}");
     }
-    app.post_with_headers(&path, &p.chl, json!({}), &[("if-match", "two")])
-        .await
-        .assert_problem(400, Some("If-Match"));
+    for malformed in ["two", "2", "\"+2\"", "\"-1\"", "\"\"", "\"1\", \"2\""] {
+        app.post_with_headers(&path, &p.chl, json!({}), &[("if-match", malformed)])
+            .await
+            .assert_problem(400, Some("If-Match"));
+    }
 
     let current = app.get(&inquiry_path(&id), &p.chl).await;
     let etag = current.headers["etag"].to_str().unwrap().to_owned();
