@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod authorization;
 mod checks;
 mod cli;
 mod concurrency;
