@@ -1,4 +1,4 @@
-//! The command line: `cbm2 serve`, `cbm2 migrate`, `cbm2 token …`.
+//! The command line: `cbm2 serve`, `cbm2 migrate`, `cbm2 token …`, `cbm2 audit …`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::domain::{Label, MemberStateCode, PocId};
 use crate::http::monitoring::OverdueItem;
 use crate::startup::{Application, Settings, shutdown_signal};
 use crate::store::Store;
-use crate::store::chain::ChainReport;
+use crate::store::chain::{ChainHead, ChainReport};
 use crate::store::directory::Actor;
 use crate::store::monitoring::OverdueFilter;
 use crate::store::tokens::TokenOwner;
@@ -105,10 +105,20 @@ fn parse_member_state(value: &str) -> Result<MemberStateCode, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain of every inquiry event, offline, on the database. Exits 0 when
-    /// the chain is intact, 1 naming the inquiry and sequence number of the first broken
-    /// event.
-    Verify,
+    /// Check the record, offline, on the database: the hash chain of every inquiry event,
+    /// and every inquiry row against the replay of its events. Exits 0 when all is sound
+    /// (printing the chain's head, to keep), 1 naming the inquiry and the event (`seq`) or
+    /// column of the first thing found wrong.
+    Verify {
+        /// A head kept from earlier (`cbm2 audit head`, or a verification's answer): also
+        /// fail unless the first SEQ events still end in HASH. Without it, a rewrite of
+        /// the whole chain by someone with write access to the database goes unseen.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<ChainHead>,
+    },
+    /// Print the chain's head, `SEQ:HASH` (its last event's position and hash), alone on
+    /// stdout: keep it outside the database and give it later to `verify --expect-head`.
+    Head,
 }
 
 #[derive(Debug, Args)]
@@ -321,26 +331,32 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied ({})", store.backend());
             store.close().await;
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { expect_head }) => {
             let store = Store::connect_and_migrate(&cli.database_url).await?;
-            let report = store.verify_chain().await;
+            let report = store.verify_chain(expect_head.as_ref()).await;
             store.close().await;
             match report? {
-                ChainReport::Valid { events } => {
-                    println!("valid: {events} events, hash chain intact")
-                }
-                ChainReport::Broken {
-                    inquiry_id,
-                    seq,
-                    reason,
+                ChainReport::Valid {
+                    events,
+                    inquiries,
+                    head,
                 } => {
-                    let inquiry = inquiry_id
-                        .map(|id| id.to_string())
-                        .unwrap_or_else(|| "-".into());
-                    let seq = seq.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
-                    anyhow::bail!("broken: inquiry {inquiry} seq {seq}: {reason}");
+                    let kept = expect_head
+                        .map(|kept| format!(", passing through the kept head {kept}"))
+                        .unwrap_or_default();
+                    println!(
+                        "valid: {events} events, hash chain intact{kept}; {inquiries} inquiries, \
+                         each the replay of its events; head {head}"
+                    )
                 }
+                ChainReport::Broken(found) => anyhow::bail!("broken: {found}"),
             }
+        }
+        Command::Audit(AuditCommand::Head) => {
+            let store = Store::connect_and_migrate(&cli.database_url).await?;
+            let head = store.chain_head().await;
+            store.close().await;
+            println!("{}", head?);
         }
         Command::Monitor(MonitorCommand::Overdue { member_state }) => {
             let store = Store::connect_and_migrate(&cli.database_url).await?;

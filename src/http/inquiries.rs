@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use crate::protocol::inquiry::{Incident, PocSnapshot, Requester};
 use crate::protocol::{Action, ActionName, Inquiry, Refusal, Role, Status};
-use crate::store::chain::ChainReport;
+use crate::store::chain::{ChainHead, ChainReport};
 use crate::store::inquiries::{
     ActionRequest, Command, CommandError, CreateError, Executed, IdempotencyKey, InquiryCursor,
     InquiryFilter, IssuedBy, role_of,
@@ -680,19 +680,38 @@ action_handler!(remind, "remind", RemindBody, |_body| ActionRequest::Ready(
     Action::Remind
 ));
 
-/// Walks the hash chain: `{"valid": true, "events": N}` or the first broken link.
+/// `?expect_head=SEQ:HASH`: a head the caller kept, which the chain must still pass through.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyQuery {
+    expect_head: Option<String>,
+}
+
+/// The audit: `{"valid": true, "events": N, "inquiries": M, "head": {…}}`, or the first
+/// thing found wrong.
 async fn verify(
     _secretariat: Secretariat,
     State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<VerifyQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(match state.store.verify_chain().await? {
-        ChainReport::Valid { events } => serde_json::json!({ "valid": true, "events": events }),
-        ChainReport::Broken {
-            inquiry_id,
-            seq,
-            reason,
-        } => {
-            serde_json::json!({ "valid": false, "inquiry_id": inquiry_id, "seq": seq, "reason": reason })
-        }
-    }))
+    let expect_head = query
+        .expect_head
+        .map(|text| text.parse::<ChainHead>())
+        .transpose()
+        .map_err(|error| ApiError::invalid_parameter("expect_head", error))?;
+    Ok(Json(
+        match state.store.verify_chain(expect_head.as_ref()).await? {
+            ChainReport::Valid {
+                events,
+                inquiries,
+                head,
+            } => serde_json::json!({
+                "valid": true, "events": events, "inquiries": inquiries, "head": head,
+            }),
+            ChainReport::Broken(found) => serde_json::json!({
+                "valid": false, "inquiry_id": found.inquiry_id, "seq": found.seq,
+                "column": found.column, "reason": found.reason,
+            }),
+        },
+    ))
 }

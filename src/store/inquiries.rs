@@ -205,7 +205,8 @@ fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
 }
 
 /// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
-/// projection and outbox, inside `$tx`. `$insert` says whether the row is new.
+/// projection and outbox, inside `$tx`. `$insert` says whether the row is new. The audit
+/// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
 macro_rules! record {
     ($pool:expr, $tx:expr, $inquiry:expr, $event:expr, $actor:expr, $at:expr, $insert:expr, $share:expr) => {{
         let inquiry: &Inquiry = $inquiry;

@@ -423,7 +423,7 @@ impl TestApp {
                 "inquiry {id}: replaying its events gives another row"
             );
         }
-        let report = store.verify_chain().await.expect("verify");
+        let report = store.verify_chain(None).await.expect("verify");
         assert!(
             matches!(report, cbm2::store::chain::ChainReport::Valid { .. }),
             "the chain is broken: {report:?}"
