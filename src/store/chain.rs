@@ -32,10 +32,13 @@ pub struct EventActor {
 }
 
 /// Everything the hash covers, in a fixed order, one field per line. `payload` is the
-/// canonical JSON text exactly as stored.
+/// canonical JSON text exactly as stored. `salt` (`cbm2-event-v2`) is the event's secret
+/// salt, which makes a hash shown useless for testing guesses of its payload; events
+/// recorded before salts have none (`cbm2-event-v1`).
 #[allow(clippy::too_many_arguments)]
 pub fn event_hash(
     prev_hash: &str,
+    salt: Option<&str>,
     chain_seq: i64,
     inquiry_id: Uuid,
     seq: i64,
@@ -46,12 +49,23 @@ pub fn event_hash(
 ) -> String {
     let poc = actor.poc_id.map(|id| id.to_string()).unwrap_or_default();
     let state = actor.state.as_deref().unwrap_or_default();
+    let version = match salt {
+        Some(salt) => format!("cbm2-event-v2\n{salt}"),
+        None => "cbm2-event-v1".to_owned(),
+    };
     let canonical = format!(
-        "cbm2-event-v1\n{prev_hash}\n{chain_seq}\n{inquiry_id}\n{seq}\n{event_type}\n{}\n{poc}\n{state}\n{}\n{payload}",
+        "{version}\n{prev_hash}\n{chain_seq}\n{inquiry_id}\n{seq}\n{event_type}\n{}\n{poc}\n{state}\n{}\n{payload}",
         actor.kind,
         at.to_rfc3339_opts(SecondsFormat::Micros, true),
     );
     hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// A new event's salt: 128 random bits, as 32 hexadecimal digits.
+pub fn new_salt() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(StoreError::Randomness)?;
+    Ok(hex::encode(bytes))
 }
 
 /// A point of the chain: the position of an event and its hash, which covers every event
@@ -199,6 +213,7 @@ impl From<sqlx::Error> for Stop {
 /// One event as the chain hashes it.
 struct ChainRow {
     chain_seq: i64,
+    salt: Option<String>,
     inquiry_id: Uuid,
     seq: i64,
     event_type: String,
@@ -241,7 +256,7 @@ struct InquiryRow {
 }
 
 const CHAIN_SQL: &str =
-    "SELECT chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id, actor_state, at,
+    "SELECT chain_seq, salt, inquiry_id, seq, type, actor_kind, actor_poc_id, actor_state, at,
         payload, prev_hash, hash
    FROM inquiry_events ORDER BY chain_seq";
 const INQUIRY_COLUMNS: &str = "SELECT id, status, version, requesting_state, requester_poc_id,
@@ -289,6 +304,7 @@ where
         let rest = || -> Result<ChainRow, String> {
             Ok(ChainRow {
                 chain_seq,
+                salt: self.get("salt")?,
                 inquiry_id,
                 seq,
                 event_type: self.get("type")?,
@@ -415,6 +431,7 @@ impl<'a> ChainWalk<'a> {
         }
         let recomputed = event_hash(
             &row.prev_hash,
+            row.salt.as_deref(),
             row.chain_seq,
             row.inquiry_id,
             row.seq,
@@ -883,6 +900,52 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn example(salt: Option<&str>) -> String {
+        let actor = EventActor {
+            kind: "requester".into(),
+            poc_id: Some(Uuid::nil()),
+            state: Some("CHL".into()),
+        };
+        let at = DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap();
+        event_hash(
+            GENESIS_HASH,
+            salt,
+            1,
+            Uuid::max(),
+            1,
+            "created",
+            &actor,
+            at,
+            "{}",
+        )
+    }
+
+    #[test]
+    fn an_unsalted_event_hashes_as_before_salts_and_a_salted_one_does_not() {
+        let v1 = format!(
+            "cbm2-event-v1\n{GENESIS_HASH}\n1\n{}\n1\ncreated\nrequester\n{}\nCHL\n\
+             2023-11-14T22:13:20.123456Z\n{{}}",
+            Uuid::max(),
+            Uuid::nil()
+        );
+        assert_eq!(example(None), hex::encode(Sha256::digest(v1.as_bytes())));
+        let salt = "0123456789abcdef0123456789abcdef";
+        let v2 = format!("cbm2-event-v2\n{salt}\n{}", &v1["cbm2-event-v1\n".len()..]);
+        assert_eq!(
+            example(Some(salt)),
+            hex::encode(Sha256::digest(v2.as_bytes()))
+        );
+        assert_ne!(example(Some(salt)), example(Some(&"f".repeat(32))));
+    }
+
+    #[test]
+    fn salts_are_32_hexadecimal_digits_and_differ() {
+        let (one, two) = (new_salt().unwrap(), new_salt().unwrap());
+        assert_eq!(one.len(), 32);
+        assert!(one.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(one, two);
+    }
 
     #[test]
     fn a_chain_head_reads_back_what_it_prints() {

@@ -8,7 +8,7 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::chain::{EventActor, event_hash};
+use super::chain::{EventActor, event_hash, new_salt};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, Principal};
 use crate::protocol::inquiry::{self, LookupTarget, PocSnapshot, Requester, StateName};
@@ -220,7 +220,8 @@ macro_rules! record {
             sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *$tx).await?;
         let chain_seq = last_chain_seq + 1;
         let payload = serde_json::to_string(&event.payload()).expect("payloads serialize");
-        let hash = event_hash(&last_hash, chain_seq, inquiry.id, inquiry.version, event.type_name(), actor, $at, &payload);
+        let salt = new_salt()?;
+        let hash = event_hash(&last_hash, Some(&salt), chain_seq, inquiry.id, inquiry.version, event.type_name(), actor, $at, &payload);
         let state = serde_json::to_string(inquiry).expect("inquiries serialize");
         let row_sql = if $insert {
             "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
@@ -260,8 +261,8 @@ macro_rules! record {
             .await?;
         sqlx::query(
             "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id,
-                 actor_state, at, payload, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 actor_state, at, payload, prev_hash, hash, salt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(chain_seq)
         .bind(inquiry.id)
@@ -274,6 +275,7 @@ macro_rules! record {
         .bind(&payload)
         .bind(&last_hash)
         .bind(&hash)
+        .bind(&salt)
         .execute(&mut *$tx)
         .await?;
         sqlx::query("UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2 WHERE id = 1")

@@ -547,7 +547,7 @@ async fn rewriting_the_chain_is_found_against_a_head_kept_before(db: TestDb) {
             "UPDATE inquiries SET state = replace(state, 'DDoS', 'scan') WHERE id = {target}"
         ))
         .await;
-    rechain_from(&app.db, altered).await;
+    rechain_from(&app.db, altered, Salts::Kept).await;
     let trail = events(&app, &first, &p.chl).await;
     assert!(
         trail[3]["payload"]["incident"]["nature"]
@@ -639,8 +639,68 @@ async fn verifying_while_the_server_writes_never_finds_a_sound_record_broken(db:
     assert_eq!(report["inquiries"], 2 + 15, "{report}");
 }
 
+async fn a_hash_shown_cannot_test_a_guess_of_the_payload(db: TestDb) {
+    use cbm2::store::chain::{EventActor, event_hash};
+
+    let app = spawn_app(db).await;
+    let p = Parties::enrol(&app).await;
+    let id = inquiry_at(&app, &p, "cbm2_invoked").await;
+    let trail = events(&app, &id, &p.chl).await;
+    assert!(trail.iter().all(|e| e.get("salt").is_none()), "{trail:?}");
+    let lookup = &trail[1];
+    let invoke = &trail[2];
+    assert_eq!(invoke["type"], "invoke");
+
+    // Whoever sees the invoke event without its payload (and the hash before it, e.g. as a
+    // chain head) knows every other input of its hash, and the right guess of the payload:
+    // the one stored, as stored.
+    let payload = app
+        .db
+        .fetch_strings(&format!(
+            "SELECT payload FROM inquiry_events WHERE inquiry_id = {} AND seq = 3",
+            app.db.uuid_literal(&id)
+        ))
+        .await
+        .remove(0);
+    let actor = EventActor {
+        kind: invoke["actor"]["role"].as_str().unwrap().to_owned(),
+        poc_id: Some(p.chl_id.parse().unwrap()),
+        state: Some("CHL".to_owned()),
+    };
+    let at = invoke["at"].as_str().unwrap().parse().unwrap();
+    let guess = |prev_hash: &Value| {
+        let prev_hash = prev_hash.as_str().unwrap();
+        event_hash(
+            prev_hash,
+            None,
+            3,
+            id.parse().unwrap(),
+            3,
+            "invoke",
+            &actor,
+            at,
+            &payload,
+        )
+    };
+    assert_ne!(
+        guess(&lookup["hash"]),
+        invoke["hash"],
+        "the salt, never shown, keeps the right guess from matching"
+    );
+
+    // Events recorded before salts (cbm2-event-v1) still verify; the same guess against
+    // them matches, which shows the guess above had every other input right.
+    bypass_append_only(&app).await;
+    rechain_from(&app.db, 1, Salts::Dropped).await;
+    let legacy = events(&app, &id, &p.chl).await;
+    assert_eq!(guess(&legacy[1]["hash"]), legacy[2]["hash"]);
+    let (code, _, stderr) = verify_offline(&app).await;
+    assert_eq!(code, 0, "{stderr}");
+}
+
 on_both_databases!(
     a_workflow_verifies_through_the_command_line_and_the_api,
+    a_hash_shown_cannot_test_a_guess_of_the_payload,
     the_head_command_prints_the_last_events_position_and_hash,
     a_responding_state_changed_in_the_row_is_found_and_named,
     a_projection_changed_in_its_state_json_is_found_and_named,
@@ -677,6 +737,12 @@ async fn forget_notifications(app: &TestApp, condition: &str) {
         .await;
 }
 
+#[derive(Clone, Copy)]
+enum Salts {
+    Kept,
+    Dropped,
+}
+
 /// Removes an inquiry's row and its notifications but not its events, as someone who can
 /// set the database's foreign keys aside could.
 async fn remove_inquiry_row(app: &TestApp, id: &str) {
@@ -700,8 +766,9 @@ async fn remove_inquiry_row(app: &TestApp, id: &str) {
 
 /// Recomputes `prev_hash` and `hash` of every event from chain position `from` on, with
 /// the engine's own formula, and the chain's head: what an attacker who altered an event
-/// would do so that the chain holds together again.
-async fn rechain_from(db: &TestDb, from: i64) {
+/// would do so that the chain holds together again. Salts are kept, or dropped (the events
+/// then hash as those recorded before salts did).
+async fn rechain_from(db: &TestDb, from: i64, salts: Salts) {
     use cbm2::store::chain::{EventActor, event_hash};
     use chrono::{DateTime, Utc};
     use sqlx::Connection;
@@ -718,13 +785,14 @@ async fn rechain_from(db: &TestDb, from: i64) {
         DateTime<Utc>,
         String,
         String,
+        Option<String>,
     );
     macro_rules! rechain {
         ($conn:expr) => {{
             let mut conn = $conn;
             let rows: Vec<Row> = sqlx::query_as(
                 "SELECT chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id, actor_state,
-                        at, payload, prev_hash
+                        at, payload, prev_hash, salt
                    FROM inquiry_events WHERE chain_seq >= $1 ORDER BY chain_seq",
             )
             .bind(from)
@@ -732,7 +800,13 @@ async fn rechain_from(db: &TestDb, from: i64) {
             .await
             .unwrap();
             let mut prev_hash = rows[0].9.clone();
-            for (chain_seq, inquiry, seq, event_type, kind, poc_id, state, at, payload, _) in rows {
+            for (chain_seq, inquiry, seq, event_type, kind, poc_id, state, at, payload, _, salt) in
+                rows
+            {
+                let salt = match salts {
+                    Salts::Kept => salt,
+                    Salts::Dropped => None,
+                };
                 let actor = EventActor {
                     kind,
                     poc_id,
@@ -740,6 +814,7 @@ async fn rechain_from(db: &TestDb, from: i64) {
                 };
                 let hash = event_hash(
                     &prev_hash,
+                    salt.as_deref(),
                     chain_seq,
                     inquiry,
                     seq,
@@ -749,10 +824,11 @@ async fn rechain_from(db: &TestDb, from: i64) {
                     &payload,
                 );
                 sqlx::query(
-                    "UPDATE inquiry_events SET prev_hash = $1, hash = $2 WHERE chain_seq = $3",
+                    "UPDATE inquiry_events SET prev_hash = $1, hash = $2, salt = $3 WHERE chain_seq = $4",
                 )
                 .bind(&prev_hash)
                 .bind(&hash)
+                .bind(&salt)
                 .bind(chain_seq)
                 .execute(&mut conn)
                 .await
