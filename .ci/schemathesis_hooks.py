@@ -14,11 +14,14 @@ left alone.
   after `observed_to`.
 - `estimated_timeframe` is longer than zero and at most P180D, `reply_window` at most
   P90D.
+- An `Idempotency-Key` is unique per intended action: the same key with another request
+  is refused with 422, as the Idempotency-Key draft says; a positive case gets a fresh key.
 - schemathesis 4.32's coverage phase reads a header value that looks like a JSON string
   (`"3"`, an ETag) as JSON and sends `3`: a positive case gets its quotes back.
 """
 
 import re
+import uuid
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 
@@ -54,6 +57,8 @@ def before_call(ctx, case, **kwargs):
         tag = str(case.headers["If-Match"])
         if re.fullmatch(r"[0-9]+", tag):
             case.headers["If-Match"] = f'"{tag}"'
+    if isinstance(case.headers, MutableMapping) and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4()}"
     if isinstance(case.query, MutableMapping) and "cursor" in case.query:
         del case.query["cursor"]
     body = case.body
