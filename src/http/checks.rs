@@ -32,9 +32,9 @@ impl From<CheckError> for ApiError {
                 "member_states",
                 error.to_string().trim_start_matches("member_states: "),
             ),
+            // Also a check that does not ask the caller: as for GET, it is not the caller's
+            // to see, and the answer is the same as for a check that does not exist.
             CheckError::NotFound(_) => ApiError::NotFound(error.to_string()),
-            // As for GET: a check that does not ask the caller is not the caller's to see.
-            CheckError::NotAsked => ApiError::NotFound(error.to_string()),
             CheckError::Store(error) => error.into(),
         }
     }

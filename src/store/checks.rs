@@ -38,10 +38,10 @@ pub enum CheckError {
     UnknownMemberState(MemberStateCode),
     #[error("no active point of contact to ask in the states given")]
     NobodyToAsk,
+    /// No such check, or one that does not ask the caller: to a POC not asked, a check
+    /// does not exist, and the answer must not tell the two apart.
     #[error("no communication check has id {0}")]
     NotFound(Uuid),
-    #[error("no communication check with this id asks you")]
-    NotAsked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -146,7 +146,8 @@ impl Store {
     }
 
     /// Records the calling POC's reply (the first one counts; replying again changes
-    /// nothing). A reply after the window is recorded too, and shows as late.
+    /// nothing). A reply after the window is recorded too, and shows as late. A check that
+    /// does not ask the caller is `NotFound`, like one that does not exist.
     pub async fn reply_to_check(
         &self,
         caller: &Caller,
@@ -154,7 +155,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), CheckError> {
         let Principal::Poc { poc_id, .. } = &caller.principal else {
-            return Err(CheckError::NotAsked);
+            return Err(CheckError::NotFound(id));
         };
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -173,7 +174,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             match replied {
-                None => return Err(CheckError::NotAsked),
+                None => return Err(CheckError::NotFound(id)),
                 Some(Some(_)) => return Ok(()),
                 Some(None) => {}
             }
