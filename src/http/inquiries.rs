@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, JsonWithBytes, Secretariat};
-use super::pagination::{Page, PageQuery, decode_cursor, into_page, page_limit};
+use super::pagination::{CursorKey, Page, PageQuery, decode_cursor, into_page, page_limit};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
@@ -359,6 +359,13 @@ struct ActorView {
 #[derive(Debug, Serialize, Deserialize)]
 struct EventCursor {
     seq: i64,
+}
+
+/// Any sequence number compares.
+impl CursorKey for EventCursor {
+    fn is_plausible(&self) -> bool {
+        true
+    }
 }
 
 /// The audit trail, oldest first, a page at a time. The Secretariat sees no payloads and
