@@ -308,7 +308,41 @@ async fn a_check_is_started_by_the_secretariat_with_a_valid_body(db: TestDb) {
     .assert_problem(404, None);
 }
 
+async fn a_reply_to_a_check_not_asking_you_is_the_same_404_as_to_no_check(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.poc_with_token("BRA", "Ana Souza").await;
+    let (_, mex) = app.poc_with_token("MEX", "Luis Ortega").await;
+    let check = app
+        .post(
+            CHECKS,
+            &app.secretariat,
+            json!({"member_states": ["BRA"], "reply_window": "P1D"}),
+        )
+        .await;
+    let asks_brazil = check.assert_status(201)["id"].as_str().unwrap().to_owned();
+    let no_check = "0190a000-0000-7000-8000-000000000000";
+    let before = app.directory_event_count().await;
+
+    let not_asked = app
+        .post(&format!("{CHECKS}/{asks_brazil}/reply"), &mex, json!({}))
+        .await;
+    let missing = app
+        .post(&format!("{CHECKS}/{no_check}/reply"), &mex, json!({}))
+        .await;
+
+    not_asked.assert_problem(404, None);
+    missing.assert_problem(404, None);
+    // Word for word, once each id is replaced by a placeholder.
+    let anonymous = |body: &Value, id: &str| body.to_string().replace(id, "ID");
+    assert_eq!(
+        anonymous(&not_asked.body, &asks_brazil),
+        anonymous(&missing.body, no_check)
+    );
+    assert_eq!(app.directory_event_count().await, before);
+}
+
 on_both_databases!(
     a_check_shows_who_replied_in_time_and_who_did_not,
     a_check_is_started_by_the_secretariat_with_a_valid_body,
+    a_reply_to_a_check_not_asking_you_is_the_same_404_as_to_no_check,
 );
