@@ -11,6 +11,7 @@ use crate::deadlines::MIN_SWEEP_INTERVAL;
 use crate::delivery::DeliverySettings;
 use crate::delivery::email::Mailer;
 use crate::domain::{Label, MemberStateCode, PocId};
+use crate::http::limits::{HttpLimits, Rate, RateLimits};
 use crate::http::monitoring::OverdueItem;
 use crate::startup::{Application, Settings, shutdown_signal};
 use crate::store::Store;
@@ -55,7 +56,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API until Ctrl-C or SIGTERM (then finish in-flight requests within the
     /// shutdown grace, exit 0).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create, list and revoke bearer tokens.
@@ -190,6 +191,66 @@ pub struct ServeArgs {
     /// setups and tests). Off: such URLs are refused, and public ones need https.
     #[arg(long, env = "CBM2_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub webhook_allow_private: bool,
+    /// How long a client has to send a request's headers in full, from the connection's
+    /// opening or the end of the previous answer; then the connection is closed.
+    #[arg(long, env = "CBM2_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_delay)]
+    pub header_read_timeout: Duration,
+    /// A connection on which nothing moves while no request is being answered (idle
+    /// keep-alive, a client that stopped reading) is closed after this long.
+    #[arg(long, env = "CBM2_KEEP_ALIVE_TIMEOUT", default_value = "5s", value_parser = parse_delay)]
+    pub keep_alive_timeout: Duration,
+    /// How long a request may take to be answered; then it is abandoned and answered 503.
+    #[arg(long, env = "CBM2_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_delay)]
+    pub request_timeout: Duration,
+    /// Connections open at once; more wait to be accepted. Keep it below the process's
+    /// file limit (ulimit -n) less the database connections.
+    #[arg(long, env = "CBM2_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Requests answered at once; more are answered 503 with Retry-After at once.
+    #[arg(long, env = "CBM2_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
+    /// Per-caller rate limits (429 with Retry-After past them); false switches them off.
+    #[arg(long, env = "CBM2_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub rate_limits: bool,
+    /// Writes (every method but GET and HEAD) a second one principal may make once its
+    /// burst is spent.
+    #[arg(long, env = "CBM2_WRITE_RATE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub write_rate: u32,
+    /// Writes one principal may make at once.
+    #[arg(long, env = "CBM2_WRITE_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub write_burst: u32,
+    /// Reads (GET, HEAD) a second one principal may make once its burst is spent.
+    #[arg(long, env = "CBM2_READ_RATE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub read_rate: u32,
+    /// Reads one principal may make at once.
+    #[arg(long, env = "CBM2_READ_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub read_burst: u32,
+    /// Requests without a valid token a second from one client address (an IPv6 client by
+    /// its /64) once its burst is spent.
+    #[arg(long, env = "CBM2_UNAUTHENTICATED_RATE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub unauthenticated_rate: u32,
+    /// Requests without a valid token one client address may make at once.
+    #[arg(long, env = "CBM2_UNAUTHENTICATED_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub unauthenticated_burst: u32,
+}
+
+impl ServeArgs {
+    /// The limits of the HTTP edge these arguments ask for.
+    fn http_limits(&self) -> HttpLimits {
+        let rate = |per_second, burst| Rate::new(per_second, burst).expect("flags are at least 1");
+        HttpLimits {
+            header_read_timeout: self.header_read_timeout,
+            keep_alive_timeout: self.keep_alive_timeout,
+            request_timeout: self.request_timeout,
+            max_connections: self.max_connections as usize,
+            max_in_flight: self.max_in_flight as usize,
+            rate_limits: self.rate_limits.then(|| RateLimits {
+                writes: rate(self.write_rate, self.write_burst),
+                reads: rate(self.read_rate, self.read_burst),
+                unauthenticated: rate(self.unauthenticated_rate, self.unauthenticated_burst),
+            }),
+        }
+    }
 }
 
 fn parse_delay(value: &str) -> Result<Duration, String> {
@@ -293,6 +354,7 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
+            let http = args.http_limits();
             let email = match &args.smtp_url {
                 Some(url) => Some(Mailer::with_timeout(
                     url,
@@ -316,6 +378,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             delivery.email = email;
             let settings = Settings {
                 database_url: cli.database_url,
+                http,
                 bind: args.bind,
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
@@ -478,4 +541,26 @@ async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn serve_without_flags_has_the_edge_limits_of_the_library_defaults() {
+        let cli = Cli::try_parse_from(["cbm2", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let (flags, defaults) = (args.http_limits(), HttpLimits::default());
+        assert_eq!(flags.header_read_timeout, defaults.header_read_timeout);
+        assert_eq!(flags.keep_alive_timeout, defaults.keep_alive_timeout);
+        assert_eq!(flags.request_timeout, defaults.request_timeout);
+        assert_eq!(flags.max_connections, defaults.max_connections);
+        assert_eq!(flags.max_in_flight, defaults.max_in_flight);
+        assert_eq!(flags.rate_limits, defaults.rate_limits);
+    }
 }

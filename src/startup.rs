@@ -1,6 +1,6 @@
 //! Building and running the server: what `cbm2 serve` does, and what tests call with port 0.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -12,7 +12,8 @@ use tokio::time::Instant;
 
 use crate::deadlines::run_sweeper;
 use crate::delivery::{DeliverySettings, run_worker};
-use crate::http::{AppState, app};
+use crate::http::limits::{HttpLimits, RateLimiter};
+use crate::http::{AppState, app, serve};
 use crate::store::{Store, StoreError};
 
 /// What the server needs to start.
@@ -33,6 +34,8 @@ pub struct Settings {
     /// After the shutdown signal, how long in-flight requests and delivery attempts may
     /// go on before they are abandoned.
     pub shutdown_grace: Duration,
+    /// Timeouts, bounds and rate limits of the HTTP edge.
+    pub http: HttpLimits,
 }
 
 /// By default, shutdown waits at most ten seconds for what is in flight.
@@ -51,6 +54,7 @@ impl Settings {
             reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
             max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            http: HttpLimits::default(),
         }
     }
 }
@@ -77,6 +81,7 @@ pub struct Application {
     delivery: DeliverySettings,
     max_webhooks_per_owner: u32,
     shutdown_grace: Duration,
+    http: HttpLimits,
 }
 
 impl Application {
@@ -105,6 +110,7 @@ impl Application {
             delivery: settings.delivery.clone(),
             max_webhooks_per_owner: settings.max_webhooks_per_owner,
             shutdown_grace: settings.shutdown_grace,
+            http: settings.http.clone(),
         })
     }
 
@@ -126,6 +132,10 @@ impl Application {
             store: self.store.clone(),
             webhook_allow_private: self.delivery.allow_private,
             max_webhooks_per_owner: self.max_webhooks_per_owner,
+            rate_limiter: self
+                .http
+                .rate_limits
+                .map(|limits| Arc::new(RateLimiter::new(&limits))),
         };
         let grace = self.shutdown_grace;
         let (stop_background, stopped) = watch::channel(false);
@@ -165,11 +175,9 @@ impl Application {
             }
         };
         tracing::info!("listening on {}", self.local_addr);
-        // axum's graceful shutdown waits for every in-flight request, however long.
+        // The server's graceful shutdown waits for every in-flight request, however long.
         let result = tokio::select! {
-            result = axum::serve(self.listener, app(state))
-                .with_graceful_shutdown(signalled)
-                .into_future() => result,
+            result = serve(self.listener, app(state, &self.http), &self.http, signalled) => result,
             () = drain_ends => {
                 tracing::warn!(
                     grace = %humantime::format_duration(grace),

@@ -1,10 +1,12 @@
 //! Extractors that answer bad input in our problem shape, naming the offending field.
 
+use std::net::SocketAddr;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{Method, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -202,6 +204,9 @@ impl FromRequestParts<AppState> for Secretariat {
     }
 }
 
+/// The caller behind the bearer token, counted against its rate limit: a request without
+/// a valid token against its client address's, one with a valid token against its
+/// principal's (writes and reads apart). Past the limit: 429 with `Retry-After`.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -209,35 +214,59 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header_value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("an Authorization: Bearer <token> header is required".into())
-            })?
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
-        let secret = header_value
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "the Authorization header must be of the form \"Bearer <token>\"".into(),
-                )
-            })?;
-        let caller = state
-            .store
-            .authenticate(secret, clock::now())
-            .await?
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "the token is unknown, revoked, or its POC is deactivated".into(),
-                )
-            })?;
+        let limiter = state.rate_limiter.as_deref();
+        let caller = match authenticate(parts, state).await {
+            Ok(caller) => caller,
+            Err(refusal @ ApiError::Unauthorized(_)) => {
+                let address = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+                if let (Some(limiter), Some(ConnectInfo(address))) = (limiter, address) {
+                    limiter
+                        .check_address(address.ip())
+                        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+                }
+                return Err(refusal);
+            }
+            Err(other) => return Err(other),
+        };
         tracing::Span::current().record("caller", tracing::field::debug(&caller.principal));
+        if let Some(limiter) = limiter {
+            let write = !matches!(parts.method, Method::GET | Method::HEAD);
+            limiter
+                .check_principal(&caller.principal, write)
+                .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+        }
         Ok(caller)
     }
+}
+
+/// The caller behind the `Authorization: Bearer` header; 401 without a valid token.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let header_value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("an Authorization: Bearer <token> header is required".into())
+        })?
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
+    let secret = header_value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "the Authorization header must be of the form \"Bearer <token>\"".into(),
+            )
+        })?;
+    state
+        .store
+        .authenticate(secret, clock::now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "the token is unknown, revoked, or its POC is deactivated".into(),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -3,12 +3,20 @@
 //! Routes are registered through [`Routes`], which also records each (method, path) so the
 //! set can be compared with `openapi.yaml` by a test.
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
-use axum::http::{Method, Request};
+use axum::http::{HeaderValue, Method, Request, header};
 use axum::routing::{MethodRouter, delete, get, patch, post};
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower::timeout::TimeoutLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -19,15 +27,19 @@ mod directory_events;
 pub mod extract;
 mod health;
 mod inquiries;
+pub mod limits;
 mod member_states;
 pub mod monitoring;
 pub mod pagination;
 mod pocs;
 pub mod problem;
+mod server;
 mod tokens;
 mod webhooks;
 
+use limits::{HttpLimits, RateLimiter};
 use problem::ApiError;
+pub use server::serve;
 
 /// What every handler can reach: cheap clones of shared handles.
 #[derive(Clone, Debug)]
@@ -37,6 +49,8 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     /// How many active webhooks one owner may have.
     pub max_webhooks_per_owner: u32,
+    /// Per-caller rate limits, checked where the caller is known; `None`: no limits.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 /// The router under construction and the table of its routes.
@@ -95,8 +109,10 @@ pub fn route_table() -> Vec<(Method, String)> {
 }
 
 /// The whole application: routes under `/v1`, our error shape for unknown routes and
-/// methods, the body limit, request ids and request tracing.
-pub fn app(state: AppState) -> Router {
+/// methods, the body limit, the request timeout and the bound on requests in flight (both
+/// answered 503 problem+json), headers that keep answers out of caches and sniffers,
+/// request ids and request tracing.
+pub fn app(state: AppState, limits: &HttpLimits) -> Router {
     let api = routes()
         .router
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
@@ -104,6 +120,27 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1", api)
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
+        .layer(
+            // Outermost first: errors of the layers below become problems; a request past
+            // the bound is refused at once rather than queued; one being answered is
+            // abandoned at the timeout. The bound is global (one semaphore for all routes).
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(ApiError::from_layer))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
+                .layer(TimeoutLayer::new(limits.request_timeout)),
+        )
+        // Tokens, webhook secrets and inquiry content pass through the API: no cache may
+        // keep an answer, and no browser may read one as anything but its declared type.
+        // Every answer is an API answer (the fallback is a problem too).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()

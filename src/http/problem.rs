@@ -1,5 +1,8 @@
 //! Every error the API returns, as `application/problem+json` (RFC 9457).
 
+use std::time::Duration;
+
+use axum::BoxError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -45,10 +48,35 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("the database is unavailable")]
+    /// The caller's rate limit is spent (see `http::limits`).
+    #[error("too many requests from this caller: retry in {} s", retry_after_secs(*retry_after))]
+    TooManyRequests { retry_after: Duration },
+    /// As many requests are being answered as the server takes at once.
+    #[error("the server is answering as many requests as it takes at once: retry shortly")]
+    Overloaded,
+    /// The request was not answered within the request timeout and was abandoned.
+    #[error(
+        "the request was not answered in time and was abandoned: retry it (an action with the same Idempotency-Key)"
+    )]
+    TimedOut,
+    #[error("the database is unavailable: retry shortly")]
     Unavailable(#[source] StoreError),
     #[error("internal error")]
     Internal(#[source] StoreError),
+    /// A failure of the serving machinery itself (a layer's error no variant names).
+    #[error("internal error")]
+    Unexpected(#[source] BoxError),
+}
+
+/// How long a client is told to wait when the database is unavailable or a request timed
+/// out: long enough for a connection to be re-established.
+const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
+/// How long a client is told to wait when the server sheds load.
+const RETRY_OVERLOADED: Duration = Duration::from_secs(1);
+
+/// `Retry-After` is in whole seconds: a wait is rounded up, and is at least one second.
+fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 impl ApiError {
@@ -66,8 +94,33 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded | ApiError::TimedOut | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) | ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// How long the client should wait before retrying, for errors that pass.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::TooManyRequests { retry_after } => Some(*retry_after),
+            ApiError::Overloaded => Some(RETRY_OVERLOADED),
+            ApiError::TimedOut | ApiError::Unavailable(_) => Some(RETRY_UNAVAILABLE),
+            _ => None,
+        }
+    }
+
+    /// The answer to an error of the layers around the routes (`app`): the request timeout
+    /// and load shedding.
+    pub async fn from_layer(error: BoxError) -> Self {
+        if error.is::<tower::timeout::error::Elapsed>() {
+            ApiError::TimedOut
+        } else if error.is::<tower::load_shed::error::Overloaded>() {
+            ApiError::Overloaded
+        } else {
+            ApiError::Unexpected(error)
         }
     }
 
@@ -86,8 +139,11 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "precondition-failed",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
+            ApiError::Overloaded => "overloaded",
+            ApiError::TimedOut => "timed-out",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::Internal(_) | ApiError::Unexpected(_) => "internal",
         }
     }
 
@@ -129,11 +185,44 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match &error {
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => ApiError::Unavailable(error),
+            StoreError::Database(database) if database_unavailable(database) => {
+                ApiError::Unavailable(error)
+            }
             _ => ApiError::Internal(error),
         }
+    }
+}
+
+/// Whether an error says the database cannot be reached or used for now (retrying later
+/// may succeed) rather than that something is wrong: no connection to be had, a connection
+/// lost, the server shutting down or refusing connections, SQLite's lock still held after
+/// the busy timeout.
+fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default();
+            if database
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                // SQLSTATE classes 08 (connection exception), 53 (insufficient resources:
+                // too many connections, out of memory or disk) and 57P (the server shutting
+                // down, crashed, or not yet accepting connections).
+                code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+            } else {
+                // SQLite's SQLITE_BUSY (5) and its extended codes (5 + 256 n).
+                database
+                    .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                    .is_some()
+                    && code.parse::<i32>().is_ok_and(|code| code & 0xff == 5)
+            }
+        }
+        _ => false,
     }
 }
 
@@ -174,6 +263,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(wait) = self.retry_after() {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(wait)),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -214,6 +214,9 @@ pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -
     settings.delivery.retry_base = std::time::Duration::from_millis(100);
     settings.delivery.allow_private = true;
     settings.delivery.public_url = "https://cbm2.test".into();
+    // Tests make requests far faster than a person: the rate limits are off unless a test
+    // is about them (tests/api/limits.rs switches the defaults back on).
+    settings.http.rate_limits = None;
     configure(&mut settings);
     let application = Application::build(&settings)
         .await

@@ -19,7 +19,9 @@ pub struct ServeProcess {
 
 impl ServeProcess {
     /// Starts `cbm2 --database-url URL serve --bind 127.0.0.1:0 ARGS…`, with no `CBM2_*`
-    /// variable inherited, and waits for it to log `listening on ADDR`.
+    /// variable inherited but `CBM2_RATE_LIMITS=false` (tests make requests far faster
+    /// than a person; `--rate-limits true` in ARGS turns them on), and waits for it to log
+    /// `listening on ADDR`.
     pub async fn start(url: &str, args: &[&str]) -> ServeProcess {
         Self::start_with_env(url, args, &[], &[]).await
     }
@@ -45,6 +47,7 @@ impl ServeProcess {
                 command.env_remove(name);
             }
         }
+        command.env("CBM2_RATE_LIMITS", "false");
         for name in unset {
             command.env_remove(name);
         }
