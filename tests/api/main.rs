@@ -24,6 +24,7 @@ mod multi_instance;
 mod notices;
 mod notification_sides;
 mod openapi;
+mod outage;
 mod rate_limits;
 mod refusals;
 mod scenarios;
