@@ -278,3 +278,46 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(error: ApiError) -> (u16, Option<String>) {
+        let response = error.into_response();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), retry_after)
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_503_with_retry_after_and_other_failures_500() {
+        let unreachable = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+        ];
+        for error in unreachable {
+            let (status, retry_after) = answer(StoreError::Database(error).into());
+            assert_eq!((status, retry_after.as_deref()), (503, Some("5")));
+        }
+        let broken = StoreError::Database(sqlx::Error::RowNotFound);
+        assert_eq!(answer(broken.into()), (500, None));
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_and_at_least_one() {
+        let wait = |millis| {
+            answer(ApiError::TooManyRequests {
+                retry_after: Duration::from_millis(millis),
+            })
+        };
+        assert_eq!(wait(0), (429, Some("1".into())));
+        assert_eq!(wait(200), (429, Some("1".into())));
+        assert_eq!(wait(1000), (429, Some("1".into())));
+        assert_eq!(wait(1001), (429, Some("2".into())));
+        assert_eq!(answer(ApiError::Overloaded), (503, Some("1".into())));
+    }
+}
