@@ -337,6 +337,16 @@ async fn forged_cursors_are_refused_with_400_naming_cursor_on_every_list(db: Tes
         forged(json!("not a number")),
         app.secretariat.clone(),
     ));
+    let inquiry = app.post("/v1/inquiries", &chl, json!({})).await;
+    let inquiry = inquiry.assert_status(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cases.push((
+        format!("/v1/inquiries/{inquiry}/events"),
+        forged(json!({"seq": "not a number"})),
+        chl.clone(),
+    ));
 
     for (path, cursor, token) in cases {
         let reply = app.get(&format!("{path}?cursor={cursor}"), &token).await;
