@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use crate::cli::outln;
 use crate::clock;
 use crate::domain::poc::Languages;
 use crate::domain::{
@@ -51,18 +52,18 @@ pub async fn run(store: &Store, plan: BenchPlan) -> anyhow::Result<()> {
         );
     }
     let now = clock::now();
-    println!(
+    outln!(
         "cbm2 bench on {} ({} inquiries, {} open)",
         store.backend(),
         plan.inquiries,
         plan.open
-    );
+    )?;
 
     let started = Instant::now();
     let pocs = directory(store, now).await?;
     let filled = fill(store, &pocs, plan, now).await?;
     store.analyze().await?;
-    println!("fill: {} inquiries in {:.1?}", filled, started.elapsed());
+    outln!("fill: {} inquiries in {:.1?}", filled, started.elapsed())?;
 
     let mut samples = Vec::new();
     let mut overdue_count = 0;
@@ -75,22 +76,22 @@ pub async fn run(store: &Store, plan: BenchPlan) -> anyhow::Result<()> {
         overdue_count = rows.len();
     }
     let overdue = timing(samples);
-    println!(
+    outln!(
         "overdue query (first page, {overdue_count} rows of {} overdue): median {:.2?}, p99 {:.2?} over {} runs",
         plan.open / 5,
         overdue.median,
         overdue.p99,
         plan.samples
-    );
+    )?;
 
     let t = Instant::now();
     let report = store.sweep_deadlines(clock::now()).await?;
-    println!(
+    outln!(
         "sweeper tick with work: {:.1?} ({} deadline_missed, {} reminders recorded)",
         t.elapsed(),
         report.deadlines_missed,
         report.reminders
-    );
+    )?;
     let mut samples = Vec::new();
     for _ in 0..plan.samples {
         let t = Instant::now();
@@ -98,10 +99,11 @@ pub async fn run(store: &Store, plan: BenchPlan) -> anyhow::Result<()> {
         samples.push(t.elapsed());
     }
     let idle = timing(samples);
-    println!(
+    outln!(
         "sweeper tick, nothing due: median {:.2?}, p99 {:.2?}",
-        idle.median, idle.p99
-    );
+        idle.median,
+        idle.p99
+    )?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
@@ -10,26 +11,30 @@ use uuid::Uuid;
 use crate::deadlines::MIN_SWEEP_INTERVAL;
 use crate::delivery::DeliverySettings;
 use crate::delivery::email::Mailer;
-use crate::domain::{Label, MemberStateCode, PocId};
+use crate::domain::{IsoDuration, Label, MemberStateCode, PocId};
 use crate::http::limits::{HttpLimits, Rate, RateLimits};
-use crate::http::monitoring::OverdueItem;
+use crate::http::monitoring::{OverdueItem, Summary};
 use crate::startup::{Application, Settings, shutdown_signal};
 use crate::store::Store;
 use crate::store::chain::{ChainHead, ChainReport};
 use crate::store::directory::Actor;
-use crate::store::monitoring::OverdueFilter;
+use crate::store::directory::PocRecord;
+use crate::store::monitoring::{OverdueFilter, OverdueRow};
+use crate::store::open::{self, OpenError, OpenOptions};
 use crate::store::tokens::TokenOwner;
 use crate::telemetry::{self, LogFormat};
 use crate::{bench, clock};
 
 /// cbm2: the inquiry-workflow engine for OAS Cyber Confidence-Building Measure #2.
 ///
-/// Every command works on the database named by --database-url and applies its pending
-/// migrations first, so a new SQLite file or an empty PostgreSQL database is ready at once.
+/// Every command works on the database named by --database-url, says which on stderr, and
+/// applies its pending migrations first. Only `serve` and `migrate` create a missing SQLite
+/// file; the other commands refuse one.
 #[derive(Debug, Parser)]
 #[command(name = "cbm2", version, propagate_version = true)]
 pub struct Cli {
-    /// Database: sqlite://PATH (the file is created if missing) or postgres://USER@HOST/DB.
+    /// Database: sqlite://PATH (created if missing by serve and migrate only) or
+    /// postgres://USER@HOST/DB.
     #[arg(
         long,
         global = true,
@@ -37,6 +42,11 @@ pub struct Cli {
         default_value = "sqlite://cbm2.db"
     )]
     pub database_url: String,
+
+    /// How long to wait for PostgreSQL to accept the first connection before giving up
+    /// (humantime: 5s, 500ms).
+    #[arg(long, global = true, env = "CBM2_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_delay)]
+    pub connect_timeout: Duration,
 
     /// Log format on stderr. The level comes from RUST_LOG (default: info).
     #[arg(
@@ -77,10 +87,15 @@ pub enum Command {
 pub enum MonitorCommand {
     /// Print the overdue inquiries, most overdue first (metadata only).
     Overdue {
-        /// Only inquiries from or to this member state (ISO 3166-1 alpha-3).
+        /// Only inquiries from or to this member state (ISO 3166-1 alpha-3; one of the 35
+        /// OAS Member States).
         #[arg(long, value_parser = parse_member_state)]
         member_state: Option<MemberStateCode>,
     },
+    /// Print the summary the Secretariat watches (the figures of GET
+    /// /v1/monitoring/summary): inquiries by status and time sensitivity, response times,
+    /// states without an active policy POC, stale POCs, failed deliveries.
+    Summary,
 }
 
 #[derive(Debug, Args)]
@@ -124,8 +139,9 @@ pub enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "CBM2_BIND", default_value = "127.0.0.1:8080")]
+    /// Address to listen on, HOST:PORT (127.0.0.1:8080; 0.0.0.0:8080 for every interface,
+    /// behind a TLS reverse proxy).
+    #[arg(long, env = "CBM2_BIND", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
     pub bind: String,
     /// How often to record missed deadlines and reminders (humantime: 30s, 5m, 100ms;
     /// at least 100ms). The sweep also runs once at start.
@@ -253,6 +269,26 @@ impl ServeArgs {
     }
 }
 
+/// An address to listen on: `HOST:PORT`, the host an IP address (IPv6 in brackets) or a
+/// name. A bare port is the likely slip, and the message shows what was meant.
+fn parse_bind(value: &str) -> Result<String, String> {
+    if value.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(value.to_owned());
+    }
+    if let Some((host, port)) = value.rsplit_once(':')
+        && !host.is_empty()
+        && !host.contains(':')
+        && port.parse::<u16>().is_ok()
+    {
+        return Ok(value.to_owned());
+    }
+    let port = value.trim_start_matches(':').parse::<u16>().unwrap_or(8080);
+    Err(format!(
+        "needs HOST:PORT, e.g. 127.0.0.1:{port} (or 0.0.0.0:{port} for every interface, \
+         [::1]:{port} for IPv6)"
+    ))
+}
+
 fn parse_delay(value: &str) -> Result<Duration, String> {
     let delay = humantime::parse_duration(value).map_err(|e| format!("{e} (e.g. 30s, 100ms)"))?;
     if delay < Duration::from_millis(10) {
@@ -313,9 +349,10 @@ pub struct TokenCreateArgs {
     /// A token for the OAS Secretariat.
     #[arg(long, conflicts_with = "poc", required_unless_present = "poc")]
     pub secretariat: bool,
-    /// A token for the point of contact with this id.
-    #[arg(long, value_name = "POC_ID")]
-    pub poc: Option<Uuid>,
+    /// A token for this point of contact: its id, or its e-mail address (which must be
+    /// that of exactly one active POC).
+    #[arg(long, value_name = "POC_ID|EMAIL")]
+    pub poc: Option<String>,
     /// A name to recognise the token by.
     #[arg(long, value_name = "NAME", value_parser = parse_label)]
     pub label: Label,
@@ -324,6 +361,42 @@ pub struct TokenCreateArgs {
 fn parse_label(value: &str) -> Result<Label, String> {
     Label::parse(value).map_err(|e| e.to_string())
 }
+
+/// Why a command's result could not be written on stdout.
+#[derive(Debug, thiserror::Error)]
+pub enum StdoutError {
+    /// The reader went away (`cbm2 token list | head -1`): the command ends quietly, with
+    /// success, as Unix tools do.
+    #[error("stdout was closed")]
+    Closed,
+    #[error("cannot write to stdout: {0}")]
+    Io(std::io::Error),
+}
+
+/// Writes one line of a command's result on stdout. Unlike `println!`, a closed stdout is
+/// an error to return ([`StdoutError::Closed`]), not a panic.
+pub fn write_line(line: std::fmt::Arguments<'_>) -> Result<(), StdoutError> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|error| {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            StdoutError::Closed
+        } else {
+            StdoutError::Io(error)
+        }
+    })
+}
+
+/// `println!` for a command's result, returning [`StdoutError`] instead of panicking
+/// when the reader of stdout has gone.
+macro_rules! outln {
+    () => {
+        $crate::cli::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use outln;
 
 /// Runs a parsed command line; the process exits with the returned code.
 pub fn run(cli: Cli) -> ExitCode {
@@ -344,15 +417,65 @@ pub fn run(cli: Cli) -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if stdout_closed(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             ExitCode::FAILURE
         }
     }
 }
 
+fn stdout_closed(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(StdoutError::Closed)))
+}
+
+/// The error and its causes on one line, each said once: a cause whose text its wrapper
+/// already shows (as thiserror's `{0}` and sqlx's messages do) is left out.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(text.trim()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text.trim());
+    }
+    line.replace('\n', " ")
+}
+
+/// Opens the command's database and says on stderr which it is.
+async fn open_store(cli: &Cli, create: bool) -> Result<Store, OpenError> {
+    let options = OpenOptions {
+        create,
+        connect_timeout: cli.connect_timeout,
+    };
+    let store = Store::open(&cli.database_url, options).await?;
+    tracing::info!(
+        database = %open::describe(&cli.database_url),
+        backend = store.backend(),
+        "database opened"
+    );
+    Ok(store)
+}
+
+/// Runs `command` on `store`, then closes it (SQLite checkpoints its WAL) whatever came of
+/// the command.
+async fn with_store<T>(
+    store: Store,
+    command: impl AsyncFnOnce(&Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let result = command(&store).await;
+    store.close().await;
+    result
+}
+
 async fn execute(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    match &cli.command {
         Command::Serve(args) => {
             let http = args.http_limits();
             let email = match &args.smtp_url {
@@ -365,6 +488,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             };
             let mut delivery = DeliverySettings::new(
                 args.public_url
+                    .clone()
                     .unwrap_or_else(|| format!("http://{}", args.bind)),
             );
             delivery.retry_base = args.delivery_retry_base;
@@ -377,97 +501,98 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             delivery.allow_private = args.webhook_allow_private;
             delivery.email = email;
             let settings = Settings {
-                database_url: cli.database_url,
+                database_url: cli.database_url.clone(),
                 http,
-                bind: args.bind,
+                bind: args.bind.clone(),
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
                 delivery,
                 max_webhooks_per_owner: args.max_webhooks_per_owner,
                 shutdown_grace: args.shutdown_grace,
+                connect_timeout: cli.connect_timeout,
             };
             let application = Application::build(&settings).await?;
             application.run_until(shutdown_signal()).await?;
         }
         Command::Migrate => {
-            let store = Store::connect_and_migrate(&cli.database_url).await?;
+            let store = open_store(&cli, true).await?;
             eprintln!("migrations applied ({})", store.backend());
             store.close().await;
         }
         Command::Audit(AuditCommand::Verify { expect_head }) => {
-            let store = Store::connect_and_migrate(&cli.database_url).await?;
-            let report = store.verify_chain(expect_head.as_ref()).await;
-            store.close().await;
-            match report? {
+            let store = open_store(&cli, false).await?;
+            let report = with_store(store, async |store| {
+                Ok(store.verify_chain(expect_head.as_ref()).await?)
+            })
+            .await?;
+            match report {
                 ChainReport::Valid {
                     events,
                     inquiries,
                     head,
                 } => {
                     let kept = expect_head
+                        .as_ref()
                         .map(|kept| format!(", passing through the kept head {kept}"))
                         .unwrap_or_default();
-                    println!(
+                    outln!(
                         "valid: {events} events, hash chain intact{kept}; {inquiries} inquiries, \
                          each the replay of its events; head {head}"
-                    )
+                    )?;
                 }
                 ChainReport::Broken(found) => anyhow::bail!("broken: {found}"),
             }
         }
         Command::Audit(AuditCommand::Head) => {
-            let store = Store::connect_and_migrate(&cli.database_url).await?;
-            let head = store.chain_head().await;
-            store.close().await;
-            println!("{}", head?);
+            let store = open_store(&cli, false).await?;
+            let head = with_store(store, async |store| Ok(store.chain_head().await?)).await?;
+            outln!("{head}")?;
         }
         Command::Monitor(MonitorCommand::Overdue { member_state }) => {
-            let store = Store::connect_and_migrate(&cli.database_url).await?;
-            let now = clock::now();
-            let filter = OverdueFilter {
-                member_state,
-                status: None,
-            };
-            let rows = store.overdue_inquiries(now, &filter, None, None).await;
-            store.close().await;
-            let rows = rows?;
-            println!(
-                "{:<36}  {:<4}  {:<4}  {:<17}  {:<11}  {:<15}  {:<20}  OVERDUE BY",
-                "INQUIRY", "FROM", "TO", "STATUS", "SENSITIVITY", "DEADLINE", "DUE AT"
-            );
-            for row in rows {
-                let item = OverdueItem::new(row, now);
-                println!(
-                    "{:<36}  {:<4}  {:<4}  {:<17}  {:<11}  {:<15}  {:<20}  {}",
-                    item.id,
-                    item.requesting_state,
-                    item.responding_state.unwrap_or_default(),
-                    item.status,
-                    item.time_sensitivity.unwrap_or_default(),
-                    item.deadline,
-                    item.due_at
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    item.overdue_by
-                );
-            }
+            let store = open_store(&cli, false).await?;
+            with_store(store, async |store| {
+                if let Some(code) = member_state {
+                    refuse_unknown_member_state(store, code).await?;
+                }
+                let filter = OverdueFilter {
+                    member_state: member_state.clone(),
+                    status: None,
+                };
+                let now = clock::now();
+                let rows = store.overdue_inquiries(now, &filter, None, None).await?;
+                print_overdue(rows, now)
+            })
+            .await?;
+        }
+        Command::Monitor(MonitorCommand::Summary) => {
+            let store = open_store(&cli, false).await?;
+            let summary = with_store(store, async |store| {
+                Ok(Summary::gather(store, clock::now()).await?)
+            })
+            .await?;
+            print_summary(&summary)?;
         }
         Command::Bench(args) => {
-            let (url, scratch) = match args.bench_database_url {
-                Some(url) => (url, None),
+            let (url, scratch) = match &args.bench_database_url {
+                Some(url) => (url.clone(), None),
                 None => {
                     let path = std::env::temp_dir()
                         .join(format!("cbm2-bench-{}.db", uuid::Uuid::new_v4()));
                     (format!("sqlite://{}", path.display()), Some(path))
                 }
             };
-            let store = Store::connect_and_migrate(&url).await?;
+            let options = OpenOptions {
+                create: true,
+                connect_timeout: cli.connect_timeout,
+            };
+            let store = Store::open(&url, options).await?;
+            tracing::info!(database = %open::describe(&url), "bench database opened");
             let plan = bench::BenchPlan {
                 inquiries: args.inquiries,
                 open: args.open.min(args.inquiries),
                 samples: args.samples.max(1),
             };
-            let result = bench::run(&store, plan).await;
-            store.close().await;
+            let result = with_store(store, async |store| bench::run(store, plan).await).await;
             if let Some(path) = scratch {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -476,45 +601,268 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             result?;
         }
         Command::Token(command) => {
-            let store = Store::connect_and_migrate(&cli.database_url).await?;
-            let result = token_command(&store, command).await;
-            store.close().await;
-            result?;
+            let store = open_store(&cli, false).await?;
+            with_store(store, async |store| token_command(store, command).await).await?;
         }
     }
     Ok(())
 }
 
-async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+/// Fails, naming `code` and the codes there are, unless `code` is an OAS Member State.
+async fn refuse_unknown_member_state(store: &Store, code: &MemberStateCode) -> anyhow::Result<()> {
+    if store.get_member_state(code).await?.is_some() {
+        return Ok(());
+    }
+    let codes: Vec<String> = store
+        .list_member_states()
+        .await?
+        .into_iter()
+        .map(|state| state.code.to_string())
+        .collect();
+    anyhow::bail!(
+        "{code} is not one of the {} OAS Member States; use one of: {}",
+        codes.len(),
+        codes.join(" ")
+    )
+}
+
+fn print_overdue(rows: Vec<OverdueRow>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    outln!(
+        "{:<36}  {:<4}  {:<4}  {:<17}  {:<11}  {:<15}  {:<20}  OVERDUE BY",
+        "INQUIRY",
+        "FROM",
+        "TO",
+        "STATUS",
+        "SENSITIVITY",
+        "DEADLINE",
+        "DUE AT"
+    )?;
+    for row in rows {
+        let item = OverdueItem::new(row, now);
+        outln!(
+            "{:<36}  {:<4}  {:<4}  {:<17}  {:<11}  {:<15}  {:<20}  {}",
+            item.id,
+            item.requesting_state,
+            item.responding_state.unwrap_or_default(),
+            item.status,
+            item.time_sensitivity.unwrap_or_default(),
+            item.deadline,
+            item.due_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            human_duration(item.overdue_by.as_delta())
+        )?;
+    }
+    Ok(())
+}
+
+/// The summary as tables a person reads; the same figures as GET /v1/monitoring/summary.
+fn print_summary(summary: &Summary) -> anyhow::Result<()> {
+    let figures = &summary.inquiries;
+    let shown = |d: &Option<IsoDuration>| {
+        d.map_or_else(|| "-".to_owned(), |d| human_duration(d.as_delta()))
+    };
+    outln!(
+        "Summary at {} ({} inquiries, {} of them overdue; {} exercises left out)",
+        summary
+            .generated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        figures.total,
+        figures.overdue,
+        figures.exercises_excluded
+    )?;
+    outln!()?;
+    outln!("{:<20}  {:>9}", "STATUS", "INQUIRIES")?;
+    for (status, count) in &figures.by_status {
+        outln!("{status:<20}  {count:>9}")?;
+    }
+    outln!()?;
+    outln!("{:<20}  {:>9}", "TIME SENSITIVITY", "INQUIRIES")?;
+    for (sensitivity, count) in &figures.by_time_sensitivity {
+        outln!("{sensitivity:<20}  {count:>9}")?;
+    }
+    outln!()?;
+    outln!(
+        "{:<20}  {:>9}  {:<24}  90TH PERCENTILE",
+        "FROM SENDING",
+        "COUNT",
+        "MEDIAN"
+    )?;
+    for (name, d) in [
+        ("to acknowledgement", &figures.times.time_to_acknowledge),
+        ("to response", &figures.times.time_to_respond),
+    ] {
+        outln!(
+            "{name:<20}  {:>9}  {:<24}  {}",
+            d.count,
+            shown(&d.median),
+            shown(&d.p90)
+        )?;
+    }
+    outln!()?;
+    outln!(
+        "{:<20}  {:>9}  {:<24}  RESPONDED IN (MEDIAN)",
+        "RESPONDING STATE",
+        "RECEIVED",
+        "ACKNOWLEDGED IN (MEDIAN)"
+    )?;
+    for state in &figures.by_responding_state {
+        outln!(
+            "{:<20}  {:>9}  {:<24}  {}",
+            state.member_state,
+            state.inquiries,
+            shown(&state.times.time_to_acknowledge.median),
+            shown(&state.times.time_to_respond.median)
+        )?;
+    }
+    outln!()?;
+    let without: Vec<&str> = summary
+        .states_without_active_policy_poc
+        .iter()
+        .map(|state| state.code.as_str())
+        .collect();
+    outln!(
+        "States without an active policy POC ({}): {}",
+        without.len(),
+        if without.is_empty() {
+            "none".to_owned()
+        } else {
+            without.join(" ")
+        }
+    )?;
+    outln!(
+        "Stale POCs (not confirmed for 365 days): {}",
+        summary.stale_pocs.len()
+    )?;
+    for poc in &summary.stale_pocs {
+        outln!(
+            "  {}  {}  {:<10}  {}  last confirmed {}",
+            poc.id,
+            poc.member_state,
+            poc.role,
+            poc.name,
+            poc.last_confirmed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )?;
+    }
+    outln!(
+        "Failed deliveries (every attempt failed): {}",
+        summary.failed_deliveries
+    )?;
+    Ok(())
+}
+
+/// A duration as a person reads it: its largest unit and the next one down when that is
+/// not zero ("2 days 3 hours", "5 minutes", "0 seconds"), truncated to whole seconds.
+fn human_duration(delta: TimeDelta) -> String {
+    const UNITS: [(&str, i64); 4] = [
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+        ("second", 1),
+    ];
+    let seconds = delta.num_seconds().max(0);
+    let say =
+        |count: i64, unit: &str| format!("{count} {unit}{}", if count == 1 { "" } else { "s" });
+    let Some(largest) = UNITS.iter().position(|(_, size)| seconds >= *size) else {
+        return say(0, "second");
+    };
+    let (unit, size) = UNITS[largest];
+    let mut text = say(seconds / size, unit);
+    if let Some((next, next_size)) = UNITS.get(largest + 1) {
+        let count = seconds % size / next_size;
+        if count > 0 {
+            text.push(' ');
+            text.push_str(&say(count, next));
+        }
+    }
+    text
+}
+
+/// The POC `given` names: its id, or the e-mail address of exactly one active POC.
+async fn resolve_poc(store: &Store, given: &str) -> anyhow::Result<PocId> {
+    if let Ok(id) = Uuid::parse_str(given) {
+        return Ok(PocId(id));
+    }
+    if !given.contains('@') {
+        anyhow::bail!(
+            "--poc takes a POC's id (a UUID) or its e-mail address; {given:?} is neither"
+        );
+    }
+    let pocs = store.pocs_with_email(given).await?;
+    let describe = |pocs: &[&PocRecord]| {
+        pocs.iter()
+            .map(|poc| {
+                format!(
+                    "{} ({} {}, {})",
+                    poc.id,
+                    poc.member_state,
+                    poc.role.as_str(),
+                    poc.name
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let active: Vec<&PocRecord> = pocs.iter().filter(|poc| poc.active).collect();
+    match active.as_slice() {
+        [one] => Ok(PocId(one.id)),
+        [] if pocs.is_empty() => anyhow::bail!(
+            "no point of contact has the e-mail address {given}; check it against the directory \
+             (GET /v1/pocs), or give --poc the POC's id"
+        ),
+        [] => anyhow::bail!(
+            "every point of contact with the e-mail address {given} is deactivated: {}",
+            describe(&pocs.iter().collect::<Vec<_>>())
+        ),
+        several => anyhow::bail!(
+            "{} active points of contact have the e-mail address {given}: {}; give --poc one of \
+             these ids",
+            several.len(),
+            describe(several)
+        ),
+    }
+}
+
+async fn token_command(store: &Store, command: &TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create(args) => {
-            let owner = match args.poc {
-                Some(id) => TokenOwner::Poc(PocId(id)),
+            let owner = match &args.poc {
+                Some(given) => TokenOwner::Poc(resolve_poc(store, given).await?),
                 None => TokenOwner::Secretariat,
             };
             let issued = store
                 .create_token(Actor::CommandLine, owner, Some(&args.label), clock::now())
                 .await?;
             eprintln!(
-                "created token {} ({}); it is shown once, below",
-                issued.record.id, issued.record.kind
+                "created token {} ({}{}); it is shown once, below",
+                issued.record.id,
+                issued.record.kind,
+                issued
+                    .record
+                    .poc_id
+                    .map(|id| format!(" of POC {id}"))
+                    .unwrap_or_default()
             );
-            println!("{}", issued.secret);
+            outln!("{}", issued.secret)?;
         }
         TokenCommand::Revoke { token_id } => {
             if !store
-                .revoke_token(Actor::CommandLine, token_id, clock::now())
+                .revoke_token(Actor::CommandLine, *token_id, clock::now())
                 .await?
             {
-                anyhow::bail!("no token has id {token_id}");
+                anyhow::bail!("no token has id {token_id}; `cbm2 token list` shows their ids");
             }
             eprintln!("revoked token {token_id}");
         }
         TokenCommand::List => {
-            println!(
+            outln!(
                 "{:<36}  {:<11}  {:<36}  {:<20}  {:<25}  STATUS",
-                "ID", "KIND", "POC", "LABEL", "LAST USED"
-            );
+                "ID",
+                "KIND",
+                "POC",
+                "LABEL",
+                "LAST USED"
+            )?;
             for token in store.list_tokens().await? {
                 let poc = token
                     .poc_id
@@ -529,14 +877,14 @@ async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<(
                 } else {
                     "active"
                 };
-                println!(
+                outln!(
                     "{:<36}  {:<11}  {:<36}  {:<20}  {:<25}  {status}",
                     token.id,
                     token.kind,
                     poc,
                     token.label.unwrap_or_default(),
                     last_used
-                );
+                )?;
             }
         }
     }

@@ -1,7 +1,10 @@
 //! Building and running the server: what `cbm2 serve` does, and what tests call with port 0.
 
+use std::fs::{File, TryLockError};
 use std::future::Future;
+use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use crate::deadlines::run_sweeper;
 use crate::delivery::{DeliverySettings, run_worker};
 use crate::http::limits::{HttpLimits, RateLimiter};
 use crate::http::{AppState, app, serve};
+use crate::store::open::{self, OpenError, OpenOptions};
 use crate::store::{Store, StoreError};
 
 /// What the server needs to start.
@@ -36,6 +40,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Timeouts, bounds and rate limits of the HTTP edge.
     pub http: HttpLimits,
+    /// How long to wait for PostgreSQL to accept the first connection at start.
+    pub connect_timeout: Duration,
 }
 
 /// By default, shutdown waits at most ten seconds for what is in flight.
@@ -55,21 +61,89 @@ impl Settings {
             max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             http: HttpLimits::default(),
+            connect_timeout: open::DEFAULT_CONNECT_TIMEOUT,
         }
     }
 }
 
-/// Why the server could not start.
+/// Why the server could not start; each says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        #[source]
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot listen on {addr}: {problem}")]
+    Bind { addr: String, problem: String },
+    #[error(
+        "another cbm2 serve is using {path} (it holds {path}.lock): one server per SQLite file; \
+         stop that one first, or use PostgreSQL (--database-url postgres://…), where several \
+         instances share the load",
+        path = path.display()
+    )]
+    AlreadyServed { path: PathBuf },
+    #[error(
+        "cannot lock {path}.lock, which keeps a second server off the database: {source}; make \
+         its directory writable for cbm2's user",
+        path = path.display()
+    )]
+    Lock {
+        path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl StartupError {
+    /// A failure to listen on `addr`, with what to do about the usual causes.
+    fn bind(addr: &str, error: &std::io::Error) -> Self {
+        let problem = match error.kind() {
+            ErrorKind::AddrInUse => format!(
+                "{error}: another cbm2, or another program, listens there (`ss -ltnp` shows \
+                 which); stop it or choose another --bind (CBM2_BIND)"
+            ),
+            ErrorKind::PermissionDenied => format!(
+                "{error}: ports below 1024 need privileges; choose a port above 1023 in --bind \
+                 and put a reverse proxy in front (see README)"
+            ),
+            ErrorKind::AddrNotAvailable => format!(
+                "{error}: this machine has no such address; use one of its addresses, \
+                 127.0.0.1, or 0.0.0.0 for all of them"
+            ),
+            _ => format!("{error}; check --bind (CBM2_BIND)"),
+        };
+        Self::Bind {
+            addr: addr.to_owned(),
+            problem,
+        }
+    }
+}
+
+/// Takes the lock that keeps a second server off the SQLite file `database`: an OS lock on
+/// `<database>.lock`, held while the returned file is open (the process's end releases it,
+/// however it ends). The lock file stays, empty, between runs. A separate file, because
+/// SQLite itself takes POSIX locks on the database, which any close of it would release.
+fn lock_database(database: &Path) -> Result<File, StartupError> {
+    // The same file reached by another path (relative, through a symbolic link) takes the
+    // same lock.
+    let database = std::fs::canonicalize(database).unwrap_or_else(|_| database.to_owned());
+    let mut name = database.clone().into_os_string();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let lock_error = |source| StartupError::Lock {
+        path: database.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(lock_error)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StartupError::AlreadyServed { path: database }),
+        Err(TryLockError::Error(error)) => Err(lock_error(error)),
+    }
 }
 
 /// A server whose database is migrated and whose listener is bound, ready to run.
@@ -82,26 +156,46 @@ pub struct Application {
     max_webhooks_per_owner: u32,
     shutdown_grace: Duration,
     http: HttpLimits,
+    /// Held while serving a SQLite file, so that a second server on it refuses to start.
+    database_lock: Option<File>,
 }
 
 impl Application {
-    /// Connects to the database, applies pending migrations, and binds the listener.
+    /// Connects to the database (creating a missing SQLite file), applies pending
+    /// migrations, takes the SQLite file's lock, and binds the listener.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let store = Store::connect_and_migrate(&settings.database_url)
+        let options = OpenOptions {
+            create: true,
+            connect_timeout: settings.connect_timeout,
+        };
+        let store = Store::open(&settings.database_url, options)
             .await?
             .with_reminder_share(settings.reminder_share);
+        let database_lock = match open::sqlite_file(&settings.database_url) {
+            Some(path) => match lock_database(&path) {
+                Ok(lock) => Some(lock),
+                Err(error) => {
+                    store.close().await;
+                    return Err(error);
+                }
+            },
+            None => None,
+        };
         tracing::info!(
             backend = store.backend(),
+            database = %open::describe(&settings.database_url),
             "database ready, migrations applied"
         );
-        let bind_error = |source| StartupError::Bind {
-            addr: settings.bind.clone(),
-            source,
+        let listener = match TcpListener::bind(&settings.bind).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                store.close().await;
+                return Err(StartupError::bind(&settings.bind, &error));
+            }
         };
-        let listener = TcpListener::bind(&settings.bind)
-            .await
-            .map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|error| StartupError::bind(&settings.bind, &error))?;
         Ok(Self {
             listener,
             store,
@@ -111,6 +205,7 @@ impl Application {
             max_webhooks_per_owner: settings.max_webhooks_per_owner,
             shutdown_grace: settings.shutdown_grace,
             http: settings.http.clone(),
+            database_lock,
         })
     }
 
@@ -144,7 +239,20 @@ impl Application {
             self.sweep_interval,
             stopped.clone(),
         ));
-        // Said once, before "listening on", so an operator sees it with the start-up lines.
+        // Said once, before "listening on", so an operator sees them with the start-up lines.
+        if !self.local_addr.ip().is_loopback() {
+            tracing::warn!(
+                address = %self.local_addr,
+                "listening on a non-loopback address over plain HTTP: bearer tokens would cross \
+                 the network in the clear; put TLS in front: see README, \"Behind a reverse proxy\""
+            );
+        }
+        if self.delivery.allow_private {
+            tracing::warn!(
+                "CBM2_WEBHOOK_ALLOW_PRIVATE is on: webhooks may reach loopback and private \
+                 addresses, and plain http; for local setups and tests only"
+            );
+        }
         match &self.delivery.email {
             Some(mailer) => tracing::info!(smtp = %mailer.describe(), "e-mail delivery enabled"),
             None => tracing::warn!(
@@ -207,6 +315,8 @@ impl Application {
         {
             tracing::warn!("the database connections did not close in time");
         }
+        // Only now may another server take the file.
+        drop(self.database_lock);
         tracing::info!("stopped");
         result
     }

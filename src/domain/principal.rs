@@ -1,5 +1,7 @@
 //! Who is calling: the Secretariat or one POC, as established by a bearer token.
 
+use std::fmt;
+
 use uuid::Uuid;
 
 use super::{MemberStateCode, PocId};
@@ -14,6 +16,16 @@ pub enum Principal {
         poc_id: PocId,
         member_state: MemberStateCode,
     },
+}
+
+/// As logs name it: `secretariat`, or `poc:<uuid>`.
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Principal::Secretariat => f.write_str("secretariat"),
+            Principal::Poc { poc_id, .. } => write!(f, "poc:{}", poc_id.0),
+        }
+    }
 }
 
 /// An authenticated caller: the principal and the token it used.

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::problem::ApiError;
 use crate::clock;
-use crate::domain::Caller;
+use crate::domain::{Caller, Principal};
 
 /// The request-body limit: 64 KiB, ample for any directory record or inquiry.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -228,7 +228,11 @@ impl FromRequestParts<AppState> for Caller {
             }
             Err(other) => return Err(other),
         };
-        tracing::Span::current().record("caller", tracing::field::debug(&caller.principal));
+        let span = tracing::Span::current();
+        span.record("principal", tracing::field::display(&caller.principal));
+        if let Principal::Poc { member_state, .. } = &caller.principal {
+            span.record("state", member_state.as_str());
+        }
         if let Some(limiter) = limiter {
             let write = !matches!(parts.method, Method::GET | Method::HEAD);
             limiter

@@ -155,7 +155,10 @@ pub fn app(state: AppState, limits: &HttpLimits) -> Router {
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id,
-                        caller = tracing::field::Empty,
+                        // Who called, once the token is checked: `principal=secretariat`,
+                        // or `principal=poc:<uuid> state=CHL`.
+                        principal = tracing::field::Empty,
+                        state = tracing::field::Empty,
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),

@@ -19,6 +19,7 @@ use crate::domain::{IsoDuration, MemberStateCode};
 use crate::monitoring::InquiryFigures;
 use crate::protocol::Status;
 use crate::store::monitoring::{OverdueFilter, OverdueRow, StalePoc, StateWithoutPoc};
+use crate::store::{Store, StoreError};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -228,24 +229,25 @@ async fn overdue_csv(
     ))
 }
 
-/// The summary: inquiry figures (exercises excluded) and the directory's gaps.
+/// The summary: inquiry figures (exercises excluded) and the directory's gaps. `cbm2
+/// monitor summary` prints the same.
 #[derive(Debug, Serialize)]
-struct Summary {
-    generated_at: DateTime<Utc>,
-    inquiries: InquiryFigures,
+pub struct Summary {
+    pub generated_at: DateTime<Utc>,
+    pub inquiries: InquiryFigures,
     /// States no inquiry can be addressed to: no active policy POC.
-    states_without_active_policy_poc: Vec<StateBody>,
+    pub states_without_active_policy_poc: Vec<StateBody>,
     /// Active POCs not confirmed for 365 days.
-    stale_pocs: Vec<StalePocBody>,
+    pub stale_pocs: Vec<StalePocBody>,
     /// Notifications that could not be delivered after every attempt (webhook or e-mail).
-    failed_deliveries: i64,
+    pub failed_deliveries: i64,
 }
 
 #[derive(Debug, Serialize)]
-struct StateBody {
-    code: String,
-    name: String,
-    participating: bool,
+pub struct StateBody {
+    pub code: String,
+    pub name: String,
+    pub participating: bool,
 }
 
 impl From<StateWithoutPoc> for StateBody {
@@ -259,12 +261,12 @@ impl From<StateWithoutPoc> for StateBody {
 }
 
 #[derive(Debug, Serialize)]
-struct StalePocBody {
-    id: Uuid,
-    member_state: String,
-    name: String,
-    role: String,
-    last_confirmed_at: DateTime<Utc>,
+pub struct StalePocBody {
+    pub id: Uuid,
+    pub member_state: String,
+    pub name: String,
+    pub role: String,
+    pub last_confirmed_at: DateTime<Utc>,
 }
 
 impl From<StalePoc> for StalePocBody {
@@ -279,28 +281,32 @@ impl From<StalePoc> for StalePocBody {
     }
 }
 
+impl Summary {
+    /// Reads the summary's figures, as of `now`, from the database.
+    pub async fn gather(store: &Store, now: DateTime<Utc>) -> Result<Self, StoreError> {
+        let rows = store.summary_rows().await?;
+        Ok(Self {
+            generated_at: now,
+            inquiries: InquiryFigures::compute(&rows, now),
+            states_without_active_policy_poc: store
+                .states_without_policy_poc()
+                .await?
+                .into_iter()
+                .map(StateBody::from)
+                .collect(),
+            stale_pocs: store
+                .stale_pocs(now, STALE_AFTER)
+                .await?
+                .into_iter()
+                .map(StalePocBody::from)
+                .collect(),
+            failed_deliveries: store.failed_delivery_count().await?,
+        })
+    }
+}
+
 async fn build_summary(state: &AppState) -> Result<Summary, ApiError> {
-    let now = clock::now();
-    let rows = state.store.summary_rows().await?;
-    Ok(Summary {
-        generated_at: now,
-        inquiries: InquiryFigures::compute(&rows, now),
-        states_without_active_policy_poc: state
-            .store
-            .states_without_policy_poc()
-            .await?
-            .into_iter()
-            .map(StateBody::from)
-            .collect(),
-        stale_pocs: state
-            .store
-            .stale_pocs(now, STALE_AFTER)
-            .await?
-            .into_iter()
-            .map(StalePocBody::from)
-            .collect(),
-        failed_deliveries: state.store.failed_delivery_count().await?,
-    })
+    Ok(Summary::gather(&state.store, clock::now()).await?)
 }
 
 /// The summary takes no parameters; any given is refused like elsewhere.

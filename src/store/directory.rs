@@ -330,6 +330,18 @@ impl Store {
         )
     }
 
+    /// The points of contact, active or not, whose e-mail address is `email` (ignoring
+    /// ASCII case), active ones first. Addresses are not unique: two POCs may share one.
+    pub async fn pocs_with_email(&self, email: &str) -> Result<Vec<PocRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {POC_COLUMNS} FROM pocs WHERE lower(email) = lower($1)
+              ORDER BY active DESC, member_state, name, id"
+        );
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(email).fetch_all(pool).await?),
+        )
+    }
+
     /// A page of the directory, ordered by member state, name and id, starting after
     /// `after`. Returns at most `limit` records.
     pub async fn list_pocs(

@@ -22,8 +22,19 @@ pub mod deliveries;
 pub mod directory;
 pub mod inquiries;
 pub mod monitoring;
+pub mod open;
 pub mod tokens;
 pub mod webhooks;
+
+/// Whether `url` names a SQLite database (`sqlite:…`).
+fn is_sqlite_url(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Whether `url` names a PostgreSQL database (`postgres:…` or `postgresql:…`).
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
+}
 
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend `$store` uses.
 macro_rules! dispatch {
@@ -116,38 +127,52 @@ impl BeginWrite for PgPool {
 
 impl Store {
     /// Connects to `url`: `sqlite://PATH` (the file is created if missing) or
-    /// `postgres://…` / `postgresql://…`.
+    /// `postgres://…` / `postgresql://…`. The command line opens its database through
+    /// [`Store::open`] instead, which refuses to create one by accident and explains failures.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = if url.starts_with("sqlite:") {
-            // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
-            // commit: an accepted action (and its audit event) survives a power loss, at about
-            // 5 500 commits/s on the reference machine, far above this service's needs.
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?;
-            Pool::Sqlite(pool)
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            Pool::Postgres(pool)
+        if is_sqlite_url(url) {
+            let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+            Ok(Self::connect_sqlite(options).await?)
+        } else if is_postgres_url(url) {
+            Ok(Self::connect_postgres(PgConnectOptions::from_str(url)?).await?)
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        };
-        Ok(Self {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// A pool on a SQLite file, with the settings every connection gets.
+    async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+        // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
+        // commit: an accepted action (and its audit event) survives a power loss, at about
+        // 5 500 commits/s on the reference machine, far above this service's needs.
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(Self::with_pool(Pool::Sqlite(pool)))
+    }
+
+    /// A pool on a PostgreSQL database. Waiting for a connection is bounded (10 s), so a
+    /// request during an outage is answered instead of hanging.
+    async fn connect_postgres(options: PgConnectOptions) -> Result<Self, sqlx::Error> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self::with_pool(Pool::Postgres(pool)))
+    }
+
+    fn with_pool(pool: Pool) -> Self {
+        Self {
             pool,
             reminder_share: DEFAULT_REMINDER_SHARE,
-        })
+        }
     }
 
     /// Connects and applies pending migrations: what every entry point that touches the
