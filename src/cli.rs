@@ -898,6 +898,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_are_said_in_their_two_largest_units() {
+        let cases = [
+            (51 * 3_600, "2 days 3 hours"),
+            (86_400, "1 day"),
+            (2 * 86_400 + 5 * 60, "2 days"),
+            (3_600 + 60, "1 hour 1 minute"),
+            (125, "2 minutes 5 seconds"),
+            (1, "1 second"),
+            (0, "0 seconds"),
+            (-30, "0 seconds"),
+        ];
+        for (seconds, said) in cases {
+            assert_eq!(
+                human_duration(TimeDelta::seconds(seconds)),
+                said,
+                "{seconds}"
+            );
+        }
+    }
+
+    #[test]
+    fn bind_takes_host_and_port_and_shows_what_a_bare_port_meant() {
+        for good in [
+            "127.0.0.1:8080",
+            "0.0.0.0:0",
+            "[::1]:8080",
+            "localhost:8080",
+        ] {
+            assert_eq!(parse_bind(good).as_deref(), Ok(good));
+        }
+        let said = parse_bind("18203").unwrap_err();
+        assert!(said.contains("e.g. 127.0.0.1:18203"), "{said}");
+        for bad in ["localhost", "::1", ":8080", "127.0.0.1:99999", ""] {
+            assert!(parse_bind(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn an_error_is_one_line_with_each_cause_said_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("database error: {0}")]
+        struct Wrapper(#[source] std::io::Error);
+        let error = anyhow::Error::new(Wrapper(std::io::Error::other("pool timed out")))
+            .context("cannot start");
+        assert_eq!(
+            one_line(&error),
+            "cannot start: database error: pool timed out"
+        );
+    }
+
+    #[test]
     fn serve_without_flags_has_the_edge_limits_of_the_library_defaults() {
         let cli = Cli::try_parse_from(["cbm2", "serve"]).expect("parses");
         let Command::Serve(args) = cli.command else {

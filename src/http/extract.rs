@@ -231,7 +231,7 @@ impl FromRequestParts<AppState> for Caller {
         let span = tracing::Span::current();
         span.record("principal", tracing::field::display(&caller.principal));
         if let Principal::Poc { member_state, .. } = &caller.principal {
-            span.record("state", member_state.as_str());
+            span.record("state", tracing::field::display(member_state));
         }
         if let Some(limiter) = limiter {
             let write = !matches!(parts.method, Method::GET | Method::HEAD);

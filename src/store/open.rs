@@ -74,8 +74,11 @@ pub enum OpenError {
     Store(#[from] StoreError),
 }
 
-/// The file a SQLite URL names, or `None` for an in-memory database.
+/// The file a SQLite URL names; `None` for an in-memory database or another backend's URL.
 pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    if !is_sqlite_url(url) {
+        return None;
+    }
     let rest = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
@@ -347,6 +350,7 @@ mod tests {
     fn an_in_memory_sqlite_database_has_no_file() {
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(sqlite_file("postgres://postgres@127.0.0.1/cbm2"), None);
         assert_eq!(
             sqlite_file("sqlite:///var/lib/cbm2/cbm2.db"),
             Some(PathBuf::from("/var/lib/cbm2/cbm2.db"))

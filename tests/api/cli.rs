@@ -1,14 +1,26 @@
-//! The `cbm2` binary itself: token commands, migrate, and `serve` with a graceful stop.
+//! The `cbm2` binary itself: token commands, migrate, `serve` with a graceful stop, which
+//! database each command opens, and errors that say what to do.
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::helpers::{TestDb, on_both_databases, spawn_app};
+use crate::helpers::{TestApp, TestDb, on_both_databases, spawn_app};
+use crate::serve_process::ServeProcess;
 
 const CBM2: &str = env!("CARGO_BIN_EXE_cbm2");
+
+/// The lines of `stderr` that say what went wrong (the others are logs).
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("error"))
+        .collect()
+}
 
 /// Runs `cbm2 --database-url URL ARGS…` and returns (exit code, stdout, stderr).
 async fn cbm2(url: &str, args: &[&str]) -> (i32, String, String) {
@@ -17,8 +29,12 @@ async fn cbm2(url: &str, args: &[&str]) -> (i32, String, String) {
         .arg(url)
         .args(args)
         .env_remove("CBM2_DATABASE_URL")
-        .output()
+        .kill_on_drop(true)
+        .output();
+    // A command that should fail but serves instead must fail the test, not hang it.
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
         .await
+        .expect("cbm2 ends within a minute")
         .expect("cbm2 runs");
     (
         output.status.code().unwrap_or(-1),
@@ -28,6 +44,9 @@ async fn cbm2(url: &str, args: &[&str]) -> (i32, String, String) {
 }
 
 async fn token_create_prints_only_a_working_token(db: TestDb) {
+    // Only serve and migrate create a database.
+    let (code, _, stderr) = cbm2(&db.url, &["migrate"]).await;
+    assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = cbm2(
         &db.url,
         &["token", "create", "--secretariat", "--label", "ops"],
@@ -67,6 +86,9 @@ async fn token_create_prints_only_a_working_token(db: TestDb) {
 }
 
 async fn token_revoke_makes_the_token_answer_401(db: TestDb) {
+    // Only serve and migrate create a database.
+    let (code, _, stderr) = cbm2(&db.url, &["migrate"]).await;
+    assert_eq!(code, 0, "{stderr}");
     let (_, token, _) = cbm2(
         &db.url,
         &["token", "create", "--secretariat", "--label", "tmp"],
@@ -98,6 +120,9 @@ async fn token_revoke_makes_the_token_answer_401(db: TestDb) {
 }
 
 async fn token_create_refuses_an_unknown_poc(db: TestDb) {
+    // Only serve and migrate create a database.
+    let (code, _, stderr) = cbm2(&db.url, &["migrate"]).await;
+    assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = cbm2(
         &db.url,
         &[
@@ -157,6 +182,9 @@ on_both_databases!(
     token_revoke_makes_the_token_answer_401,
     token_create_refuses_an_unknown_poc,
     serve_migrates_listens_and_stops_gracefully_on_sigterm,
+    every_command_says_which_database_it_opened_without_the_password,
+    token_create_takes_the_e_mail_of_one_active_poc,
+    monitor_summary_prints_the_figures_the_api_gives,
 );
 
 #[tokio::test]
@@ -192,4 +220,496 @@ async fn an_unsupported_database_url_is_explained() {
 
     assert_eq!(code, 1);
     assert!(stderr.contains("unsupported database URL"), "{stderr}");
+}
+
+async fn every_command_says_which_database_it_opened_without_the_password(db: TestDb) {
+    let (code, _, stderr) = cbm2(&db.url, &["migrate"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let with_password = if db.is_postgres() {
+        // The test server trusts local connections: any password is accepted.
+        db.url.replacen('@', ":hunter2@", 1)
+    } else {
+        db.url.clone()
+    };
+
+    for args in [
+        &["token", "list"][..],
+        &["audit", "head"],
+        &["monitor", "overdue"],
+    ] {
+        let (code, _, stderr) = cbm2(&with_password, args).await;
+
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        let opened = stderr
+            .lines()
+            .find(|line| line.contains("database opened"))
+            .unwrap_or_else(|| panic!("{args:?} says which database it opened: {stderr}"));
+        assert!(opened.contains(&db.url), "{opened}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "the password is never shown: {stderr}"
+        );
+    }
+}
+
+async fn token_create_takes_the_e_mail_of_one_active_poc(db: TestDb) {
+    let app = spawn_app(db).await;
+    let first = app.create_poc("CAN", "policy", "Jo Tremblay").await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    let email = first["email"].as_str().unwrap().to_owned();
+    let token_of = async |given: &str| {
+        cbm2(
+            &app.db.url,
+            &["token", "create", "--poc", given, "--label", "jo"],
+        )
+        .await
+    };
+
+    let (code, token, stderr) = token_of(&email.to_uppercase()).await;
+
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&first_id), "names the POC: {stderr}");
+    let token = token.trim().to_owned();
+    let (_, listing, _) = cbm2(&app.db.url, &["token", "list"]).await;
+    assert!(
+        listing
+            .lines()
+            .any(|line| line.contains(&first_id) && line.contains(" jo ")),
+        "the token is the POC's: {listing}"
+    );
+    app.get(&format!("/v1/pocs/{first_id}"), &token)
+        .await
+        .assert_status(200);
+
+    // A second active POC with the same address makes it ambiguous.
+    let second = app
+        .post(
+            "/v1/pocs",
+            &app.secretariat,
+            json!({"member_state": "USA", "name": "Jo Tremblay", "affiliation": "State",
+                   "role": "technical", "email": email, "languages": ["en"]}),
+        )
+        .await;
+    let second_id = second.assert_status(201)["id"].as_str().unwrap().to_owned();
+    let (code, stdout, stderr) = token_of(&email).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    let said = error_lines(&stderr);
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(said[0].contains("2 active points of contact"), "{stderr}");
+    assert!(
+        said[0].contains(&first_id) && said[0].contains(&second_id),
+        "lists the ids to choose from: {stderr}"
+    );
+
+    // Once one is deactivated, the address names the other again.
+    app.post(
+        &format!("/v1/pocs/{first_id}/deactivate"),
+        &app.secretariat,
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    let (code, _, stderr) = token_of(&email).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&second_id), "{stderr}");
+
+    for (given, says) in [
+        (
+            "nobody@example.org",
+            "no point of contact has the e-mail address",
+        ),
+        ("jo", "is neither"),
+    ] {
+        let (code, stdout, stderr) = token_of(given).await;
+        assert_eq!(code, 1, "{given}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains(says), "{given}: {stderr}");
+    }
+}
+
+async fn monitor_summary_prints_the_figures_the_api_gives(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
+    app.poc_with_token("BRA", "Ana Souza").await;
+    app.send_inquiry(&chl, "BRA", "urgent", None, false).await;
+    app.send_inquiry(&chl, "BRA", "critical", None, false).await;
+    app.described_inquiry(&chl, "BRA", false).await;
+    let api = app
+        .get("/v1/monitoring/summary", &app.secretariat)
+        .await
+        .assert_status(200)
+        .clone();
+
+    let (code, printed, stderr) = cbm2(&app.db.url, &["monitor", "summary"]).await;
+
+    assert_eq!(code, 0, "{stderr}");
+    let count_in_row = |label: &str| -> u64 {
+        let row = printed
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(label))
+            .unwrap_or_else(|| panic!("no row {label}: {printed}"));
+        row.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    for status in ["awaiting_response", "incident_described", "closed"] {
+        assert_eq!(
+            count_in_row(status),
+            api["inquiries"]["by_status"][status].as_u64().unwrap(),
+            "{status}: {printed}"
+        );
+    }
+    assert_eq!(count_in_row("awaiting_response"), 2);
+    for sensitivity in ["urgent", "critical", "routine"] {
+        assert_eq!(
+            count_in_row(sensitivity),
+            api["inquiries"]["by_time_sensitivity"][sensitivity]
+                .as_u64()
+                .unwrap(),
+            "{sensitivity}: {printed}"
+        );
+    }
+    let without = api["states_without_active_policy_poc"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(without, 33);
+    assert!(
+        printed.contains(&format!("States without an active policy POC ({without}):")),
+        "{printed}"
+    );
+    assert!(printed.contains(&format!(
+        "{} inquiries",
+        api["inquiries"]["total"].as_u64().unwrap()
+    )));
+}
+
+#[tokio::test]
+async fn commands_other_than_serve_and_migrate_refuse_a_missing_sqlite_file_and_create_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cbm2.db");
+    let url = format!("sqlite://{}", path.display());
+
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "head"],
+        &["token", "list"],
+        &["token", "create", "--secretariat", "--label", "ops"],
+        &["monitor", "overdue"],
+        &["monitor", "summary"],
+    ] {
+        let (code, stdout, stderr) = cbm2(&url, args).await;
+
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert_eq!(
+            stderr.lines().collect::<Vec<_>>(),
+            error_lines(&stderr),
+            "{args:?}: one error line, no log of a database opened: {stderr}"
+        );
+        assert_eq!(error_lines(&stderr).len(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{} does not exist", path.display())),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("cbm2 migrate --database-url {url}")),
+            "{args:?} says what to run: {stderr}"
+        );
+        assert!(!path.exists(), "{args:?} created the file");
+    }
+}
+
+#[tokio::test]
+async fn a_second_serve_on_one_sqlite_file_exits_with_the_reason_while_the_first_serves() {
+    let db = TestDb::sqlite();
+    let first = ServeProcess::start(&db.url, &[]).await;
+    let path = std::fs::canonicalize(db.url.trim_start_matches("sqlite://")).unwrap();
+
+    let (code, _, stderr) = cbm2(&db.url, &["serve", "--bind", "127.0.0.1:0"]).await;
+
+    assert_eq!(code, 1, "{stderr}");
+    let said = error_lines(&stderr);
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].contains(&format!("another cbm2 serve is using {}", path.display())),
+        "{stderr}"
+    );
+    assert!(
+        said[0].contains("PostgreSQL"),
+        "says what shares the load: {stderr}"
+    );
+    let health = reqwest::get(format!("http://{}/v1/health", first.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "the first one serves on");
+    let (status, log) = first.stop().await;
+    assert_eq!(status.code(), Some(0), "{log:#?}");
+
+    // The lock goes with the server that held it.
+    let next = ServeProcess::start(&db.url, &[]).await;
+    let (status, log) = next.stop().await;
+    assert_eq!(status.code(), Some(0), "{log:#?}");
+}
+
+#[tokio::test]
+async fn a_closed_postgres_port_is_said_at_once_in_one_line() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("postgres://postgres@127.0.0.1:{port}/cbm2");
+
+    for args in [
+        &["audit", "verify"][..],
+        &["migrate"],
+        &["serve", "--bind", "127.0.0.1:0"],
+    ] {
+        let (code, stdout, stderr) = cbm2(&url, args).await;
+
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "error: cannot reach PostgreSQL at 127.0.0.1:{port}: connection refused; is it \
+                 running, on this port?"
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_postgres_database_is_said_with_the_createdb_command() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (server, _) = db.url.rsplit_once('/').unwrap();
+    let name = format!("cbm2_missing_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{server}/{name}");
+
+    for args in [&["token", "list"][..], &["migrate"]] {
+        let (code, _, stderr) = cbm2(&url, args).await;
+
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(&format!("has no database \"{name}\"")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("createdb -h 127.0.0.1 -p "), "{stderr}");
+        assert_eq!(
+            stderr.matches(&name).count(),
+            2,
+            "said once, then in the fix: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_path_that_cannot_be_created_is_named_with_the_reason() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let under_a_file = file.path().join("cbm2.db");
+    let dir = tempfile::tempdir().unwrap();
+    let under_nothing = dir.path().join("missing").join("cbm2.db");
+
+    for (path, says) in [
+        (&under_a_file, "is not a directory"),
+        (&under_nothing, "does not exist: create it (mkdir -p"),
+    ] {
+        let (code, _, stderr) = cbm2(&format!("sqlite://{}", path.display()), &["migrate"]).await;
+
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "cannot open the SQLite database {}",
+                path.display()
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}
+
+/// Runs `cbm2 ARGS…` as a user that is not root (root ignores file permissions): as
+/// `nobody` through setpriv when the tests run as root, as is otherwise.
+async fn cbm2_unprivileged(url: &str, args: &[&str]) -> (i32, String) {
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    let as_root = probe.as_file().metadata().unwrap().uid() == 0;
+    let mut command = if as_root {
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", CBM2]);
+        command
+    } else {
+        Command::new(CBM2)
+    };
+    let output = command
+        .args(["--database-url", url])
+        .args(args)
+        .env_remove("CBM2_DATABASE_URL")
+        .output()
+        .await
+        .expect("cbm2 runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_sqlite_directory_or_file_this_user_may_not_write_is_named_with_the_permission_problem() {
+    let top = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let read_only = top.path().join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    let existing = read_only.join("existing.db");
+    let (code, _, stderr) = cbm2(&format!("sqlite://{}", existing.display()), &["migrate"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let new = read_only.join("new.db");
+
+    for (path, args, says) in [
+        (&new, &["migrate"][..], "cannot create files in"),
+        (
+            &existing,
+            &["token", "list"],
+            "cannot read and write the file",
+        ),
+    ] {
+        let (code, stderr) = cbm2_unprivileged(&format!("sqlite://{}", path.display()), args).await;
+
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        let said = error_lines(&stderr);
+        assert_eq!(said.len(), 1, "{stderr}");
+        assert!(
+            said[0].contains(&format!(
+                "cannot open the SQLite database {}",
+                path.display()
+            )),
+            "{stderr}"
+        );
+        assert!(said[0].contains(says), "{stderr}");
+        assert!(said[0].contains("ermission denied"), "{stderr}");
+    }
+    assert!(!new.exists());
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_said_with_what_to_do() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let db = TestDb::sqlite();
+
+    let (code, _, stderr) = cbm2(&db.url, &["serve", "--bind", &address]).await;
+
+    assert_eq!(code, 1, "{stderr}");
+    let said = error_lines(&stderr);
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
+    assert!(
+        said[0].contains("another cbm2, or another program"),
+        "{stderr}"
+    );
+    assert!(said[0].contains("--bind"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_bare_port_for_bind_is_said_to_need_host_and_port() {
+    let db = TestDb::sqlite();
+
+    let (code, _, stderr) = cbm2(&db.url, &["serve", "--bind", "18203"]).await;
+
+    assert_eq!(code, 2, "a usage error: {stderr}");
+    assert!(
+        stderr.contains("needs HOST:PORT, e.g. 127.0.0.1:18203"),
+        "{stderr}"
+    );
+    assert!(!std::path::Path::new(db.url.trim_start_matches("sqlite://")).exists());
+}
+
+#[tokio::test]
+async fn token_list_into_a_pipe_closed_early_exits_0_without_a_panic() {
+    let db = TestDb::sqlite();
+    let (code, _, stderr) = cbm2(&db.url, &["migrate"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    for label in ["one", "two", "three"] {
+        let (code, _, stderr) = cbm2(
+            &db.url,
+            &["token", "create", "--secretariat", "--label", label],
+        )
+        .await;
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let mut child = Command::new(CBM2)
+        .args(["--database-url", &db.url, "token", "list"])
+        .env_remove("CBM2_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The reader goes away before the first line is written, as `| head -1` does after it.
+    drop(child.stdout.take());
+
+    let output = child.wait_with_output().await.unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(error_lines(&stderr).is_empty(), "quietly: {stderr}");
+}
+
+#[tokio::test]
+async fn requests_are_logged_with_the_principal_in_words() {
+    let db = TestDb::sqlite();
+    let server = ServeProcess::start(&db.url, &[]).await;
+    let app = TestApp::attach(db, &server.address).await;
+    let (poc_id, poc_token) = app.poc_with_token("CHL", "Eva Rojas").await;
+    app.get("/v1/member-states", &poc_token)
+        .await
+        .assert_status(200);
+
+    let (_, log) = server.stop().await;
+
+    let log = log.join("\n");
+    assert!(
+        log.contains(&format!("principal=poc:{poc_id} state=CHL")),
+        "{log}"
+    );
+    assert!(log.contains("principal=secretariat"), "{log}");
+    assert!(!log.contains("PocId("), "no Rust debug text: {log}");
+}
+
+#[tokio::test]
+async fn serve_warns_once_of_plain_http_on_a_public_address_and_of_private_webhooks() {
+    let db = TestDb::sqlite();
+    let server = ServeProcess::start_bound(
+        &db.url,
+        "0.0.0.0:0",
+        &[],
+        &[("CBM2_WEBHOOK_ALLOW_PRIVATE", "true")],
+        &[],
+    )
+    .await;
+    let (_, log) = server.stop().await;
+    let warnings = |about: &str| {
+        log.iter()
+            .filter(|line| line.contains("WARN") && line.contains(about))
+            .count()
+    };
+    assert_eq!(warnings("put TLS in front: see README"), 1, "{log:#?}");
+    assert_eq!(warnings("CBM2_WEBHOOK_ALLOW_PRIVATE"), 1, "{log:#?}");
+
+    let server = ServeProcess::start(&db.url, &[]).await;
+    let (_, log) = server.stop().await;
+    assert!(
+        !log.iter()
+            .any(|line| line.contains("TLS") || line.contains("ALLOW_PRIVATE")),
+        "nothing to warn of on loopback without private webhooks: {log:#?}"
+    );
 }

@@ -601,6 +601,12 @@ async fn cbm2_monitor_overdue_prints_the_overdue_inquiries(db: TestDb) {
     assert!(!lines[0].contains(&late), "the first line is a header");
     assert!(lines[1].contains(&late), "{printed}");
     assert!(lines[1].contains("acknowledgement"), "{printed}");
+    let overdue_by = lines[1].rsplit("  ").next().unwrap();
+    assert!(
+        overdue_by.ends_with(" second") || overdue_by.ends_with(" seconds"),
+        "overdue by a few seconds, said in words: {overdue_by:?}"
+    );
+    assert!(!lines[1].contains("PT"), "no ISO 8601 duration: {printed}");
     assert!(!printed.contains(&on_time));
 
     let for_brazil = monitor(&["--member-state", "BRA"]).await;
@@ -608,6 +614,21 @@ async fn cbm2_monitor_overdue_prints_the_overdue_inquiries(db: TestDb) {
     assert!(for_brazil.contains(&late));
     let for_usa = monitor(&["--member-state", "USA"]).await;
     assert_eq!(for_usa.lines().count(), 1, "only the header: {for_usa}");
+
+    let unknown = tokio::process::Command::new(env!("CARGO_BIN_EXE_cbm2"))
+        .args(["--database-url", &app.db.url, "monitor", "overdue"])
+        .args(["--member-state", "XYZ"])
+        .env_remove("CBM2_DATABASE_URL")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("XYZ is not one of the 35 OAS Member States"),
+        "{stderr}"
+    );
+    assert!(unknown.stdout.is_empty(), "no table for an unknown state");
 }
 
 on_both_databases!(

@@ -34,9 +34,21 @@ impl ServeProcess {
         set: &[(&str, &str)],
         unset: &[&str],
     ) -> ServeProcess {
+        Self::start_bound(url, "127.0.0.1:0", args, set, unset).await
+    }
+
+    /// Like [`ServeProcess::start_with_env`], listening on `bind` (`0.0.0.0:0`: a free
+    /// port on every interface).
+    pub async fn start_bound(
+        url: &str,
+        bind: &str,
+        args: &[&str],
+        set: &[(&str, &str)],
+        unset: &[&str],
+    ) -> ServeProcess {
         let mut command = Command::new(CBM2);
         command
-            .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
+            .args(["--database-url", url, "serve", "--bind", bind])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
