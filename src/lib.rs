@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod deadlines;
 pub mod delivery;
+pub mod directory_file;
 pub mod domain;
 pub mod http;
 pub mod monitoring;

@@ -71,7 +71,7 @@ pub struct PocChanges {
 
 impl PocChanges {
     /// The changed fields and their new values, as recorded in the directory log.
-    fn to_payload(&self) -> Value {
+    pub(super) fn to_payload(&self) -> Value {
         let mut changed = Map::new();
         let mut set = |field: &str, value: Value| {
             changed.insert(field.to_owned(), value);
@@ -223,7 +223,7 @@ const MEMBER_STATE_COLUMNS: &str = "
                AS active_policy_pocs
       FROM member_states m";
 
-const POC_COLUMNS: &str = "id, member_state, name, affiliation, role, email, phone, languages, \
+pub(super) const POC_COLUMNS: &str = "id, member_state, name, affiliation, role, email, phone, languages, \
      active, last_confirmed_at, created_at, updated_at, deactivated_at";
 
 impl Store {

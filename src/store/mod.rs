@@ -20,6 +20,7 @@ pub mod checks;
 pub mod deadlines;
 pub mod deliveries;
 pub mod directory;
+pub mod directory_import;
 pub mod inquiries;
 pub mod monitoring;
 pub mod open;
