@@ -25,6 +25,9 @@ use crate::store::tokens::TokenOwner;
 use crate::telemetry::{self, LogFormat};
 use crate::{bench, clock};
 
+mod poc;
+pub use poc::PocCommand;
+
 /// cbm2: the inquiry-workflow engine for OAS Cyber Confidence-Building Measure #2.
 ///
 /// Every command works on the database named by --database-url, says which on stderr, and
@@ -75,6 +78,9 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The directory of points of contact: add, list, import and export (CSV).
+    #[command(subcommand)]
+    Poc(PocCommand),
     /// What the Secretariat monitors, read from the database (no API needed).
     #[command(subcommand)]
     Monitor(MonitorCommand),
@@ -598,6 +604,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
+            result?;
+        }
+        Command::Poc(command) => {
+            let store = Store::connect_and_migrate(&cli.database_url).await?;
+            let result = poc::run(&store, command).await;
+            store.close().await;
             result?;
         }
         Command::Token(command) => {

@@ -365,8 +365,7 @@ mod tests {
 
     fn problems_of(csv: &str) -> Vec<String> {
         read_csv(csv.as_bytes())
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .iter()
             .map(ToString::to_string)
             .collect()

@@ -28,10 +28,12 @@ pub mod extract;
 mod health;
 mod inquiries;
 pub mod limits;
+mod me;
 mod member_states;
 pub mod monitoring;
 pub mod pagination;
 mod pocs;
+mod pocs_import;
 pub mod problem;
 mod server;
 mod tokens;
@@ -81,6 +83,20 @@ impl Routes {
         self.add(Method::POST, path, post(handler))
     }
 
+    /// A POST route whose body may be up to `limit` bytes instead of the API's 64 KiB.
+    pub fn post_with_body_limit<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        handler: H,
+        limit: usize,
+    ) -> Self {
+        self.add(
+            Method::POST,
+            path,
+            post(handler).layer(DefaultBodyLimit::max(limit)),
+        )
+    }
+
     pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.add(Method::PATCH, path, patch(handler))
     }
@@ -95,6 +111,8 @@ fn routes() -> Routes {
     let routes = health::routes(routes);
     let routes = member_states::routes(routes);
     let routes = pocs::routes(routes);
+    let routes = pocs_import::routes(routes);
+    let routes = me::routes(routes);
     let routes = tokens::routes(routes);
     let routes = inquiries::routes(routes);
     let routes = monitoring::routes(routes);

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::store::StoreError;
 use crate::store::directory::DirectoryError;
+use crate::store::directory_import::{ImportError, RowProblem, describe_problems};
 
 /// An error answered to a client. 5xx variants carry the cause for the log only; the body
 /// never shows it.
@@ -46,6 +47,15 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    /// A directory import whose body is neither CSV nor JSON.
+    #[error(
+        "the body must be CSV (Content-Type: text/csv; charset=utf-8) or JSON (Content-Type: application/json)"
+    )]
+    UnsupportedImportType,
+    /// A directory import with bad rows: every problem, by line (CSV) or index (JSON) and
+    /// field.
+    #[error("{}", describe_problems(.0))]
+    InvalidRows(Vec<RowProblem>),
     #[error("the request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// The caller's rate limit is spent (see `http::limits`).
@@ -89,10 +99,14 @@ impl ApiError {
             ApiError::MalformedBody(_) | ApiError::InvalidParameter { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidField { .. } | ApiError::InvalidRows(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Conflict(_) | ApiError::TransitionRefused { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedImportType => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded | ApiError::TimedOut | ApiError::Unavailable(_) => {
@@ -137,7 +151,10 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TransitionRefused { .. } => "transition-refused",
             ApiError::PreconditionFailed(_) => "precondition-failed",
-            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedImportType => {
+                "unsupported-media-type"
+            }
+            ApiError::InvalidRows(_) => "invalid-rows",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Overloaded => "overloaded",
@@ -177,6 +194,9 @@ impl ApiError {
         {
             extensions.insert("current_status".to_owned(), json!(current_status));
             extensions.insert("allowed_actions".to_owned(), json!(allowed_actions));
+        }
+        if let ApiError::InvalidRows(problems) = self {
+            extensions.insert("errors".to_owned(), json!(problems));
         }
         extensions
     }
@@ -236,6 +256,15 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::PocNotFound(_) => ApiError::NotFound(error.to_string()),
             DirectoryError::PocDeactivated(_) => ApiError::Conflict(error.to_string()),
             DirectoryError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::InvalidRows(problems) => ApiError::InvalidRows(problems),
+            ImportError::Store(error) => error.into(),
         }
     }
 }

@@ -92,7 +92,7 @@ impl fmt::Display for RowProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// Rows that are wrong, every one of them, in file order.
-    #[error("{} problem(s) in the file, nothing was imported: {}", .0.len(), summary(.0))]
+    #[error("{}", describe_problems(.0))]
     InvalidRows(Vec<RowProblem>),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -104,19 +104,23 @@ impl From<sqlx::Error> for ImportError {
     }
 }
 
-/// The first few problems, for a one-line message.
-fn summary(problems: &[RowProblem]) -> String {
+/// How many problems a file has, and the first few, in one line.
+pub fn describe_problems(problems: &[RowProblem]) -> String {
     const SHOWN: usize = 5;
-    let mut text = problems
+    let listed = problems
         .iter()
         .take(SHOWN)
         .map(RowProblem::to_string)
         .collect::<Vec<_>>()
         .join("; ");
-    if problems.len() > SHOWN {
-        text.push_str(&format!("; and {} more", problems.len() - SHOWN));
-    }
-    text
+    let more = match problems.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        more => format!("; and {more} more"),
+    };
+    format!(
+        "{} problem(s) in the file, nothing was imported: {listed}{more}",
+        problems.len()
+    )
 }
 
 /// A field's value before and after a change.

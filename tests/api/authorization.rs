@@ -194,6 +194,16 @@ fn table() -> Vec<Row> {
         row(M::GET, "/v1/tokens/{id}", S::Token, None).always([200, 403, 403, 403]),
         row(M::DELETE, "/v1/tokens/{id}", S::Token, None).always([204, 403, 403, 403]),
         row(M::GET, "/v1/directory/events", S::None, None).always([200, 403, 403, 403]),
+        // The directory in bulk: a dry run (the default) answers the Secretariat 200.
+        row(
+            M::POST,
+            "/v1/pocs/import",
+            S::None,
+            Some(json!({"pocs": []})),
+        )
+        .always([200, 403, 403, 403]),
+        // Who am I: anyone with a valid token.
+        row(M::GET, "/v1/me", S::None, None).always([200, 200, 200, 200]),
         // Inquiries: a POC opens them; each sees its state's; the Secretariat sees all,
         // metadata only.
         row(M::POST, "/v1/inquiries", S::None, Some(json!({}))).always([403, 201, 201, 201]),

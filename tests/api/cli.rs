@@ -713,3 +713,189 @@ async fn serve_warns_once_of_plain_http_on_a_public_address_and_of_private_webho
         "nothing to warn of on loopback without private webhooks: {log:#?}"
     );
 }
+
+/// `cbm2 poc add|list|import|export`, on the database directly.
+mod poc {
+    use super::cbm2;
+    use crate::helpers::{TestDb, on_both_databases};
+
+    /// Runs `cbm2 poc ARGS…` and asserts it succeeds; returns stdout.
+    async fn poc_ok(url: &str, args: &[&str]) -> String {
+        let args: Vec<&str> = ["poc"].iter().chain(args).copied().collect();
+        let (code, stdout, stderr) = cbm2(url, &args).await;
+        assert_eq!(code, 0, "cbm2 {args:?} failed: {stderr}");
+        stdout
+    }
+
+    async fn poc_add_list_export_and_import_round_trip(db: TestDb) {
+        let eva = poc_ok(
+            &db.url,
+            &[
+                "add",
+                "--member-state",
+                "CHL",
+                "--role",
+                "policy",
+                "--name",
+                "Eva Rojas",
+                "--affiliation",
+                "Ministerio de Relaciones Exteriores, Chile",
+                "--email",
+                "eva.rojas@minrel.example.org",
+                "--phone",
+                "+56 2 2827 4200",
+                "--languages",
+                "es,en",
+            ],
+        )
+        .await;
+        let eva = eva.trim();
+        assert!(
+            uuid::Uuid::parse_str(eva).is_ok(),
+            "add prints the id alone: {eva:?}"
+        );
+        poc_ok(
+            &db.url,
+            &[
+                "add",
+                "--member-state",
+                "BRA",
+                "--role",
+                "technical",
+                "--name",
+                "=Ana \"Souza\"",
+                "--affiliation",
+                "CTIR Gov",
+                "--email",
+                "ana.souza@ctir.example.org",
+            ],
+        )
+        .await;
+
+        let listing = poc_ok(&db.url, &["list"]).await;
+        let lines: Vec<Vec<&str>> = listing
+            .lines()
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            lines[0],
+            ["STATE", "ROLE", "NAME", "E-MAIL", "ACTIVE", "ID"]
+        );
+        assert_eq!(
+            lines[2],
+            [
+                "CHL",
+                "policy",
+                "Eva Rojas",
+                "eva.rojas@minrel.example.org",
+                "yes",
+                eva
+            ]
+        );
+        assert_eq!(lines.len(), 3, "{listing}");
+
+        let exported = poc_ok(&db.url, &["export"]).await;
+        assert!(
+            exported.starts_with("member_state,role,name,affiliation,email,phone,languages\n"),
+            "{exported}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("directory.csv");
+        std::fs::write(&file, &exported).unwrap();
+        let file = file.to_str().unwrap();
+
+        let report = poc_ok(&db.url, &["import", file, "--dry-run"]).await;
+        assert!(
+            report.ends_with(
+                "BRA, CHL: 0 to add, 0 to change, 0 to deactivate, 2 unchanged (dry run: nothing written)\n"
+            ),
+            "{report}"
+        );
+        let json = poc_ok(&db.url, &["import", file, "--dry-run", "--json"]).await;
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (
+                &json["add"],
+                &json["change"],
+                &json["deactivate"],
+                &json["unchanged"]
+            ),
+            (
+                &serde_json::json!([]),
+                &serde_json::json!([]),
+                &serde_json::json!([]),
+                &serde_json::json!(2)
+            )
+        );
+
+        // Without --dry-run the import applies: Brazil's row gone, its POC is deactivated.
+        let chile_only: String = exported
+            .lines()
+            .filter(|l| !l.starts_with("BRA,"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(file, chile_only).unwrap();
+        let report = poc_ok(&db.url, &["import", file]).await;
+        assert!(
+            report.ends_with("CHL: 0 added, 0 changed, 0 deactivated, 1 unchanged\n"),
+            "a file of Chile's POCs leaves Brazil's alone: {report}"
+        );
+        poc_ok(&db.url, &["list", "--member-state", "CHL"]).await;
+    }
+
+    async fn poc_import_applies_and_a_bad_file_exits_1_naming_line_and_field(db: TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.csv");
+        std::fs::write(
+            &good,
+            "member_state,role,name,affiliation,email\n\
+             CHL,policy,Eva Rojas,Cancillería,eva.rojas@minrel.example.org\n",
+        )
+        .unwrap();
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(
+            &bad,
+            "member_state,role,name,affiliation,email\n\
+             CHL,policy,Eva Rojas,Cancillería,eva.rojas@minrel.example.org\n\
+             BRA,policy,Ana Souza,Itamaraty,ana.souza\n",
+        )
+        .unwrap();
+
+        let (code, stdout, stderr) = cbm2(&db.url, &["poc", "import", bad.to_str().unwrap()]).await;
+
+        assert_eq!(code, 1, "stdout: {stdout}");
+        assert!(
+            stderr.contains("line 3: email: must be an e-mail address"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("nothing was imported"), "{stderr}");
+        let listing = poc_ok(&db.url, &["list"]).await;
+        assert_eq!(listing.lines().count(), 1, "nothing was added: {listing}");
+
+        let report = poc_ok(&db.url, &["import", good.to_str().unwrap()]).await;
+        assert!(report.starts_with("add "), "{report}");
+        assert!(
+            report.ends_with("CHL: 1 added, 0 changed, 0 deactivated, 0 unchanged\n"),
+            "{report}"
+        );
+        let listing = poc_ok(&db.url, &["list"]).await;
+        assert!(
+            listing
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("CHL    policy     Eva Rojas"),
+            "{listing}"
+        );
+    }
+
+    on_both_databases!(
+        poc_add_list_export_and_import_round_trip,
+        poc_import_applies_and_a_bad_file_exits_1_naming_line_and_field,
+    );
+}
