@@ -607,10 +607,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             result?;
         }
         Command::Poc(command) => {
-            let store = Store::connect_and_migrate(&cli.database_url).await?;
-            let result = poc::run(&store, command).await;
-            store.close().await;
-            result?;
+            let store = open_store(&cli, false).await?;
+            with_store(store, async |store| poc::run(store, command.clone()).await).await?;
         }
         Command::Token(command) => {
             let store = open_store(&cli, false).await?;

@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::store::directory::{Actor, NewPoc, PocCursor, PocFilter, PocRecord};
 use crate::store::directory_import::{ImportEntry, ImportError, ImportReport, RowProblem};
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum PocCommand {
     /// Add a point of contact; prints its id, alone, on stdout (for `token create --poc`).
     Add(PocAddArgs),
@@ -37,7 +37,7 @@ pub enum PocCommand {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PocAddArgs {
     /// ISO 3166-1 alpha-3 code of an OAS Member State (CHL, BRA, USA, …).
     #[arg(long, value_parser = domain::<MemberStateCode>)]
@@ -58,7 +58,7 @@ pub struct PocAddArgs {
     pub languages: Vec<LanguageCode>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PocListArgs {
     /// Only the POCs of this member state.
     #[arg(long, value_parser = domain::<MemberStateCode>)]
@@ -68,7 +68,7 @@ pub struct PocListArgs {
     pub role: Option<PocRole>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PocImportArgs {
     /// The CSV file (at most 1 MiB), or - for stdin.
     pub file: PathBuf,
