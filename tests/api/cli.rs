@@ -719,6 +719,12 @@ mod poc {
     use super::cbm2;
     use crate::helpers::{TestDb, on_both_databases};
 
+    /// `cbm2 migrate`: only `serve` and `migrate` create a database.
+    async fn migrate(url: &str) {
+        let (code, _, stderr) = cbm2(url, &["migrate"]).await;
+        assert_eq!(code, 0, "cbm2 migrate failed: {stderr}");
+    }
+
     /// Runs `cbm2 poc ARGS…` and asserts it succeeds; returns stdout.
     async fn poc_ok(url: &str, args: &[&str]) -> String {
         let args: Vec<&str> = ["poc"].iter().chain(args).copied().collect();
@@ -728,6 +734,7 @@ mod poc {
     }
 
     async fn poc_add_list_export_and_import_round_trip(db: TestDb) {
+        migrate(&db.url).await;
         let eva = poc_ok(
             &db.url,
             &[
@@ -849,6 +856,7 @@ mod poc {
     }
 
     async fn poc_import_applies_and_a_bad_file_exits_1_naming_line_and_field(db: TestDb) {
+        migrate(&db.url).await;
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("good.csv");
         std::fs::write(
