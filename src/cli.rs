@@ -81,6 +81,17 @@ pub enum Command {
     /// Fill a throwaway database with inquiries and time the overdue query and the
     /// deadline sweep. Prints figures.
     Bench(BenchArgs),
+    /// Copy the SQLite database to a new file while the server runs, verify the copy's
+    /// audit chain and print its head, `SEQ:HASH`, alone on stdout. On PostgreSQL, refuse
+    /// and print the pg_dump command to use instead.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write the copy to; it must not exist.
+    #[arg(long, value_name = "FILE")]
+    pub to: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -600,6 +611,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             result?;
         }
+        Command::Backup(args) => backup(&cli.database_url, &args.to).await?,
         Command::Token(command) => {
             let store = open_store(&cli, false).await?;
             with_store(store, async |store| token_command(store, command).await).await?;
@@ -889,6 +901,42 @@ async fn token_command(store: &Store, command: &TokenCommand) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// `cbm2 backup`: copy, verify the copy, print its head.
+async fn backup(database_url: &str, to: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(advice) = crate::store::backup::postgres_backup_advice(database_url, to) {
+        anyhow::bail!(advice);
+    }
+    // No migration: a backup copies the database as the server left it.
+    let store = Store::connect(database_url).await?;
+    let copied = store.back_up_into(to).await;
+    store.close().await;
+    copied?;
+    let copy = Store::open_backup(to).await?;
+    let report = copy.verify_chain(None).await;
+    copy.close().await;
+    match report? {
+        ChainReport::Valid {
+            events,
+            inquiries,
+            head,
+        } => {
+            eprintln!(
+                "backed up to {}: {events} events, hash chain intact; {inquiries} inquiries, \
+                 each the replay of its events; its head, below, is one the live database \
+                 must still pass through (cbm2 audit verify --expect-head)",
+                to.display()
+            );
+            println!("{head}");
+            Ok(())
+        }
+        ChainReport::Broken(found) => anyhow::bail!(
+            "the copy at {} does not verify: {found}; the database it was taken from has the \
+             same fault: run cbm2 audit verify on it",
+            to.display()
+        ),
+    }
 }
 
 #[cfg(test)]

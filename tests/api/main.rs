@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod authorization;
+mod backup;
 mod checks;
 mod cli;
 mod concurrency;
