@@ -26,6 +26,7 @@ mod notices;
 mod notification_sides;
 mod openapi;
 mod outage;
+mod packaging;
 mod rate_limits;
 mod refusals;
 mod scenarios;
