@@ -909,7 +909,7 @@ async fn backup(database_url: &str, to: &std::path::Path) -> anyhow::Result<()> 
         anyhow::bail!(advice);
     }
     // No migration: a backup copies the database as the server left it.
-    let store = Store::connect(database_url).await?;
+    let store = Store::open_to_back_up(database_url).await?;
     let copied = store.back_up_into(to).await;
     store.close().await;
     copied?;

@@ -130,6 +130,27 @@ async fn a_backup_never_overwrites_a_file_and_names_it() {
 }
 
 #[tokio::test]
+async fn a_backup_of_a_missing_database_creates_nothing_and_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.db");
+    let target = dir.path().join("backup.db");
+
+    let (code, stdout, stderr) = cbm2(
+        &format!("sqlite://{}", missing.display()),
+        &["backup", "--to", target.to_str().unwrap()],
+    )
+    .await;
+
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(&format!("no database at {}", missing.display())),
+        "{stderr}"
+    );
+    assert!(!missing.exists() && !target.exists());
+}
+
+#[tokio::test]
 async fn on_postgres_backup_refuses_and_prints_pg_dump_and_pg_restore_commands_that_work() {
     let Some(db) = TestDb::postgres().await else {
         return;
