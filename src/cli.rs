@@ -611,7 +611,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             result?;
         }
-        Command::Backup(args) => backup(&cli.database_url, &args.to).await?,
+        Command::Backup(args) => backup(&cli, &args.to).await?,
         Command::Token(command) => {
             let store = open_store(&cli, false).await?;
             with_store(store, async |store| token_command(store, command).await).await?;
@@ -904,19 +904,15 @@ async fn token_command(store: &Store, command: &TokenCommand) -> anyhow::Result<
 }
 
 /// `cbm2 backup`: copy, verify the copy, print its head.
-async fn backup(database_url: &str, to: &std::path::Path) -> anyhow::Result<()> {
-    if let Some(advice) = crate::store::backup::postgres_backup_advice(database_url, to) {
+async fn backup(cli: &Cli, to: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(advice) = crate::store::backup::postgres_backup_advice(&cli.database_url, to) {
         anyhow::bail!(advice);
     }
-    // No migration: a backup copies the database as the server left it.
-    let store = Store::open_to_back_up(database_url).await?;
-    let copied = store.back_up_into(to).await;
-    store.close().await;
-    copied?;
+    let store = open_store(cli, false).await?;
+    with_store(store, async |store| Ok(store.back_up_into(to).await?)).await?;
     let copy = Store::open_backup(to).await?;
-    let report = copy.verify_chain(None).await;
-    copy.close().await;
-    match report? {
+    let report = with_store(copy, async |copy| Ok(copy.verify_chain(None).await?)).await?;
+    match report {
         ChainReport::Valid {
             events,
             inquiries,
@@ -928,7 +924,7 @@ async fn backup(database_url: &str, to: &std::path::Path) -> anyhow::Result<()> 
                  must still pass through (cbm2 audit verify --expect-head)",
                 to.display()
             );
-            println!("{head}");
+            outln!("{head}")?;
             Ok(())
         }
         ChainReport::Broken(found) => anyhow::bail!(

@@ -4,8 +4,6 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
@@ -16,12 +14,6 @@ use super::{Pool, Store, StoreError};
 pub enum BackupError {
     #[error("{0} already exists: a backup never overwrites a file; choose a new name or remove it")]
     TargetExists(PathBuf),
-    #[error(
-        "no database at {0}: cbm2 backup copies an existing one; check --database-url (CBM2_DATABASE_URL)"
-    )]
-    NoDatabase(PathBuf),
-    #[error("cannot open the database to back it up: {0}")]
-    Open(StoreError),
     #[error("cannot write the backup to {path}: {source}")]
     Target { path: PathBuf, source: io::Error },
     #[error(
@@ -33,32 +25,6 @@ pub enum BackupError {
 }
 
 impl Store {
-    /// Opens the SQLite database at `url` to back it up, as it is: a missing file is an
-    /// error (never created), and no migration is applied.
-    pub async fn open_to_back_up(url: &str) -> Result<Store, BackupError> {
-        if !url.starts_with("sqlite:") {
-            return Err(BackupError::NotSqlite);
-        }
-        let open = |error: sqlx::Error| BackupError::Open(error.into());
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(open)?
-            .create_if_missing(false)
-            .busy_timeout(Duration::from_secs(10));
-        let path = options.get_filename();
-        if !path.exists() {
-            return Err(BackupError::NoDatabase(path.to_owned()));
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(open)?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-            reminder_share: super::DEFAULT_REMINDER_SHARE,
-        })
-    }
-
     /// Writes a consistent copy of this SQLite database to `target`, a file that must not
     /// exist yet, while other connections (a running server) keep writing.
     ///
@@ -138,17 +104,16 @@ fn sync_file_and_directory(path: &Path) -> io::Result<()> {
 /// `None` for any other URL. The password, if the URL has one, is left out of the
 /// commands (they are printed, and may end up in a terminal's history or a ticket).
 pub fn postgres_backup_advice(url: &str, target: &Path) -> Option<String> {
-    if !(url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+    if !super::is_postgres_url(url) {
         return None;
     }
-    let (shown, had_password) = match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            let had_password = parsed.password().is_some();
-            let _ = parsed.set_password(None);
-            (parsed.to_string(), had_password)
-        }
-        Err(_) => (url.to_owned(), false),
-    };
+    let shown = super::open::describe(url);
+    let had_password = url::Url::parse(url).is_ok_and(|parsed| {
+        parsed.password().is_some()
+            || parsed
+                .query_pairs()
+                .any(|(key, _)| key.contains("password"))
+    });
     let database = url::Url::parse(url)
         .ok()
         .map(|parsed| parsed.path().trim_start_matches('/').to_owned())

@@ -144,7 +144,10 @@ async fn a_backup_of_a_missing_database_creates_nothing_and_names_the_path() {
     assert_eq!(code, 1);
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
-        stderr.contains(&format!("no database at {}", missing.display())),
+        stderr.contains(&format!(
+            "the SQLite database {} does not exist",
+            missing.display()
+        )),
         "{stderr}"
     );
     assert!(!missing.exists() && !target.exists());
