@@ -87,6 +87,17 @@ pub enum Command {
     /// Fill a throwaway database with inquiries and time the overdue query and the
     /// deadline sweep. Prints figures.
     Bench(BenchArgs),
+    /// Copy the SQLite database to a new file while the server runs, verify the copy's
+    /// audit chain and print its head, `SEQ:HASH`, alone on stdout. On PostgreSQL, refuse
+    /// and print the pg_dump command to use instead.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write the copy to; it must not exist.
+    #[arg(long, value_name = "FILE")]
+    pub to: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -610,6 +621,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cli, false).await?;
             with_store(store, async |store| poc::run(store, command.clone()).await).await?;
         }
+        Command::Backup(args) => backup(&cli, &args.to).await?,
         Command::Token(command) => {
             let store = open_store(&cli, false).await?;
             with_store(store, async |store| token_command(store, command).await).await?;
@@ -899,6 +911,38 @@ async fn token_command(store: &Store, command: &TokenCommand) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// `cbm2 backup`: copy, verify the copy, print its head.
+async fn backup(cli: &Cli, to: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(advice) = crate::store::backup::postgres_backup_advice(&cli.database_url, to) {
+        anyhow::bail!(advice);
+    }
+    let store = open_store(cli, false).await?;
+    with_store(store, async |store| Ok(store.back_up_into(to).await?)).await?;
+    let copy = Store::open_backup(to).await?;
+    let report = with_store(copy, async |copy| Ok(copy.verify_chain(None).await?)).await?;
+    match report {
+        ChainReport::Valid {
+            events,
+            inquiries,
+            head,
+        } => {
+            eprintln!(
+                "backed up to {}: {events} events, hash chain intact; {inquiries} inquiries, \
+                 each the replay of its events; its head, below, is one the live database \
+                 must still pass through (cbm2 audit verify --expect-head)",
+                to.display()
+            );
+            outln!("{head}")?;
+            Ok(())
+        }
+        ChainReport::Broken(found) => anyhow::bail!(
+            "the copy at {} does not verify: {found}; the database it was taken from has the \
+             same fault: run cbm2 audit verify on it",
+            to.display()
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub mod backup;
 pub mod chain;
 pub mod checks;
 pub mod deadlines;

@@ -23,7 +23,7 @@ fn error_lines(stderr: &str) -> Vec<&str> {
 }
 
 /// Runs `cbm2 --database-url URL ARGS…` and returns (exit code, stdout, stderr).
-async fn cbm2(url: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) async fn cbm2(url: &str, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(CBM2)
         .arg("--database-url")
         .arg(url)

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod authorization;
+mod backup;
 mod checks;
 mod cli;
 mod concurrency;
@@ -27,6 +28,7 @@ mod notices;
 mod notification_sides;
 mod openapi;
 mod outage;
+mod packaging;
 mod rate_limits;
 mod refusals;
 mod scenarios;
