@@ -334,30 +334,42 @@ async fn stop_within(name: &str, mut task: JoinHandle<()>, deadline: Instant) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled: call it before the server says "listening on", so that a
+/// signal sent right after start-up (a quick `systemctl stop`) stops it gracefully instead
+/// of killing it.
+#[cfg(unix)]
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind: SignalKind, name: &'static str| {
+        signal(kind)
+            .inspect_err(|error| tracing::error!(%error, "cannot listen for {name}"))
+            .ok()
+    };
+    let mut interrupt = install(SignalKind::interrupt(), "Ctrl-C");
+    let mut terminate = install(SignalKind::terminate(), "SIGTERM");
+    async move {
+        let received = async |signal: &mut Option<tokio::signal::unix::Signal>| match signal {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = received(&mut interrupt) => tracing::info!("Ctrl-C received, finishing in-flight requests"),
+            () = received(&mut terminate) => tracing::info!("SIGTERM received, finishing in-flight requests"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, finishing in-flight requests"),
-        () = terminate => tracing::info!("SIGTERM received, finishing in-flight requests"),
+        tracing::info!("Ctrl-C received, finishing in-flight requests");
     }
 }
