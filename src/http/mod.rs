@@ -24,6 +24,7 @@ use crate::store::Store;
 
 mod checks;
 mod directory_events;
+mod docs;
 pub mod extract;
 mod health;
 mod inquiries;
@@ -126,16 +127,17 @@ pub fn route_table() -> Vec<(Method, String)> {
     routes().table
 }
 
-/// The whole application: routes under `/v1`, our error shape for unknown routes and
-/// methods, the body limit, the request timeout and the bound on requests in flight (both
-/// answered 503 problem+json), headers that keep answers out of caches and sniffers,
-/// request ids and request tracing.
+/// The whole application: routes under `/v1`, the contract and its page (`/openapi.yaml`,
+/// `/docs`), our error shape for unknown routes and methods, the body limit, the request
+/// timeout and the bound on requests in flight (both answered 503 problem+json), headers
+/// that keep answers out of caches and sniffers, request ids and request tracing.
 pub fn app(state: AppState, limits: &HttpLimits) -> Router {
     let api = routes()
         .router
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     Router::new()
         .nest("/v1", api)
+        .merge(docs::router())
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
         .layer(
@@ -150,8 +152,8 @@ pub fn app(state: AppState, limits: &HttpLimits) -> Router {
         )
         // Tokens, webhook secrets and inquiry content pass through the API: no cache may
         // keep an answer, and no browser may read one as anything but its declared type.
-        // Every answer is an API answer (the fallback is a problem too).
-        .layer(SetResponseHeaderLayer::overriding(
+        // Only the docs' viewer, the same bytes for everyone, says otherwise for itself.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))

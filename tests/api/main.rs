@@ -13,6 +13,7 @@ mod deadlines;
 mod delivery_pipeline;
 mod directory;
 mod directory_import;
+mod docs;
 mod edge;
 mod email;
 mod errors;
