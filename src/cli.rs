@@ -160,6 +160,10 @@ pub struct ServeArgs {
     /// behind a TLS reverse proxy).
     #[arg(long, env = "CBM2_BIND", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
     pub bind: String,
+    /// Serve Prometheus metrics at http://ADDR/metrics, a listener apart from the API
+    /// (unauthenticated: keep it on a private address). Off when not given.
+    #[arg(long, env = "CBM2_METRICS_BIND", value_name = "ADDR")]
+    pub metrics_bind: Option<String>,
     /// How often to record missed deadlines and reminders (humantime: 30s, 5m, 100ms;
     /// at least 100ms). The sweep also runs once at start.
     #[arg(long, env = "CBM2_SWEEP_INTERVAL", default_value = "30s", value_parser = parse_sweep_interval)]
@@ -521,6 +525,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 database_url: cli.database_url.clone(),
                 http,
                 bind: args.bind.clone(),
+                metrics_bind: args.metrics_bind.clone(),
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
                 delivery,

@@ -40,7 +40,18 @@ pub async fn run_sweeper(store: Store, interval: Duration, mut stop: watch::Rece
             Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
             Err(error) => tracing::error!(%error, "purging expired idempotency keys failed"),
         }
-        match store.sweep_deadlines(now).await {
+        let started = std::time::Instant::now();
+        let swept = store.sweep_deadlines(now).await;
+        crate::metrics::sweeper_ticked(
+            swept.is_ok(),
+            started.elapsed(),
+            swept
+                .as_ref()
+                .ok()
+                .and_then(|report| report.oldest_due)
+                .map(|due| (now - due).to_std().unwrap_or_default()),
+        );
+        match swept {
             Ok(report) if report.deadlines_missed + report.reminders + report.undecodable > 0 => {
                 tracing::info!(
                     missed = report.deadlines_missed,

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod directory_file;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod monitoring;
 pub mod protocol;
 pub mod startup;

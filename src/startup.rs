@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -16,7 +17,7 @@ use tokio::time::Instant;
 use crate::deadlines::run_sweeper;
 use crate::delivery::{DeliverySettings, run_worker};
 use crate::http::limits::{HttpLimits, RateLimiter};
-use crate::http::{AppState, app, serve};
+use crate::http::{AppState, app, serve, serve_metrics};
 use crate::store::open::{self, OpenError, OpenOptions};
 use crate::store::{Store, StoreError};
 
@@ -42,6 +43,8 @@ pub struct Settings {
     pub http: HttpLimits,
     /// How long to wait for PostgreSQL to accept the first connection at start.
     pub connect_timeout: Duration,
+    /// Where to serve `GET /metrics` (Prometheus), apart from the API; `None`: nowhere.
+    pub metrics_bind: Option<String>,
 }
 
 /// By default, shutdown waits at most ten seconds for what is in flight.
@@ -62,6 +65,7 @@ impl Settings {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             http: HttpLimits::default(),
             connect_timeout: open::DEFAULT_CONNECT_TIMEOUT,
+            metrics_bind: None,
         }
     }
 }
@@ -91,6 +95,8 @@ pub enum StartupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::InstallError),
 }
 
 impl StartupError {
@@ -158,6 +164,8 @@ pub struct Application {
     http: HttpLimits,
     /// Held while serving a SQLite file, so that a second server on it refuses to start.
     database_lock: Option<File>,
+    /// The metrics listener and its recorder, when asked for.
+    metrics: Option<(TcpListener, PrometheusHandle)>,
 }
 
 impl Application {
@@ -196,6 +204,25 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .map_err(|error| StartupError::bind(&settings.bind, &error))?;
+        let metrics = match &settings.metrics_bind {
+            Some(addr) => match TcpListener::bind(addr).await {
+                Ok(listener) => Some((listener, crate::metrics::install()?)),
+                Err(error) => {
+                    store.close().await;
+                    return Err(match StartupError::bind(addr, &error) {
+                        StartupError::Bind { addr, problem } => StartupError::Bind {
+                            addr,
+                            problem: problem.replace(
+                                "--bind (CBM2_BIND)",
+                                "--metrics-bind (CBM2_METRICS_BIND)",
+                            ),
+                        },
+                        other => other,
+                    });
+                }
+            },
+            None => None,
+        };
         Ok(Self {
             listener,
             store,
@@ -206,12 +233,19 @@ impl Application {
             shutdown_grace: settings.shutdown_grace,
             http: settings.http.clone(),
             database_lock,
+            metrics,
         })
     }
 
     /// The address actually bound (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `GET /metrics` is served, if anywhere (the real port when port 0 was asked for).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        let (listener, _) = self.metrics.as_ref()?;
+        listener.local_addr().ok()
     }
 
     /// Serves, with the deadline sweeper and the delivery worker beside it, until
@@ -272,6 +306,24 @@ impl Application {
                 let _ = stop_worker.send(Some(at));
             }
         };
+        // Stopped with the sweeper: at the signal, scrapes end with the server.
+        let metrics = self.metrics.map(|(listener, handle)| {
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            tracing::info!("metrics served at http://{addr}/metrics");
+            let mut stopped = stopped.clone();
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(error) = serve_metrics(listener, handle, store, stop).await {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            })
+        });
         let drain_ends = {
             let (deadline, mut stopped) = (Arc::clone(&deadline), stopped);
             async move {
@@ -297,6 +349,9 @@ impl Application {
         let deadline = *deadline.get_or_init(|| Instant::now() + grace);
         // The worker stops itself by the deadline (and says what it abandoned); a moment
         // more before it is abandoned too, should a database call hold it.
+        if let Some(task) = metrics {
+            stop_within("metrics listener", task, deadline).await;
+        }
         for (name, task, by) in [
             ("deadline sweeper", sweeper, deadline),
             (

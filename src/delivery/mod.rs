@@ -320,7 +320,8 @@ impl Worker {
 }
 
 /// One line per attempt: INFO when delivered, WARN when it will be tried again, ERROR when
-/// it failed for good. Webhook URLs appear without their query string.
+/// it failed for good. Webhook URLs appear without their query string. Counted in the
+/// metrics too.
 fn log_attempt(delivery: &ClaimedDelivery, outcome: &AttemptOutcome) {
     let to = delivery
         .url
@@ -344,6 +345,12 @@ fn log_attempt(delivery: &ClaimedDelivery, outcome: &AttemptOutcome) {
             )
         };
     }
+    let measured = match outcome.next {
+        NextStep::Delivered => "delivered",
+        NextStep::RetryAt(_) => "retrying",
+        NextStep::Failed | NextStep::Gone => "failed",
+    };
+    crate::metrics::delivery_attempted(&delivery.channel, measured);
     match outcome.next {
         NextStep::Delivered => attempt_line!(info, "delivery attempt succeeded"),
         NextStep::RetryAt(_) => {

@@ -31,6 +31,7 @@ mod inquiries;
 pub mod limits;
 mod me;
 mod member_states;
+mod metrics;
 pub mod monitoring;
 pub mod pagination;
 mod pocs;
@@ -41,6 +42,7 @@ mod tokens;
 mod webhooks;
 
 use limits::{HttpLimits, RateLimiter};
+pub use metrics::serve_metrics;
 use problem::ApiError;
 pub use server::serve;
 
@@ -130,7 +132,8 @@ pub fn route_table() -> Vec<(Method, String)> {
 /// The whole application: routes under `/v1`, the contract and its page (`/openapi.yaml`,
 /// `/docs`), our error shape for unknown routes and methods, the body limit, the request
 /// timeout and the bound on requests in flight (both answered 503 problem+json), headers
-/// that keep answers out of caches and sniffers, request ids and request tracing.
+/// that keep answers out of caches and sniffers, request metrics, request ids and request
+/// tracing.
 pub fn app(state: AppState, limits: &HttpLimits) -> Router {
     let api = routes()
         .router
@@ -150,6 +153,8 @@ pub fn app(state: AppState, limits: &HttpLimits) -> Router {
                 .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
                 .layer(TimeoutLayer::new(limits.request_timeout)),
         )
+        // Outside the bound and the timeout, so that their 503s are counted too.
+        .layer(axum::middleware::from_fn(metrics::track))
         // Tokens, webhook secrets and inquiry content pass through the API: no cache may
         // keep an answer, and no browser may read one as anything but its declared type.
         // Only the docs' viewer, the same bytes for everyone, says otherwise for itself.

@@ -17,6 +17,9 @@ pub struct SweepReport {
     /// Rows whose stored projection cannot be decoded: logged with their id and passed
     /// over, so one bad row never stops the deadlines of every other inquiry.
     pub undecodable: u64,
+    /// When the oldest row due at this sweep fell due (`None`: none was due), so the
+    /// sweeper can say how late it is.
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
 /// How many due rows one query fetches.
@@ -48,6 +51,10 @@ impl Store {
             .fetch_all(pool)
             .await?);
             let fetched = due.len() as i64;
+            if after.is_none() {
+                // The first batch starts at the oldest due row.
+                report.oldest_due = due.first().map(|(_, _, at)| *at);
+            }
             after = due.last().map(|(id, _, at)| (*at, *id));
             let fresh: Vec<_> = due
                 .into_iter()

@@ -428,6 +428,20 @@ impl Store {
         Ok(())
     }
 
+    /// What waits in the outbox, for the metrics: notifications not yet fanned out, and
+    /// deliveries pending (both counted on partial indexes).
+    pub async fn outbox_depth(&self) -> Result<(i64, i64), StoreError> {
+        Ok(dispatch!(self, pool => {
+            let to_fan_out: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE fanned_out_at IS NULL")
+                .fetch_one(pool)
+                .await?;
+            let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+                .fetch_one(pool)
+                .await?;
+            (to_fan_out, pending)
+        }))
+    }
+
     /// How many deliveries have failed for good, for the Secretariat's summary.
     pub async fn failed_delivery_count(&self) -> Result<i64, StoreError> {
         Ok(

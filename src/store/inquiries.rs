@@ -373,6 +373,7 @@ impl Store {
             let actor = actor_of(Some(caller), Role::Requester);
             record!(pool, tx, &created, &event, &actor, now, true, self.reminder_share);
             tx.commit().await?;
+            crate::metrics::transition_recorded(event.type_name());
             Ok(created)
         })
     }
@@ -521,6 +522,7 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
+            crate::metrics::transition_recorded(event.type_name());
             Ok(Executed::Applied(Box::new(next), role))
         })
     }

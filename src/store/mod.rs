@@ -228,6 +228,11 @@ impl Store {
         Ok(())
     }
 
+    /// The pool's open connections and how many of them are idle, for the metrics.
+    pub fn pool_connections(&self) -> (u32, usize) {
+        dispatch!(self, pool => (pool.size(), pool.num_idle()))
+    }
+
     /// Closes every connection; used on shutdown so SQLite checkpoints its WAL.
     pub async fn close(&self) {
         dispatch!(self, pool => pool.close().await)

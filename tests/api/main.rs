@@ -23,6 +23,7 @@ mod inquiries;
 mod listing;
 mod me;
 mod member_states;
+mod metrics;
 mod monitoring;
 mod multi_instance;
 mod notices;

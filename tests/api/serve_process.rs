@@ -14,6 +14,8 @@ const CBM2: &str = env!("CARGO_BIN_EXE_cbm2");
 pub struct ServeProcess {
     child: Child,
     pub address: String,
+    /// What it logged up to `listening on`, that line included.
+    pub startup_log: Vec<String>,
     log: JoinHandle<Vec<String>>,
 }
 
@@ -86,6 +88,7 @@ impl ServeProcess {
         })
         .await
         .expect("serve logs `listening on` within a minute");
+        let startup_log = seen.clone();
         // Keep draining stderr so that the server never blocks on a full pipe.
         let log = tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
@@ -96,6 +99,7 @@ impl ServeProcess {
         ServeProcess {
             child,
             address,
+            startup_log,
             log,
         }
     }
