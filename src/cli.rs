@@ -246,6 +246,9 @@ pub struct ServeArgs {
     /// Requests answered at once; more are answered 503 with Retry-After at once.
     #[arg(long, env = "CBM2_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: u32,
+    /// The largest directory file POST /v1/pocs/import reads, in bytes (413 past it).
+    #[arg(long, env = "CBM2_IMPORT_BODY_LIMIT", default_value_t = crate::directory_file::IMPORT_LIMIT_BYTES as u64, value_parser = clap::value_parser!(u64).range(65_536..=67_108_864))]
+    pub import_body_limit: u64,
     /// Per-caller rate limits (429 with Retry-After past them); false switches them off.
     #[arg(long, env = "CBM2_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub rate_limits: bool,
@@ -281,6 +284,7 @@ impl ServeArgs {
             request_timeout: self.request_timeout,
             max_connections: self.max_connections as usize,
             max_in_flight: self.max_in_flight as usize,
+            import_body_limit: self.import_body_limit as usize,
             rate_limits: self.rate_limits.then(|| RateLimits {
                 writes: rate(self.write_rate, self.write_burst),
                 reads: rate(self.read_rate, self.read_burst),
@@ -1020,5 +1024,6 @@ mod tests {
         assert_eq!(flags.max_connections, defaults.max_connections);
         assert_eq!(flags.max_in_flight, defaults.max_in_flight);
         assert_eq!(flags.rate_limits, defaults.rate_limits);
+        assert_eq!(flags.import_body_limit, defaults.import_body_limit);
     }
 }

@@ -261,6 +261,7 @@ impl Application {
             store: self.store.clone(),
             webhook_allow_private: self.delivery.allow_private,
             max_webhooks_per_owner: self.max_webhooks_per_owner,
+            import_body_limit: self.http.import_body_limit,
             rate_limiter: self
                 .http
                 .rate_limits

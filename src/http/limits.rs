@@ -37,6 +37,9 @@ pub struct HttpLimits {
     pub max_in_flight: usize,
     /// Per-caller rate limits; `None` switches them off.
     pub rate_limits: Option<RateLimits>,
+    /// The largest directory file `POST /v1/pocs/import` reads, in bytes (413 past it);
+    /// every other body is held to the API's fixed 64 KiB.
+    pub import_body_limit: usize,
 }
 
 impl Default for HttpLimits {
@@ -48,6 +51,7 @@ impl Default for HttpLimits {
             max_connections: 512,
             max_in_flight: 256,
             rate_limits: Some(RateLimits::default()),
+            import_body_limit: crate::directory_file::IMPORT_LIMIT_BYTES,
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     /// How many active webhooks one owner may have.
     pub max_webhooks_per_owner: u32,
+    /// The largest directory file `POST /v1/pocs/import` reads, in bytes.
+    pub import_body_limit: usize,
     /// Per-caller rate limits, checked where the caller is known; `None`: no limits.
     pub rate_limiter: Option<Arc<RateLimiter>>,
 }

@@ -1,22 +1,21 @@
 //! `POST /v1/pocs/import`: the directory in bulk, from a CSV or JSON file.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
 use super::extract::{ApiQuery, Secretariat};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
-use crate::directory_file::{self, IMPORT_LIMIT_BYTES, JsonFileError};
+use crate::directory_file::{self, JsonFileError};
 use crate::store::directory::Actor;
 use crate::store::directory_import::ImportReport;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.post_with_body_limit("/pocs/import", import, IMPORT_LIMIT_BYTES)
+    // The body is read by the handler, up to the server's `--import-body-limit`.
+    routes.post_with_body_limit("/pocs/import", import, usize::MAX)
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,17 +63,17 @@ async fn import(
     request: Request,
 ) -> Result<Json<ImportReport>, ApiError> {
     let layout = layout(request.headers())?;
-    let body = Bytes::from_request(request, &state)
+    let limit = state.import_body_limit;
+    let body = axum::body::to_bytes(request.into_body(), limit)
         .await
-        .map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(_)
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                ApiError::PayloadTooLarge {
-                    limit: IMPORT_LIMIT_BYTES,
-                }
+        .map_err(|error| {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::MalformedBody(format!("the body could not be read: {error}"))
             }
-            other => ApiError::MalformedBody(other.body_text()),
         })?;
     let rows = match layout {
         Layout::Csv => directory_file::read_csv(&body).map_err(ApiError::InvalidRows)?,
