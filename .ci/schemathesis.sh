@@ -6,6 +6,8 @@
 #
 #   .ci/schemathesis.sh                 # about CBM2_FUZZ_SECONDS (default 60) per role
 #   CBM2_FUZZ_SECONDS=20 .ci/schemathesis.sh
+#   CBM2_FUZZ_SEED=$RANDOM .ci/schemathesis.sh   # another draw (CI uses a fixed seed, so a
+#                                                # red run is the code's, not the dice's)
 #
 # The server runs on a temporary SQLite file and a free port, and is stopped on exit,
 # whatever happens.
@@ -90,6 +92,9 @@ start_server() {
     "contact":{"name":"Ana Souza","email":"ana.souza@itamaraty.example.org"},"time_sensitivity":"routine"}' >/dev/null
 }
 
+# Every check but use_after_free: a DELETE here revokes (a token) or disables (a webhook)
+# and keeps the record, which reads back with `revoked_at` / `disabled_at`; the record is
+# the audit trail, so "a deleted resource answers 404" is not this API's contract.
 status=0
 for role in secretariat poc; do
   start_server "$role"
@@ -102,9 +107,10 @@ for role in secretariat poc; do
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks all \
+    --exclude-checks use_after_free \
     --max-time "$SECONDS_PER_ROLE" \
     --workers 1 \
-    --seed "${CBM2_FUZZ_SEED:-$RANDOM}" \
+    --seed "${CBM2_FUZZ_SEED:-20261130}" \
     --no-color || { status=1; echo "the server's log:" >&2; tail -n 50 "$work/$role.log" >&2; }
 done
 exit "$status"
