@@ -223,6 +223,14 @@ const MEMBER_STATE_COLUMNS: &str = "
                AS active_policy_pocs
       FROM member_states m";
 
+/// What a `poc_created` directory event records: the new POC's fields as given.
+pub(super) fn poc_created_payload(poc: &NewPoc) -> serde_json::Value {
+    json!({
+        "member_state": poc.member_state, "name": poc.name, "affiliation": poc.affiliation,
+        "role": poc.role, "email": poc.email, "phone": poc.phone, "languages": poc.languages,
+    })
+}
+
 pub(super) const POC_COLUMNS: &str = "id, member_state, name, affiliation, role, email, phone, languages, \
      active, last_confirmed_at, created_at, updated_at, deactivated_at";
 
@@ -312,10 +320,7 @@ impl Store {
             let Some(record) = record else {
                 return Err(DirectoryError::UnknownMemberState(poc.member_state.clone()));
             };
-            let payload = json!({
-                "member_state": poc.member_state, "name": poc.name, "affiliation": poc.affiliation,
-                "role": poc.role, "email": poc.email, "phone": poc.phone, "languages": poc.languages,
-            });
+            let payload = poc_created_payload(poc);
             record_directory_event!(tx, actor, now, "poc_created", id.to_string(), payload);
             tx.commit().await?;
             Ok(record)

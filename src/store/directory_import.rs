@@ -22,7 +22,9 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::directory::{Actor, NewPoc, POC_COLUMNS, PocChanges, PocRecord, record_directory_event};
+use super::directory::{
+    Actor, NewPoc, POC_COLUMNS, PocChanges, PocRecord, poc_created_payload, record_directory_event,
+};
 use super::{BeginWrite, Store, StoreError, dispatch};
 use crate::domain::{MemberStateCode, PhoneNumber, PocRole};
 
@@ -443,10 +445,7 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                let payload = json!({
-                    "member_state": poc.member_state, "name": poc.name, "affiliation": poc.affiliation,
-                    "role": poc.role, "email": poc.email, "phone": poc.phone, "languages": poc.languages,
-                });
+                let payload = poc_created_payload(poc);
                 record_directory_event!(tx, actor, now, "poc_created", id.to_string(), payload);
                 entry.id = Some(id);
             }
