@@ -453,10 +453,15 @@ impl TestApp {
 
     /// Follows `next_cursor` to the end, as the Secretariat, and returns every item.
     pub async fn collect_pages(&self, first: &str) -> Vec<Value> {
+        self.collect_pages_as(first, &self.secretariat).await
+    }
+
+    /// Follows `next_cursor` to the end, as `token`, and returns every item.
+    pub async fn collect_pages_as(&self, first: &str, token: &str) -> Vec<Value> {
         let mut items = Vec::new();
         let mut path = first.to_owned();
         loop {
-            let reply = self.get(&path, &self.secretariat).await;
+            let reply = self.get(&path, token).await;
             let body = reply.assert_status(200);
             items.extend(body["items"].as_array().unwrap().iter().cloned());
             match body["next_cursor"].as_str() {
@@ -618,6 +623,30 @@ impl TestApp {
         view
     }
 
+    /// Takes an inquiry that `requester` has looked up (`poc_identified`) through `invoke`,
+    /// `describe` and `request-info`: it is sent, routine.
+    pub async fn send_looked_up(&self, id: &str, requester: &str) {
+        for (action, body) in [
+            ("invoke", json!({})),
+            (
+                "describe",
+                json!({"nature": "Botnet traffic", "category": "botnet", "sectors": []}),
+            ),
+            (
+                "request-info",
+                json!({
+                    "questions": "Is this host yours?",
+                    "contact": {"name": "Duty Officer", "email": "x@example.org"},
+                    "time_sensitivity": "routine",
+                }),
+            ),
+        ] {
+            self.post(&format!("/v1/inquiries/{id}/{action}"), requester, body)
+                .await
+                .assert_status(200);
+        }
+    }
+
     /// A new inquiry of `requester`'s brought to `incident_described`, addressed to
     /// `responding_state`; returns its id.
     pub async fn described_inquiry(
@@ -647,19 +676,8 @@ impl TestApp {
 
     /// The audit trail of an inquiry as `token` sees it (`GET /v1/inquiries/{id}/events`).
     pub async fn inquiry_events(&self, id: &str, token: &str) -> Vec<Value> {
-        let mut events = Vec::new();
-        let mut path = format!("/v1/inquiries/{id}/events?limit=200");
-        loop {
-            let reply = self.get(&path, token).await;
-            let page = reply.assert_status(200);
-            events.extend(page["items"].as_array().expect("items").iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(cursor) => {
-                    path = format!("/v1/inquiries/{id}/events?limit=200&cursor={cursor}")
-                }
-                None => return events,
-            }
-        }
+        self.collect_pages_as(&format!("/v1/inquiries/{id}/events?limit=200"), token)
+            .await
     }
 
     /// GET returning the body as text (CSV), with the status.

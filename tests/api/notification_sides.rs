@@ -64,31 +64,7 @@ async fn a_poc_moved_to_another_state_is_no_longer_told_of_the_inquiry(db: TestD
 
     // Bruno leaves Brazil's service for Argentina's after the lookup.
     move_to(&app, &bruno, "ARG").await;
-    act(&app, &id, "invoke", &chl, json!({}))
-        .await
-        .assert_status(200);
-    act(
-        &app,
-        &id,
-        "describe",
-        &chl,
-        json!({"nature": "Botnet traffic", "category": "botnet", "sectors": []}),
-    )
-    .await
-    .assert_status(200);
-    act(
-        &app,
-        &id,
-        "request-info",
-        &chl,
-        json!({
-            "questions": "Is this host yours?",
-            "contact": {"name": "Duty Officer", "email": "x@example.org"},
-            "time_sensitivity": "routine",
-        }),
-    )
-    .await
-    .assert_status(200);
+    app.send_looked_up(&id, &chl).await;
     settle(&app.db).await;
 
     assert_eq!(receiver.count("/ana"), 1, "{:#?}", receiver.received());

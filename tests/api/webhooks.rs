@@ -1418,31 +1418,7 @@ async fn every_responding_poc_of_the_snapshot_is_told(db: TestDb) {
         .filter(|id| *id != deactivated)
         .collect();
 
-    act(&app, &id, "invoke", &chl, json!({}))
-        .await
-        .assert_status(200);
-    act(
-        &app,
-        &id,
-        "describe",
-        &chl,
-        json!({"nature": "Botnet traffic", "category": "botnet", "sectors": []}),
-    )
-    .await
-    .assert_status(200);
-    act(
-        &app,
-        &id,
-        "request-info",
-        &chl,
-        json!({
-            "questions": "Is this host yours?",
-            "contact": {"name": "Duty Officer", "email": "x@example.org"},
-            "time_sensitivity": "routine",
-        }),
-    )
-    .await
-    .assert_status(200);
+    app.send_looked_up(&id, &chl).await;
     settle(&app.db).await;
     let told: BTreeSet<String> = receiver
         .received()
