@@ -177,14 +177,6 @@ impl Store {
         }
     }
 
-    /// Connects and applies pending migrations: what every entry point that touches the
-    /// database does first, so a fresh file or an empty PostgreSQL database just works.
-    pub async fn connect_and_migrate(url: &str) -> Result<Self, StoreError> {
-        let store = Self::connect(url).await?;
-        store.migrate().await?;
-        Ok(store)
-    }
-
     /// Applies the migrations embedded in the binary that the database has not seen yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
