@@ -195,6 +195,7 @@ fn inquiry(
             EventData::Invoke {
                 language: Language::En,
                 invocation_text: "(bench)".into(),
+                languages: Vec::new(),
             },
             step(2),
         ),

@@ -4,7 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use super::{MemberStateCode, PocId};
+use super::{MemberStateCode, PocId, PocRole};
 
 /// The party a token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,11 @@ pub enum Principal {
     Poc {
         poc_id: PocId,
         member_state: MemberStateCode,
+        /// Its role in the directory: only `policy` POCs act in CBM #2 inquiries (others
+        /// read and write those shared with them).
+        role: PocRole,
+        /// Whether its state participates in CBM #2 now.
+        participating: bool,
     },
 }
 

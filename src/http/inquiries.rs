@@ -19,12 +19,14 @@ use crate::domain::{
     Caller, ContactDetails, Indicator, IsoDuration, Language, LongText, MemberStateCode, Nature,
     Reason, ShortText, TimeSensitivity,
 };
-use crate::protocol::inquiry::{Incident, PocSnapshot, Requester};
-use crate::protocol::{Action, ActionName, Inquiry, Refusal, Role, Status};
+use crate::protocol::inquiry::{
+    ContactChannel, Incident, LoggedContact, PocSnapshot, Requester, SharedWith,
+};
+use crate::protocol::{Action, ActionName, Inquiry, Party, Refusal, Role, Status};
 use crate::store::chain::{ChainHead, ChainReport};
 use crate::store::inquiries::{
     ActionRequest, Command, CommandError, CreateError, Executed, IdempotencyKey, InquiryCursor,
-    InquiryFilter, IssuedBy, role_of,
+    InquiryFilter, IssuedBy, party_of,
 };
 
 pub(super) fn routes(routes: Routes) -> Routes {
@@ -44,6 +46,10 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .post("/inquiries/{id}/close", close)
         .post("/inquiries/{id}/withdraw", withdraw)
         .post("/inquiries/{id}/remind", remind)
+        .post("/inquiries/{id}/message", message)
+        .post("/inquiries/{id}/log-contact", log_contact)
+        .post("/inquiries/{id}/share", share)
+        .post("/inquiries/{id}/unshare", unshare)
         .get("/audit/verify", verify)
 }
 
@@ -75,6 +81,12 @@ pub struct InquiryView {
     overdue: bool,
     /// What this caller may do now, named as the actions of `protocol/`.
     allowed_actions: Vec<ActionName>,
+    /// Contacts made outside cbm2: which side logged one, by which channel, when. Their
+    /// summaries are in the `log_contact` events, which only the two states read.
+    logged_contacts: Vec<LoggedContact>,
+    /// The caller's standing: `acting` (a policy POC, the Secretariat), `shared` (a POC
+    /// the inquiry is shared with), `not_participating` (its state does not take part now).
+    standing: crate::protocol::Standing,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     content: Option<ContentView>,
 }
@@ -85,6 +97,9 @@ struct ContentView {
     requester: Requester,
     responding_pocs: Vec<PocSnapshot>,
     language: Option<Language>,
+    /// Every language of the invocation, in order, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    languages: Vec<Language>,
     invocation_text: Option<String>,
     nature: Option<String>,
     category: Option<String>,
@@ -94,6 +109,8 @@ struct ContentView {
     indicators: Option<Vec<Indicator>>,
     questions: Option<String>,
     contact: Option<ContactDetails>,
+    /// When the requester gave its contact details in a message.
+    contact_provided_at: Option<DateTime<Utc>>,
     message: Option<String>,
     contact_requested: Option<bool>,
     estimated_timeframe: Option<IsoDuration>,
@@ -101,16 +118,20 @@ struct ContentView {
     third_states: Vec<MemberStateCode>,
     resolution: Option<String>,
     withdrawal_reason: Option<String>,
+    /// The POCs of the caller's own state the inquiry is shared with.
+    shares: Vec<SharedWith>,
 }
 
 impl InquiryView {
-    pub fn new(inquiry: &Inquiry, role: Role, now: DateTime<Utc>) -> Self {
-        let content = matches!(role, Role::Requester | Role::Responder).then(|| {
+    pub fn new(inquiry: &Inquiry, party: Party, now: DateTime<Utc>) -> Self {
+        let role = party.role;
+        let content = party.is_participant().then(|| {
             let incident: Option<&Incident> = inquiry.incident.as_ref();
             ContentView {
                 requester: inquiry.requester.clone(),
                 responding_pocs: inquiry.responding_pocs.clone(),
                 language: inquiry.language,
+                languages: inquiry.languages.clone(),
                 invocation_text: inquiry.invocation_text.clone(),
                 nature: incident.map(|i| i.nature.clone()),
                 category: incident.map(|i| i.category.clone()),
@@ -120,6 +141,7 @@ impl InquiryView {
                 indicators: incident.map(|i| i.indicators.clone()),
                 questions: inquiry.questions.clone(),
                 contact: inquiry.contact.clone(),
+                contact_provided_at: inquiry.contact_provided_at,
                 message: inquiry.message.clone(),
                 contact_requested: inquiry.contact_requested,
                 estimated_timeframe: inquiry.estimated_timeframe,
@@ -127,6 +149,12 @@ impl InquiryView {
                 third_states: inquiry.third_states.clone(),
                 resolution: inquiry.resolution.clone(),
                 withdrawal_reason: inquiry.withdrawal_reason.clone(),
+                shares: inquiry
+                    .shares
+                    .iter()
+                    .filter(|share| share.side == role)
+                    .cloned()
+                    .collect(),
             }
         });
         Self {
@@ -151,7 +179,9 @@ impl InquiryView {
             response_due_at: inquiry.response_due_at,
             due_at: inquiry.due_at(),
             overdue: inquiry.overdue(now),
-            allowed_actions: inquiry.allowed_actions(role, now),
+            allowed_actions: inquiry.allowed_actions(party, now),
+            logged_contacts: inquiry.logged_contacts.clone(),
+            standing: party.standing,
             content,
         }
     }
@@ -162,8 +192,8 @@ fn etag(version: i64) -> HeaderValue {
 }
 
 /// 200 (or `status`) with the view and its `ETag`.
-fn inquiry_response(status: StatusCode, inquiry: &Inquiry, role: Role) -> Response {
-    let view = InquiryView::new(inquiry, role, clock::now());
+fn inquiry_response(status: StatusCode, inquiry: &Inquiry, party: Party) -> Response {
+    let view = InquiryView::new(inquiry, party, clock::now());
     let mut response = (status, Json(view)).into_response();
     response
         .headers_mut()
@@ -192,7 +222,18 @@ impl From<CommandError> for ApiError {
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::WrongRole { .. } => ApiError::Forbidden(refusal.to_string()),
+            Refusal::WrongRole { .. } | Refusal::Forbidden { .. } => {
+                ApiError::Forbidden(refusal.to_string())
+            }
+            Refusal::NotInVersion {
+                current_status,
+                ref allowed_actions,
+                ..
+            } => ApiError::TransitionRefused {
+                detail: refusal.to_string(),
+                current_status: current_status.as_str(),
+                allowed_actions: allowed_actions.iter().map(|a| a.as_str()).collect(),
+            },
             Refusal::NotAllowed {
                 current_status,
                 ref allowed_actions,
@@ -231,14 +272,20 @@ async fn create(
         )
         .await
         .map_err(|e| match e {
-            CreateError::NotAPoc => ApiError::Forbidden(e.to_string()),
+            CreateError::NotAPoc | CreateError::NotPolicy | CreateError::NotParticipating(_) => {
+                ApiError::Forbidden(e.to_string())
+            }
             CreateError::UnknownRelatedInquiry(_) => ApiError::invalid_field(
                 "related_inquiry_id",
                 "no inquiry of your state has this id",
             ),
             CreateError::Store(error) => error.into(),
         })?;
-    let mut response = inquiry_response(StatusCode::CREATED, &inquiry, Role::Requester);
+    let mut response = inquiry_response(
+        StatusCode::CREATED,
+        &inquiry,
+        Party::acting(Role::Requester),
+    );
     let location = format!("/v1/inquiries/{}", inquiry.id);
     response.headers_mut().insert(
         header::LOCATION,
@@ -302,8 +349,8 @@ async fn list(
             // A row that cannot be decoded is logged by the store and left out: one bad
             // row never fails the page.
             let inquiry = row.inquiry?;
-            let role = role_of(&caller.principal, &inquiry).unwrap_or(Role::Secretariat);
-            Some(InquiryView::new(&inquiry, role, now))
+            let party = party_of(&caller.principal, &inquiry)?;
+            Some(InquiryView::new(&inquiry, party, now))
         },
     );
     Ok(Json(Page {
@@ -312,15 +359,19 @@ async fn list(
     }))
 }
 
-/// Loads an inquiry the caller may see, with the caller's role in it; 404 otherwise.
-async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> Result<(Inquiry, Role), ApiError> {
+/// Loads an inquiry the caller may see, with the caller's part in it; 404 otherwise.
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<(Inquiry, Party), ApiError> {
     let inquiry = state
         .store
         .get_inquiry(id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let role = role_of(&caller.principal, &inquiry).ok_or_else(|| not_found(id))?;
-    Ok((inquiry, role))
+    let party = party_of(&caller.principal, &inquiry).ok_or_else(|| not_found(id))?;
+    Ok((inquiry, party))
 }
 
 async fn show(
@@ -328,8 +379,8 @@ async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
-    let (inquiry, role) = visible(&state, &caller, id).await?;
-    Ok(inquiry_response(StatusCode::OK, &inquiry, role))
+    let (inquiry, party) = visible(&state, &caller, id).await?;
+    Ok(inquiry_response(StatusCode::OK, &inquiry, party))
 }
 
 #[derive(Debug, Serialize)]
@@ -378,8 +429,9 @@ async fn events(
 ) -> Result<Json<Page<EventView>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after: Option<EventCursor> = decode_cursor(query.cursor.as_deref())?;
-    let (_, role) = visible(&state, &caller, id).await?;
-    let participant = role != Role::Secretariat;
+    let (_, party) = visible(&state, &caller, id).await?;
+    let role = party.role;
+    let participant = party.is_participant();
     let rows = state
         .store
         .inquiry_events_page(id, role == Role::Responder, after.map(|c| c.seq), limit + 1)
@@ -474,13 +526,13 @@ async fn run(
         idempotency: idempotency_key(headers, path, body)?,
         now,
     };
-    let render = |inquiry: &Inquiry, role: Role| {
-        serde_json::to_string(&InquiryView::new(inquiry, role, now)).expect("views serialize")
+    let render = |inquiry: &Inquiry, party: Party| {
+        serde_json::to_string(&InquiryView::new(inquiry, party, now)).expect("views serialize")
     };
     match state.store.execute(command, render).await? {
-        Executed::Applied(inquiry, role) => {
+        Executed::Applied(inquiry, party) => {
             tracing::info!(inquiry_id = %inquiry.id, version = inquiry.version, status = inquiry.status.as_str(), "action recorded");
-            Ok(inquiry_response(StatusCode::OK, &inquiry, role))
+            Ok(inquiry_response(StatusCode::OK, &inquiry, party))
         }
         Executed::Replayed { body } => {
             let version = serde_json::from_str::<Value>(&body)
@@ -531,14 +583,43 @@ action_handler!(lookup_poc, "lookup-poc", LookupPocBody, |body| {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InvokeBody {
+    /// One language.
     #[serde(default)]
-    language: Language,
+    language: Option<Language>,
+    /// Several, rendered one after the other (protocol 1.1).
+    #[serde(default)]
+    languages: Option<Vec<Language>>,
 }
-action_handler!(invoke, "invoke", InvokeBody, |body| ActionRequest::Ready(
-    Action::Invoke {
-        language: body.language
-    }
-));
+
+async fn invoke(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    JsonWithBytes(body, bytes): JsonWithBytes<InvokeBody>,
+) -> Result<Response, ApiError> {
+    let languages = match (body.language, body.languages) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_field(
+                "languages",
+                "give language or languages, not both",
+            ));
+        }
+        (Some(language), None) => vec![language],
+        (None, Some(languages)) if languages.is_empty() || languages.len() > 4 => {
+            return Err(ApiError::invalid_field(
+                "languages",
+                "must list one to four of en, es, fr, pt",
+            ));
+        }
+        (None, Some(languages)) => languages,
+        // The responding POCs' first language (the protocol decides).
+        (None, None) => Vec::new(),
+    };
+    let path = format!("/v1/inquiries/{id}/invoke");
+    let action = ActionRequest::Ready(Action::Invoke { languages });
+    run(&state, &caller, id, &headers, &path, &bytes, action).await
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -686,6 +767,49 @@ struct RemindBody {}
 action_handler!(remind, "remind", RemindBody, |_body| ActionRequest::Ready(
     Action::Remind
 ));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageBody {
+    text: LongText,
+    #[serde(default)]
+    contact: Option<ContactDetails>,
+}
+action_handler!(message, "message", MessageBody, |body| {
+    ActionRequest::Ready(Action::Message {
+        text: body.text,
+        contact: body.contact,
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogContactBody {
+    channel: ContactChannel,
+    at: DateTime<Utc>,
+    summary: LongText,
+}
+action_handler!(log_contact, "log-contact", LogContactBody, |body| {
+    ActionRequest::Ready(Action::LogContact {
+        channel: body.channel,
+        at: body.at,
+        summary: body.summary,
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareBody {
+    poc_id: Uuid,
+}
+action_handler!(share, "share", ShareBody, |body| ActionRequest::Share(
+    body.poc_id
+));
+action_handler!(unshare, "unshare", ShareBody, |body| {
+    ActionRequest::Ready(Action::Unshare {
+        poc_id: body.poc_id,
+    })
+});
 
 /// `?expect_head=SEQ:HASH`: a head the caller kept, which the chain must still pass through.
 #[derive(Debug, Deserialize)]

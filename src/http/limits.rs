@@ -212,6 +212,8 @@ mod tests {
         let poc = |id| Principal::Poc {
             poc_id: PocId(Uuid::from_u128(id)),
             member_state: MemberStateCode::parse("CHL").unwrap(),
+            role: crate::domain::PocRole::Policy,
+            participating: true,
         };
         for _ in 0..3 {
             assert_eq!(limiter.check_principal(&poc(1), true), Ok(()));

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::definition::definition;
+use super::definition::{Definition, definition, definition_of};
 use super::invocation::{self, InvocationParties};
 use super::machine::{ActionName, Status, Stimulus, transition};
 use crate::domain::{
@@ -43,20 +43,78 @@ impl Role {
     }
 }
 
-/// Who may take each action (the `actor` column of the protocol table).
-pub fn actor_of(action: ActionName) -> Role {
-    match action {
-        ActionName::LookupPoc
-        | ActionName::Invoke
-        | ActionName::Describe
-        | ActionName::RequestInfo
-        | ActionName::FollowUp
-        | ActionName::Close
-        | ActionName::Withdraw => Role::Requester,
-        ActionName::Acknowledge | ActionName::Update | ActionName::Respond => Role::Responder,
-        ActionName::Remind => Role::Secretariat,
-        ActionName::DeadlineReminder | ActionName::DeadlineMissed => Role::Engine,
+/// Where a caller stands on its side of an inquiry, which narrows what its role allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// A policy POC of a participating state (and the Secretariat, and the engine): takes
+    /// every action its role has.
+    Acting,
+    /// A POC its state shared the inquiry with: reads it and takes the actions the table
+    /// marks `shared` (messages).
+    Shared,
+    /// A policy POC of a state that no longer participates in CBM #2: reads only.
+    NotParticipating,
+}
+
+/// A caller's part in an inquiry: its side (or the Secretariat, or the engine) and its
+/// standing there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Party {
+    pub role: Role,
+    pub standing: Standing,
+}
+
+impl Party {
+    pub const SECRETARIAT: Party = Party::acting(Role::Secretariat);
+    pub const ENGINE: Party = Party::acting(Role::Engine);
+
+    pub const fn acting(role: Role) -> Party {
+        Party {
+            role,
+            standing: Standing::Acting,
+        }
     }
+
+    /// One of the two states' POCs (not the Secretariat, not the engine).
+    pub fn is_participant(self) -> bool {
+        matches!(self.role, Role::Requester | Role::Responder)
+    }
+}
+
+/// The channel of a contact made outside cbm2 (`log_contact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Phone,
+    Email,
+    Meeting,
+    Other,
+}
+
+/// A contact made outside cbm2, as the inquiry shows it to both parties and (being
+/// metadata) to the Secretariat. Its summary is in the `log_contact` event only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedContact {
+    /// The party that logged it.
+    pub side: Role,
+    pub channel: ContactChannel,
+    /// When the contact took place.
+    pub at: DateTime<Utc>,
+    /// When it was logged.
+    pub logged_at: DateTime<Utc>,
+}
+
+/// A POC an inquiry is shared with, by a policy POC of its own state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedWith {
+    pub poc_id: Uuid,
+    pub name: String,
+    /// Its directory role (`technical` or `mfa`).
+    pub role: String,
+    /// The party it reads and writes for.
+    pub side: Role,
+    pub shared_at: DateTime<Utc>,
 }
 
 /// A member state's name in the four official languages of the OAS.
@@ -130,7 +188,11 @@ pub struct Inquiry {
     pub responding_state: Option<MemberStateCode>,
     pub responding_state_name: Option<StateName>,
     pub responding_pocs: Vec<PocSnapshot>,
+    /// The first (or only) language of the invocation.
     pub language: Option<Language>,
+    /// Every language the invocation was rendered in, in order (protocol 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<Language>,
     pub invocation_text: Option<String>,
     pub incident: Option<Incident>,
     pub questions: Option<String>,
@@ -159,9 +221,39 @@ pub struct Inquiry {
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub responded_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// When the requester last gave its contact details in a message (answering an
+    /// acknowledgement's contact request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_provided_at: Option<DateTime<Utc>>,
+    /// Contacts made outside cbm2, oldest logged first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logged_contacts: Vec<LoggedContact>,
+    /// The POCs the inquiry is shared with now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<SharedWith>,
 }
 
 impl Inquiry {
+    /// The definition of the protocol version the inquiry started under, if this build
+    /// carries it (a row from a newer build than this one would not be).
+    pub fn definition(&self) -> Option<&'static Definition> {
+        definition_of(&self.protocol_version)
+    }
+
+    /// The state on `side` of the inquiry.
+    pub fn state_of(&self, side: Role) -> Option<&MemberStateCode> {
+        match side {
+            Role::Requester => Some(&self.requesting_state),
+            Role::Responder => self.responding_state.as_ref(),
+            Role::Secretariat | Role::Engine => None,
+        }
+    }
+
+    /// The share of `poc_id`, if the inquiry is shared with it.
+    pub fn share_of(&self, poc_id: Uuid) -> Option<&SharedWith> {
+        self.shares.iter().find(|s| s.poc_id == poc_id)
+    }
+
     /// The running deadline: the acknowledgement's while awaiting a response, the
     /// response's once acknowledged, none otherwise.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
@@ -193,6 +285,7 @@ impl Inquiry {
             overdue,
             deadline_unrecorded: overdue && self.deadline_missed_for != due_at,
             reminder_unrecorded: !overdue && due_at.is_some() && self.reminded_for != due_at,
+            sent: self.sent_at.is_some(),
         }
     }
 
@@ -219,13 +312,30 @@ impl Inquiry {
         }
     }
 
-    /// The actions `role` may take now, in protocol order.
-    pub fn allowed_actions(&self, role: Role, now: DateTime<Utc>) -> Vec<ActionName> {
+    /// The actions `party` may take now, in protocol order: those of the inquiry's
+    /// protocol version that its role and standing allow and its status accepts.
+    pub fn allowed_actions(&self, party: Party, now: DateTime<Utc>) -> Vec<ActionName> {
+        let Some(definition) = self.definition() else {
+            return Vec::new();
+        };
         ActionName::ALL
             .into_iter()
-            .filter(|action| actor_of(*action) == role)
+            .filter(|action| {
+                definition
+                    .action(*action)
+                    .is_some_and(|row| row.taken_by(party.role) && standing_allows(party, row))
+            })
             .filter(|action| transition(self.status, self.stimulus(*action, now)).is_some())
             .collect()
+    }
+}
+
+/// Whether a party's standing lets it take an action its role has.
+fn standing_allows(party: Party, row: &super::definition::ActionDefinition) -> bool {
+    match party.standing {
+        Standing::Acting => true,
+        Standing::Shared => row.shared,
+        Standing::NotParticipating => false,
     }
 }
 
@@ -245,7 +355,8 @@ pub struct LookupTarget {
 pub enum Action {
     LookupPoc(LookupTarget),
     Invoke {
-        language: Language,
+        /// The languages to render, in order; none: the responding POCs' first language.
+        languages: Vec<Language>,
     },
     Describe {
         nature: Nature,
@@ -291,6 +402,30 @@ pub enum Action {
     Remind,
     DeadlineReminder,
     DeadlineMissed,
+    Message {
+        text: LongText,
+        contact: Option<ContactDetails>,
+    },
+    LogContact {
+        channel: ContactChannel,
+        at: DateTime<Utc>,
+        summary: LongText,
+    },
+    Share(ShareTarget),
+    Unshare {
+        poc_id: Uuid,
+    },
+}
+
+/// The POC to share an inquiry with, as the directory describes it (resolved by the
+/// store, inside the command's transaction).
+#[derive(Debug, Clone)]
+pub struct ShareTarget {
+    pub poc_id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub member_state: MemberStateCode,
+    pub active: bool,
 }
 
 impl Action {
@@ -309,6 +444,10 @@ impl Action {
             Action::Remind => ActionName::Remind,
             Action::DeadlineReminder => ActionName::DeadlineReminder,
             Action::DeadlineMissed => ActionName::DeadlineMissed,
+            Action::Message { .. } => ActionName::Message,
+            Action::LogContact { .. } => ActionName::LogContact,
+            Action::Share(_) => ActionName::Share,
+            Action::Unshare { .. } => ActionName::Unshare,
         }
     }
 }
@@ -335,6 +474,9 @@ pub enum EventData {
     Invoke {
         language: Language,
         invocation_text: String,
+        /// Every language rendered, in order, when there were several (protocol 1.1).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        languages: Vec<Language>,
     },
     Describe {
         incident: Incident,
@@ -391,6 +533,27 @@ pub enum EventData {
         /// `acknowledgement` or `response`.
         deadline: String,
     },
+    Message {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact: Option<ContactDetails>,
+    },
+    LogContact {
+        side: Role,
+        channel: ContactChannel,
+        at: DateTime<Utc>,
+        summary: String,
+    },
+    Share {
+        side: Role,
+        poc_id: Uuid,
+        name: String,
+        role: String,
+    },
+    Unshare {
+        side: Role,
+        poc_id: Uuid,
+    },
 }
 
 impl EventData {
@@ -419,6 +582,10 @@ impl EventData {
             EventData::Remind { .. } => ActionName::Remind,
             EventData::DeadlineReminder { .. } => ActionName::DeadlineReminder,
             EventData::DeadlineMissed { .. } => ActionName::DeadlineMissed,
+            EventData::Message { .. } => ActionName::Message,
+            EventData::LogContact { .. } => ActionName::LogContact,
+            EventData::Share { .. } => ActionName::Share,
+            EventData::Unshare { .. } => ActionName::Unshare,
         })
     }
 
@@ -443,8 +610,23 @@ impl EventData {
 /// Why an action was refused. Nothing is recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("only the {required} may {action}", required = required.as_str(), action = action.as_str())]
-    WrongRole { action: ActionName, required: Role },
+    #[error("only the {required} may {action}", required = roles_in_words(required), action = action.as_str())]
+    WrongRole {
+        action: ActionName,
+        required: Vec<Role>,
+    },
+    /// The caller's role has the action, but not in its standing (a POC the inquiry is
+    /// shared with, a state that no longer participates).
+    #[error("{reason}")]
+    Forbidden { action: ActionName, reason: String },
+    /// The inquiry's protocol version has no such action.
+    #[error("{action} is not part of protocol {version}, which this inquiry started under", action = action.as_str())]
+    NotInVersion {
+        action: ActionName,
+        version: String,
+        current_status: Status,
+        allowed_actions: Vec<ActionName>,
+    },
     #[error("{action} is not allowed while the inquiry is {status}", action = action.as_str(), status = current_status.as_str())]
     NotAllowed {
         action: ActionName,
@@ -453,6 +635,15 @@ pub enum Refusal {
     },
     #[error("{field}: {detail}")]
     Invalid { field: String, detail: String },
+}
+
+/// "requester", "requester or responder".
+fn roles_in_words(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn invalid(field: &str, detail: impl Into<String>) -> Refusal {
@@ -476,11 +667,12 @@ fn future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime
 
 /// A response deadline from an estimated timeframe or an explicit date (one of them).
 fn response_deadline(
+    definition: &Definition,
     estimated_timeframe: Option<IsoDuration>,
     respond_by: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, Refusal> {
-    let max = definition().deadlines.max_estimated_timeframe;
+    let max = definition.deadlines.max_estimated_timeframe;
     match (estimated_timeframe, respond_by) {
         (Some(_), Some(_)) => Err(invalid(
             "estimated_timeframe",
@@ -503,11 +695,12 @@ fn response_deadline(
 /// The acknowledgement deadline: an explicit date (ahead, and no further than the longest
 /// estimated timeframe), or the time sensitivity's default.
 fn ack_deadline(
+    definition: &Definition,
     time_sensitivity: TimeSensitivity,
     respond_by: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, Refusal> {
-    let max = definition().deadlines.max_estimated_timeframe;
+    let max = definition.deadlines.max_estimated_timeframe;
     match respond_by {
         Some(at) if at > now + max.as_delta() => Err(invalid(
             "respond_by",
@@ -515,7 +708,7 @@ fn ack_deadline(
         )),
         Some(at) => future("respond_by", at, now),
         None => Ok(now
-            + definition()
+            + definition
                 .deadlines
                 .for_sensitivity(time_sensitivity)
                 .as_delta()),
@@ -540,28 +733,114 @@ pub fn create(
     }
 }
 
-/// Decides what `role` doing `action` at `now` records, or why it is refused.
-pub fn decide(
+/// The languages an invocation is rendered in: those asked for, or the first language of
+/// the responding state's policy POCs (in the order they were snapshotted) that is an OAS
+/// official language, or English.
+fn invocation_languages(inquiry: &Inquiry, asked: Vec<Language>) -> Result<Vec<Language>, Refusal> {
+    for (i, language) in asked.iter().enumerate() {
+        if asked[..i].contains(language) {
+            return Err(invalid(
+                "languages",
+                format!("lists {} twice", language.as_str()),
+            ));
+        }
+    }
+    if !asked.is_empty() {
+        return Ok(asked);
+    }
+    let preferred = inquiry
+        .responding_pocs
+        .iter()
+        .filter_map(|poc| poc.languages.first())
+        .find_map(|code| Language::ALL.into_iter().find(|l| l.as_str() == code));
+    Ok(vec![preferred.unwrap_or_default()])
+}
+
+/// How long before the inquiry was created a contact logged on it may have taken place
+/// (the text's first step is a call or e-mail, which may come before the inquiry is
+/// filed in cbm2).
+pub const CONTACT_BEFORE_INQUIRY: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Whether `party` may take the action `name` on `inquiry` now, whatever its input: the
+/// checks of [`decide`] that come before the input's (409, 403, 403, 409). The store asks
+/// it before it resolves what an action names in the directory, so that a caller who may
+/// not act learns nothing of the directory. Gives the inquiry's protocol definition.
+pub fn admit(
     inquiry: &Inquiry,
-    role: Role,
-    action: Action,
+    party: Party,
+    name: ActionName,
     now: DateTime<Utc>,
-) -> Result<EventData, Refusal> {
-    let name = action.name();
-    let required = actor_of(name);
-    if role != required {
+) -> Result<&'static Definition, Refusal> {
+    let Some(definition) = inquiry.definition() else {
+        return Err(Refusal::NotInVersion {
+            action: name,
+            version: inquiry.protocol_version.clone(),
+            current_status: inquiry.status,
+            allowed_actions: Vec::new(),
+        });
+    };
+    let Some(row) = definition.action(name) else {
+        return Err(Refusal::NotInVersion {
+            action: name,
+            version: inquiry.protocol_version.clone(),
+            current_status: inquiry.status,
+            allowed_actions: inquiry.allowed_actions(party, now),
+        });
+    };
+    if !row.taken_by(party.role) {
         return Err(Refusal::WrongRole {
             action: name,
-            required,
+            required: [
+                Role::Requester,
+                Role::Responder,
+                Role::Secretariat,
+                Role::Engine,
+            ]
+            .into_iter()
+            .filter(|r| row.taken_by(*r))
+            .collect(),
+        });
+    }
+    if !standing_allows(party, row) {
+        let state = inquiry
+            .state_of(party.role)
+            .map_or_else(|| "its state".to_owned(), ToString::to_string);
+        let reason = match party.standing {
+            Standing::Shared => format!(
+                "this inquiry is shared with you to read and to send messages; {} is for the policy points of contact of {state}",
+                name.as_str()
+            ),
+            _ => format!(
+                "{state} does not participate in CBM #2 at present: its points of contact may read the inquiry but not act on it (the Secretariat sets participation)"
+            ),
+        };
+        return Err(Refusal::Forbidden {
+            action: name,
+            reason,
         });
     }
     if transition(inquiry.status, inquiry.stimulus(name, now)).is_none() {
         return Err(Refusal::NotAllowed {
             action: name,
             current_status: inquiry.status,
-            allowed_actions: inquiry.allowed_actions(role, now),
+            allowed_actions: inquiry.allowed_actions(party, now),
         });
     }
+    Ok(definition)
+}
+
+/// Decides what `party` doing `action` at `now` records, or why it is refused: the
+/// inquiry's protocol version must have the action (409), the party's role must take it
+/// (403) and its standing allow it (403), the status must accept it (409), and the input
+/// must hold (422).
+pub fn decide(
+    inquiry: &Inquiry,
+    party: Party,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Result<EventData, Refusal> {
+    let definition = admit(inquiry, party, action.name(), now)?;
+    let side = party.role;
     Ok(match action {
         Action::LookupPoc(target) => {
             if target.code == inquiry.requesting_state {
@@ -591,7 +870,8 @@ pub fn decide(
                 responding_pocs: target.pocs,
             }
         }
-        Action::Invoke { language } => {
+        Action::Invoke { languages } => {
+            let languages = invocation_languages(inquiry, languages)?;
             let responding_state_name = inquiry
                 .responding_state_name
                 .as_ref()
@@ -601,19 +881,31 @@ pub fn decide(
                 .iter()
                 .map(|p| p.name.clone())
                 .collect();
-            let text = invocation::render(
-                language,
-                &InvocationParties {
-                    requester_name: &inquiry.requester.name,
-                    requester_affiliation: &inquiry.requester.affiliation,
-                    requesting_state_name: inquiry.requesting_state_name.in_language(language),
-                    responding_poc_names: &names,
-                    responding_state_name: responding_state_name.in_language(language),
-                },
-            );
+            let texts: Vec<String> = languages
+                .iter()
+                .map(|language| {
+                    invocation::render(
+                        *language,
+                        &InvocationParties {
+                            requester_name: &inquiry.requester.name,
+                            requester_affiliation: &inquiry.requester.affiliation,
+                            requesting_state_name: inquiry
+                                .requesting_state_name
+                                .in_language(*language),
+                            responding_poc_names: &names,
+                            responding_state_name: responding_state_name.in_language(*language),
+                        },
+                    )
+                })
+                .collect();
             EventData::Invoke {
-                language,
-                invocation_text: text,
+                language: languages[0],
+                invocation_text: texts.join(INVOCATION_SEPARATOR),
+                languages: if languages.len() > 1 {
+                    languages
+                } else {
+                    Vec::new()
+                },
             }
         }
         Action::Describe {
@@ -658,7 +950,7 @@ pub fn decide(
             questions: questions.as_str().to_owned(),
             contact,
             time_sensitivity,
-            ack_due_at: ack_deadline(time_sensitivity, respond_by, now)?,
+            ack_due_at: ack_deadline(definition, time_sensitivity, respond_by, now)?,
         },
         Action::Acknowledge {
             estimated_timeframe,
@@ -666,7 +958,7 @@ pub fn decide(
             message,
             contact_requested,
         } => {
-            let response_due_at = response_deadline(estimated_timeframe, respond_by, now)?.ok_or_else(|| {
+            let response_due_at = response_deadline(definition, estimated_timeframe, respond_by, now)?.ok_or_else(|| {
                 invalid(
                     "estimated_timeframe",
                     "is required (or respond_by): O2 asks for an estimated timeframe for a response",
@@ -685,7 +977,8 @@ pub fn decide(
             respond_by,
             reason,
         } => {
-            let response_due_at = response_deadline(estimated_timeframe, respond_by, now)?;
+            let response_due_at =
+                response_deadline(definition, estimated_timeframe, respond_by, now)?;
             if response_due_at.is_some() && reason.is_none() {
                 return Err(invalid(
                     "reason",
@@ -742,7 +1035,7 @@ pub fn decide(
             EventData::FollowUp {
                 questions: questions.as_str().to_owned(),
                 time_sensitivity,
-                ack_due_at: ack_deadline(time_sensitivity, respond_by, now)?,
+                ack_due_at: ack_deadline(definition, time_sensitivity, respond_by, now)?,
             }
         }
         Action::Close { resolution } => EventData::Close {
@@ -770,8 +1063,98 @@ pub fn decide(
             due_at: inquiry.due_at().expect("overdue implies a deadline"),
             deadline: inquiry.deadline_kind().to_owned(),
         },
+        Action::Message { text, contact } => {
+            if contact.is_some() && side != Role::Requester {
+                return Err(invalid(
+                    "contact",
+                    "only the requesting state gives its contact details in a message",
+                ));
+            }
+            EventData::Message {
+                text: text.as_str().to_owned(),
+                contact,
+            }
+        }
+        Action::LogContact {
+            channel,
+            at,
+            summary,
+        } => {
+            if at > now {
+                return Err(invalid(
+                    "at",
+                    format!("must not be in the future, got {}", at.to_rfc3339()),
+                ));
+            }
+            if at < inquiry.created_at - CONTACT_BEFORE_INQUIRY {
+                return Err(invalid(
+                    "at",
+                    format!(
+                        "must be at most {} days before the inquiry was created ({})",
+                        CONTACT_BEFORE_INQUIRY.num_days(),
+                        inquiry.created_at.to_rfc3339()
+                    ),
+                ));
+            }
+            EventData::LogContact {
+                side,
+                channel,
+                at,
+                summary: summary.as_str().to_owned(),
+            }
+        }
+        Action::Share(target) => {
+            let own_state = inquiry.state_of(side).expect("a participant has a state");
+            if target.member_state != *own_state {
+                return Err(invalid(
+                    "poc_id",
+                    format!(
+                        "is a point of contact of {}: an inquiry is shared with a point of contact of your own state, {own_state}",
+                        target.member_state
+                    ),
+                ));
+            }
+            if !target.active {
+                return Err(invalid("poc_id", "is deactivated"));
+            }
+            if target.role == "policy" {
+                return Err(invalid(
+                    "poc_id",
+                    format!(
+                        "is a policy point of contact of {own_state}, who sees the inquiry already"
+                    ),
+                ));
+            }
+            if inquiry.share_of(target.poc_id).is_some() {
+                return Err(invalid(
+                    "poc_id",
+                    "the inquiry is already shared with this point of contact",
+                ));
+            }
+            EventData::Share {
+                side,
+                poc_id: target.poc_id,
+                name: target.name,
+                role: target.role,
+            }
+        }
+        Action::Unshare { poc_id } => {
+            if inquiry
+                .share_of(poc_id)
+                .is_none_or(|share| share.side != side)
+            {
+                return Err(invalid(
+                    "poc_id",
+                    "your state has not shared the inquiry with this point of contact",
+                ));
+            }
+            EventData::Unshare { side, poc_id }
+        }
     })
 }
+
+/// Between the renderings of an invocation in several languages.
+pub const INVOCATION_SEPARATOR: &str = "\n\n* * *\n\n";
 
 /// A stored event does not follow from the one before it.
 #[derive(Debug, thiserror::Error)]
@@ -822,6 +1205,7 @@ pub fn apply(
                 responding_state_name: None,
                 responding_pocs: Vec::new(),
                 language: None,
+                languages: Vec::new(),
                 invocation_text: None,
                 incident: None,
                 questions: None,
@@ -845,6 +1229,9 @@ pub fn apply(
                 acknowledged_at: None,
                 responded_at: None,
                 ended_at: None,
+                contact_provided_at: None,
+                logged_contacts: Vec::new(),
+                shares: Vec::new(),
             };
             return if seq == 1 {
                 Ok(inquiry)
@@ -862,6 +1249,7 @@ pub fn apply(
         overdue: true,
         deadline_unrecorded: true,
         reminder_unrecorded: true,
+        sent: true,
     };
     inquiry.status = transition(inquiry.status, stimulus)
         .ok_or_else(|| replay_error(inquiry.status.as_str()))?;
@@ -881,8 +1269,10 @@ pub fn apply(
         EventData::Invoke {
             language,
             invocation_text,
+            languages,
         } => {
             inquiry.language = Some(language);
+            inquiry.languages = languages;
             inquiry.invocation_text = Some(invocation_text);
         }
         EventData::Describe { incident } => inquiry.incident = Some(incident),
@@ -957,6 +1347,36 @@ pub fn apply(
         EventData::Remind { .. } => {}
         EventData::DeadlineReminder { due_at, .. } => inquiry.reminded_for = Some(due_at),
         EventData::DeadlineMissed { due_at, .. } => inquiry.deadline_missed_for = Some(due_at),
+        EventData::Message { text: _, contact } => {
+            if let Some(contact) = contact {
+                inquiry.contact = Some(contact);
+                inquiry.contact_provided_at = Some(at);
+            }
+        }
+        EventData::LogContact {
+            side,
+            channel,
+            at: contacted_at,
+            summary: _,
+        } => inquiry.logged_contacts.push(LoggedContact {
+            side,
+            channel,
+            at: contacted_at,
+            logged_at: at,
+        }),
+        EventData::Share {
+            side,
+            poc_id,
+            name,
+            role,
+        } => inquiry.shares.push(SharedWith {
+            poc_id,
+            name,
+            role,
+            side,
+            shared_at: at,
+        }),
+        EventData::Unshare { side: _, poc_id } => inquiry.shares.retain(|s| s.poc_id != poc_id),
     }
     Ok(inquiry)
 }
@@ -1020,8 +1440,10 @@ mod tests {
         ] {
             let event = decide(
                 &inquiry,
-                Role::Requester,
-                Action::Invoke { language },
+                Party::acting(Role::Requester),
+                Action::Invoke {
+                    languages: vec![language],
+                },
                 at(2),
             )
             .unwrap();
@@ -1056,16 +1478,16 @@ mod tests {
         let inquiry = addressed_to_brazil();
         let wrong_role = decide(
             &inquiry,
-            Role::Responder,
+            Party::acting(Role::Responder),
             Action::Invoke {
-                language: Language::En,
+                languages: vec![Language::En],
             },
             at(2),
         );
         assert!(matches!(wrong_role, Err(Refusal::WrongRole { .. })));
         let skipped = decide(
             &inquiry,
-            Role::Requester,
+            Party::acting(Role::Requester),
             Action::Close { resolution: None },
             at(2),
         );
@@ -1083,7 +1505,9 @@ mod tests {
             [
                 ActionName::LookupPoc,
                 ActionName::Invoke,
-                ActionName::Withdraw
+                ActionName::Withdraw,
+                ActionName::Share,
+                ActionName::Unshare,
             ]
         );
     }

@@ -7,6 +7,10 @@
 //! ended:     closed | withdrawn
 //! ```
 //!
+//! under one top superstate, `inquiry`, which takes `share` and `unshare` in any status.
+//! The machine carries the union of every protocol version's actions; which of them an
+//! inquiry may take is its version's table ([`super::definition`]).
+//!
 //! The machine knows statuses and actions only; the inputs, deadlines and effects of an
 //! action are [`super::inquiry`]'s. It holds no data of its own besides whether the last
 //! action was accepted: statig's `handle()` returns nothing and drops what no state
@@ -124,10 +128,14 @@ pub enum ActionName {
     Remind,
     DeadlineReminder,
     DeadlineMissed,
+    Message,
+    LogContact,
+    Share,
+    Unshare,
 }
 
 impl ActionName {
-    pub const ALL: [ActionName; 13] = [
+    pub const ALL: [ActionName; 17] = [
         ActionName::LookupPoc,
         ActionName::Invoke,
         ActionName::Describe,
@@ -141,6 +149,10 @@ impl ActionName {
         ActionName::Remind,
         ActionName::DeadlineReminder,
         ActionName::DeadlineMissed,
+        ActionName::Message,
+        ActionName::LogContact,
+        ActionName::Share,
+        ActionName::Unshare,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -158,6 +170,10 @@ impl ActionName {
             ActionName::Remind => "remind",
             ActionName::DeadlineReminder => "deadline_reminder",
             ActionName::DeadlineMissed => "deadline_missed",
+            ActionName::Message => "message",
+            ActionName::LogContact => "log_contact",
+            ActionName::Share => "share",
+            ActionName::Unshare => "unshare",
         }
     }
 
@@ -176,6 +192,8 @@ pub struct Stimulus {
     pub deadline_unrecorded: bool,
     /// Not overdue, and no `deadline_reminder` is recorded for this deadline yet.
     pub reminder_unrecorded: bool,
+    /// The inquiry was sent to the responding state.
+    pub sent: bool,
 }
 
 /// The machine's shared storage: whether the last stimulus was accepted.
@@ -239,7 +257,7 @@ impl Machine {
     }
 
     /// Nothing sent yet: only the requester acts. `withdraw` → withdrawn.
-    #[superstate]
+    #[superstate(superstate = "inquiry")]
     fn preparing(&mut self, event: &Stimulus) -> Outcome<State> {
         match event.action {
             ActionName::Withdraw => self.accept(State::withdrawn()),
@@ -270,11 +288,14 @@ impl Machine {
     }
 
     /// A deadline runs. `close` → closed; `withdraw` → withdrawn; `remind` (while
-    /// overdue), `deadline_reminder` (once per deadline, before it passes) and
-    /// `deadline_missed` (once per deadline) leave the status as it is.
-    #[superstate]
+    /// overdue), `deadline_reminder` (once per deadline, before it passes),
+    /// `deadline_missed` (once per deadline), `message` and `log_contact` leave the status
+    /// as it is.
+    #[superstate(superstate = "inquiry")]
     fn open(&mut self, event: &Stimulus) -> Outcome<State> {
         match event.action {
+            ActionName::Message => self.accept_in_place(),
+            ActionName::LogContact if event.sent => self.accept_in_place(),
             ActionName::Close => self.accept(State::closed()),
             ActionName::Withdraw => self.accept(State::withdrawn()),
             ActionName::Remind if event.overdue => self.accept_in_place(),
@@ -292,10 +313,13 @@ impl Machine {
     }
 
     /// `follow_up` → awaiting_response (new questions, new deadline); `close` → closed;
-    /// `withdraw` → withdrawn.
-    #[superstate]
+    /// `withdraw` → withdrawn; `message` and `log_contact` leave the status as it is (the
+    /// responder may add information after responding).
+    #[superstate(superstate = "inquiry")]
     fn answered(&mut self, event: &Stimulus) -> Outcome<State> {
         match event.action {
+            ActionName::Message => self.accept_in_place(),
+            ActionName::LogContact if event.sent => self.accept_in_place(),
             ActionName::FollowUp => self.accept(State::awaiting_response()),
             ActionName::Close => self.accept(State::closed()),
             ActionName::Withdraw => self.accept(State::withdrawn()),
@@ -317,11 +341,24 @@ impl Machine {
         Super
     }
 
-    /// Terminal: nothing is accepted.
-    #[superstate]
+    /// Terminal for the workflow: no step is taken any more. A contact made outside cbm2
+    /// may still be logged (if the inquiry was ever sent).
+    #[superstate(superstate = "inquiry")]
     fn ended(&mut self, event: &Stimulus) -> Outcome<State> {
-        let _ = event;
-        Super
+        match event.action {
+            ActionName::LogContact if event.sent => self.accept_in_place(),
+            _ => Super,
+        }
+    }
+
+    /// Every status: `share` and `unshare` manage who reads the inquiry, whatever its
+    /// status, and leave it as it is.
+    #[superstate]
+    fn inquiry(&mut self, event: &Stimulus) -> Outcome<State> {
+        match event.action {
+            ActionName::Share | ActionName::Unshare => self.accept_in_place(),
+            _ => Super,
+        }
     }
 }
 

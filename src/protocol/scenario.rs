@@ -3,7 +3,10 @@
 
 use serde::Deserialize;
 
-use super::inquiry::{Role, actor_of};
+use std::collections::BTreeSet;
+
+use super::definition::definition;
+use super::inquiry::Role;
 use super::machine::{ActionName, Status, Stimulus, transition};
 
 /// One path through the protocol.
@@ -26,7 +29,40 @@ pub enum Party {
     Secretariat,
     /// A POC of a state with no part in the inquiry.
     ThirdState,
+    /// A technical POC of the requesting state (its CSIRT): sees the inquiry once it is
+    /// shared with it.
+    RequesterColleague,
+    /// A technical POC of the responding state.
+    ResponderColleague,
 }
+
+impl Party {
+    /// The placeholder a step's body uses for this party's POC id (`share`, `unshare`).
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Party::Requester => "{requester}",
+            Party::Responder => "{responder}",
+            Party::Secretariat => "{secretariat}",
+            Party::ThirdState => "{third_state}",
+            Party::RequesterColleague => "{requester_colleague}",
+            Party::ResponderColleague => "{responder_colleague}",
+        }
+    }
+
+    const ALL: [Party; 6] = [
+        Party::Requester,
+        Party::Responder,
+        Party::Secretariat,
+        Party::ThirdState,
+        Party::RequesterColleague,
+        Party::ResponderColleague,
+    ];
+}
+
+/// A step that changes the directory, not the inquiry: the HTTP replay carries it out, the
+/// machine has nothing to do. `replace_responder`: the Secretariat deactivates the
+/// responding state's policy POC and adds a new one, who is `responder` from then on.
+pub const DIRECTORY_STEPS: [&str; 1] = ["replace_responder"];
 
 /// One action and what it must lead to.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,7 +70,8 @@ pub enum Party {
 pub struct Step {
     #[serde(rename = "as")]
     pub party: Party,
-    /// `create` or an action of `protocol.toml`.
+    /// `create`, an action of the newest `protocol/versions/*.toml`, or one of
+    /// [`DIRECTORY_STEPS`].
     pub action: String,
     /// The JSON body sent with the action (absent: none).
     #[serde(default)]
@@ -78,6 +115,8 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
     // Whether request_info has sent the current inquiry: only then may the responding
     // state see it (a draft withdrawn before sending stays invisible to it).
     let mut sent = false;
+    // The colleagues the inquiry is shared with now.
+    let mut shared: BTreeSet<&'static str> = BTreeSet::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let at = |what: String| {
             format!(
@@ -92,19 +131,37 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
                 Party::Requester => Ok(Status::Draft),
                 _ => Err(Refused::WrongRole),
             }
+        } else if DIRECTORY_STEPS.contains(&step.action.as_str()) {
+            Ok(status.ok_or_else(|| at("no inquiry yet".into()))?)
         } else {
             let current = status.ok_or_else(|| at("no inquiry yet".into()))?;
             let action =
                 ActionName::parse(&step.action).ok_or_else(|| at("unknown action".into()))?;
+            let colleague = matches!(
+                step.party,
+                Party::RequesterColleague | Party::ResponderColleague
+            );
             let role = match step.party {
                 Party::Requester => Some(Role::Requester),
                 Party::Responder if sent => Some(Role::Responder),
                 Party::Responder | Party::ThirdState => None,
                 Party::Secretariat => Some(Role::Secretariat),
+                Party::RequesterColleague if shared.contains(step.party.placeholder()) => {
+                    Some(Role::Requester)
+                }
+                Party::ResponderColleague if sent && shared.contains(step.party.placeholder()) => {
+                    Some(Role::Responder)
+                }
+                Party::RequesterColleague | Party::ResponderColleague => None,
             };
+            let row = definition()
+                .action(action)
+                .ok_or_else(|| at("not an action of the newest protocol version".into()))?;
             match role {
                 None => Err(Refused::NotVisible),
-                Some(role) if role != actor_of(action) => Err(Refused::WrongRole),
+                Some(role) if !row.taken_by(role) || (colleague && !row.shared) => {
+                    Err(Refused::WrongRole)
+                }
                 Some(_) if step.expect_refused == Some(Refused::InvalidInput) => {
                     Err(Refused::InvalidInput)
                 }
@@ -114,6 +171,7 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
                         overdue: false,
                         deadline_unrecorded: false,
                         reminder_unrecorded: false,
+                        sent,
                     };
                     transition(current, stimulus).ok_or(Refused::NotAllowed)
                 }
@@ -123,6 +181,23 @@ pub fn replay_on_machine(scenario: &Scenario) -> Result<(), String> {
             (Ok(next), Some(expected), None) if next == expected => {
                 if step.action == "create" {
                     sent = false;
+                    shared.clear();
+                }
+                let named = |body: &Option<serde_json::Value>| {
+                    let poc = body.as_ref().and_then(|b| b["poc_id"].as_str());
+                    Party::ALL
+                        .into_iter()
+                        .map(Party::placeholder)
+                        .find(|p| Some(*p) == poc)
+                };
+                match step.action.as_str() {
+                    "share" => shared.extend(named(&step.body)),
+                    "unshare" => {
+                        if let Some(p) = named(&step.body) {
+                            shared.remove(p);
+                        }
+                    }
+                    _ => {}
                 }
                 sent |= next == Status::AwaitingResponse;
                 status = Some(next);

@@ -10,26 +10,55 @@ use uuid::Uuid;
 
 use super::chain::{EventActor, event_hash, new_salt};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
-use crate::domain::{Caller, MemberStateCode, Principal};
-use crate::protocol::inquiry::{self, LookupTarget, PocSnapshot, Requester, StateName};
-use crate::protocol::notification::{Recipient, inquiry_data, recipients};
-use crate::protocol::{Action, EventData, Inquiry, Refusal, Role, Status, apply, decide};
+use crate::domain::{Caller, MemberStateCode, PocRole, Principal};
+use crate::protocol::inquiry::{
+    self, LookupTarget, PocSnapshot, Requester, ShareTarget, StateName,
+};
+use crate::protocol::notification::{
+    Audience, CurrentPocs, Recipient, audiences, inquiry_data, recipients,
+};
+use crate::protocol::{
+    Action, ActionName, EventData, Inquiry, Party, Refusal, Role, Standing, Status, apply, decide,
+};
 
 /// The part `principal` plays in `inquiry`, or `None` if it may not see it at all.
-pub fn role_of(principal: &Principal, inquiry: &Inquiry) -> Option<Role> {
-    match principal {
-        Principal::Secretariat => Some(Role::Secretariat),
-        Principal::Poc { member_state, .. } if *member_state == inquiry.requesting_state => {
-            Some(Role::Requester)
-        }
-        Principal::Poc { member_state, .. }
-            if inquiry.responding_state.as_ref() == Some(member_state)
-                && inquiry.sent_at.is_some() =>
-        {
-            Some(Role::Responder)
-        }
-        Principal::Poc { .. } => None,
-    }
+///
+/// Inquiries are between states: the policy POCs of the requesting state, and of the
+/// responding state once the inquiry is sent, see it and act on it; a POC of either state
+/// that a policy POC shared it with reads it and sends messages; a state that no longer
+/// participates reads only. Anyone else does not see it.
+pub fn party_of(principal: &Principal, inquiry: &Inquiry) -> Option<Party> {
+    let Principal::Poc {
+        poc_id,
+        member_state,
+        role,
+        participating,
+    } = principal
+    else {
+        return Some(Party::SECRETARIAT);
+    };
+    let side = if *member_state == inquiry.requesting_state {
+        Role::Requester
+    } else if inquiry.responding_state.as_ref() == Some(member_state) && inquiry.sent_at.is_some() {
+        Role::Responder
+    } else {
+        return None;
+    };
+    let standing = if !participating {
+        Standing::NotParticipating
+    } else if *role == PocRole::Policy {
+        Standing::Acting
+    } else {
+        Standing::Shared
+    };
+    let sees = *role == PocRole::Policy
+        || inquiry
+            .share_of(poc_id.0)
+            .is_some_and(|share| share.side == side);
+    sees.then_some(Party {
+        role: side,
+        standing,
+    })
 }
 
 /// An action as requested: ready, or needing the directory first.
@@ -39,6 +68,8 @@ pub enum ActionRequest {
     /// `lookup_poc`: the store resolves the state's active policy POCs inside the
     /// transaction, so the snapshot is consistent with the decision.
     LookupPoc(MemberStateCode),
+    /// `share`: the store resolves the POC likewise.
+    Share(Uuid),
 }
 
 /// How long an `Idempotency-Key` is remembered: a retry within this window replays the
@@ -90,8 +121,8 @@ pub struct Command<'a> {
 /// What a command did.
 #[derive(Debug)]
 pub enum Executed {
-    /// The action was recorded; the inquiry after it.
-    Applied(Box<Inquiry>, Role),
+    /// The action was recorded; the inquiry after it, and the caller's part in it.
+    Applied(Box<Inquiry>, Party),
     /// A retry of an earlier request with the same key: the action was applied then, and
     /// this is the answer as first rendered.
     Replayed { body: String },
@@ -123,6 +154,14 @@ impl From<sqlx::Error> for CommandError {
 pub enum CreateError {
     #[error("only a point of contact opens inquiries")]
     NotAPoc,
+    #[error(
+        "only the policy points of contact of a state open CBM #2 inquiries; a POC of another role reads and writes those shared with it"
+    )]
+    NotPolicy,
+    #[error(
+        "{0} does not participate in CBM #2 at present (the Secretariat sets participation): its points of contact cannot open inquiries"
+    )]
+    NotParticipating(MemberStateCode),
     #[error("related_inquiry_id: no inquiry of your state has id {0}")]
     UnknownRelatedInquiry(Uuid),
     #[error(transparent)]
@@ -194,6 +233,7 @@ fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
         Some(Principal::Poc {
             poc_id,
             member_state,
+            ..
         }) => (Some(poc_id.0), Some(member_state.to_string())),
         _ => (None, None),
     };
@@ -208,10 +248,11 @@ fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
 /// projection and outbox, inside `$tx`. `$insert` says whether the row is new. The audit
 /// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $inquiry:expr, $event:expr, $actor:expr, $at:expr, $insert:expr, $share:expr) => {{
+    ($pool:expr, $tx:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr) => {{
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
         let actor: &EventActor = $actor;
+        let role: Role = $role;
         let head_sql = format!(
             "SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1{}",
             $pool.lock_suffix()
@@ -283,7 +324,49 @@ macro_rules! record {
             .bind(&hash)
             .execute(&mut *$tx)
             .await?;
-        for recipient in recipients(event, inquiry) {
+        match event {
+            EventData::Share { side, poc_id, .. } => {
+                sqlx::query(
+                    "INSERT INTO inquiry_shares (inquiry_id, poc_id, side, shared_at)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(inquiry.id)
+                .bind(poc_id)
+                .bind(side.as_str())
+                .bind($at)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            EventData::Unshare { poc_id, .. } => {
+                sqlx::query("DELETE FROM inquiry_shares WHERE inquiry_id = $1 AND poc_id = $2")
+                    .bind(inquiry.id)
+                    .bind(poc_id)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            _ => {}
+        }
+        // The states' policy POCs of the day, when the event notifies a side.
+        let mut current = CurrentPocs::default();
+        if audiences(event.type_name()).iter().any(|a| {
+            matches!(a, Audience::RequestingState | Audience::RespondingState | Audience::OtherSide)
+        }) {
+            for (state, pocs) in [
+                (Some(&inquiry.requesting_state), &mut current.requesting),
+                (inquiry.responding_state.as_ref(), &mut current.responding),
+            ] {
+                if let Some(state) = state {
+                    *pocs = sqlx::query_scalar(
+                        "SELECT id FROM pocs WHERE member_state = $1 AND role = 'policy' AND active
+                          ORDER BY name, id",
+                    )
+                    .bind(state.as_str())
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                }
+            }
+        }
+        for recipient in recipients(event, role, inquiry, &current) {
             let data = inquiry_data(event, inquiry, &recipient).to_string();
             let (kind, poc_id, addressed_as) = match &recipient {
                 Recipient::Poc { id, state } => ("poc", Some(*id), Some(state.as_str())),
@@ -334,10 +417,18 @@ impl Store {
         let Principal::Poc {
             poc_id,
             member_state,
+            role,
+            participating,
         } = &caller.principal
         else {
             return Err(CreateError::NotAPoc);
         };
+        if *role != PocRole::Policy {
+            return Err(CreateError::NotPolicy);
+        }
+        if !participating {
+            return Err(CreateError::NotParticipating(member_state.clone()));
+        }
         let id = Uuid::now_v7();
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -371,7 +462,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(caller), Role::Requester);
-            record!(pool, tx, &created, &event, &actor, now, true, self.reminder_share);
+            record!(pool, tx, &created, &event, &actor, Role::Requester, now, true, self.reminder_share);
             tx.commit().await?;
             crate::metrics::transition_recorded(event.type_name());
             Ok(created)
@@ -390,7 +481,7 @@ impl Store {
     pub async fn execute(
         &self,
         command: Command<'_>,
-        render: impl Fn(&Inquiry, Role) -> String,
+        render: impl Fn(&Inquiry, Party) -> String,
     ) -> Result<Executed, CommandError> {
         let (principal, caller) = match command.by {
             IssuedBy::Caller(caller) => (principal_key(&caller.principal), Some(caller)),
@@ -407,13 +498,14 @@ impl Store {
                 return Err(CommandError::NotFound(command.inquiry_id));
             };
             let current = decode_inquiry(&state)?;
-            let role = match caller {
-                Some(caller) => role_of(&caller.principal, &current),
-                None => Some(Role::Engine),
+            let party = match caller {
+                Some(caller) => party_of(&caller.principal, &current),
+                None => Some(Party::ENGINE),
             };
-            let Some(role) = role else {
+            let Some(party) = party else {
                 return Err(CommandError::NotFound(command.inquiry_id));
             };
+            let role = party.role;
             if let Some(key) = &command.idempotency {
                 // An expired key is forgotten first, so it can be used again.
                 sqlx::query(
@@ -444,6 +536,12 @@ impl Store {
             {
                 return Err(CommandError::VersionMismatch { expected, current: current.version });
             }
+            let name = match &command.action {
+                ActionRequest::Ready(action) => action.name(),
+                ActionRequest::LookupPoc(_) => ActionName::LookupPoc,
+                ActionRequest::Share(_) => ActionName::Share,
+            };
+            inquiry::admit(&current, party, name, command.now)?;
             let action = match command.action {
                 ActionRequest::Ready(action) => action,
                 ActionRequest::LookupPoc(code) => {
@@ -484,8 +582,31 @@ impl Store {
                             .collect(),
                     })
                 }
+                ActionRequest::Share(poc_id) => {
+                    let poc: Option<(String, String, String, bool)> = sqlx::query_as(
+                        "SELECT name, role, member_state, active FROM pocs WHERE id = $1",
+                    )
+                    .bind(poc_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((name, poc_role, member_state, active)) = poc else {
+                        return Err(Refusal::Invalid {
+                            field: "poc_id".into(),
+                            detail: format!("no point of contact has id {poc_id}"),
+                        }
+                        .into());
+                    };
+                    Action::Share(ShareTarget {
+                        poc_id,
+                        name,
+                        role: poc_role,
+                        member_state: MemberStateCode::parse(&member_state)
+                            .map_err(|e| corrupt("pocs.member_state", e))?,
+                        active,
+                    })
+                }
             };
-            let event = decide(&current, role, action, command.now)?;
+            let event = decide(&current, party, action, command.now)?;
             if let EventData::Respond { third_states, .. } = &event {
                 // Whether a code names an OAS Member State is a fact of the directory.
                 for code in third_states {
@@ -506,7 +627,7 @@ impl Store {
             let next = apply(Some(&current), current.id, current.version + 1, &event, command.now)
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
-            record!(pool, tx, &next, &event, &actor, command.now, false, self.reminder_share);
+            record!(pool, tx, &next, &event, &actor, role, command.now, false, self.reminder_share);
             if let Some(key) = &command.idempotency {
                 sqlx::query(
                     "INSERT INTO idempotency_keys
@@ -516,20 +637,20 @@ impl Store {
                 .bind(&principal)
                 .bind(&key.key)
                 .bind(&key.request_hash)
-                .bind(render(&next, role))
+                .bind(render(&next, party))
                 .bind(command.now)
                 .execute(&mut *tx)
                 .await?;
             }
             tx.commit().await?;
             crate::metrics::transition_recorded(event.type_name());
-            Ok(Executed::Applied(Box::new(next), role))
+            Ok(Executed::Applied(Box::new(next), party))
         })
     }
 
-    /// A page of the inquiries `principal` may see, newest first. A POC sees its state's
-    /// inquiries as requester, and those addressed to its state once sent; the Secretariat
-    /// sees all.
+    /// A page of the inquiries `principal` may see, newest first. A policy POC sees its
+    /// state's inquiries as requester, and those addressed to its state once sent; another
+    /// POC, those shared with it; the Secretariat sees all.
     pub async fn list_inquiries(
         &self,
         principal: &Principal,
@@ -538,13 +659,23 @@ impl Store {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<ListedInquiry>, StoreError> {
-        let state = match principal {
-            Principal::Poc { member_state, .. } => Some(member_state.as_str()),
-            Principal::Secretariat => None,
+        let (state, shared_with) = match principal {
+            Principal::Poc {
+                member_state,
+                role: PocRole::Policy,
+                ..
+            } => (Some(member_state.as_str()), None),
+            Principal::Poc {
+                member_state,
+                poc_id,
+                ..
+            } => (Some(member_state.as_str()), Some(poc_id.0)),
+            Principal::Secretariat => (None, None),
         };
         let rows: Vec<(Uuid, DateTime<Utc>, String)> = dispatch!(self, pool => sqlx::query_as(
             "SELECT id, created_at, state FROM inquiries
               WHERE ($1 IS NULL OR requesting_state = $1 OR (responding_state = $1 AND sent_at IS NOT NULL))
+                AND ($9 IS NULL OR id IN (SELECT inquiry_id FROM inquiry_shares WHERE poc_id = $9))
                 AND ($2 IS NULL
                      OR ($2 = 'requester' AND requesting_state = $1)
                      OR ($2 = 'responder' AND responding_state = $1 AND sent_at IS NOT NULL))
@@ -562,6 +693,7 @@ impl Store {
         .bind(after.map(|c| c.created_at))
         .bind(after.map(|c| c.id))
         .bind(i64::from(limit))
+        .bind(shared_with)
         .fetch_all(pool)
         .await?);
         Ok(rows

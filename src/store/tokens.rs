@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::directory::{Actor, DirectoryError, record_directory_event};
 use super::{BeginWrite, Store, StoreError, dispatch};
-use crate::domain::{Caller, Label, MemberStateCode, PocId, Principal};
+use crate::domain::{Caller, Label, MemberStateCode, PocId, PocRole, Principal};
 
 /// Every token starts with this, so a leaked one is recognisable (secret scanners, logs).
 const TOKEN_PREFIX: &str = "cbm2_";
@@ -51,6 +51,8 @@ struct TokenOwnerRow {
     poc_id: Option<Uuid>,
     member_state: Option<String>,
     poc_active: Option<bool>,
+    poc_role: Option<String>,
+    participating: Option<bool>,
     last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -176,20 +178,26 @@ impl Store {
             return Ok(None);
         }
         let row: Option<TokenOwnerRow> = dispatch!(self, pool => sqlx::query_as(
-            "SELECT t.id, t.poc_id, p.member_state, p.active AS poc_active, t.last_used_at
+            "SELECT t.id, t.poc_id, p.member_state, p.active AS poc_active, p.role AS poc_role,
+                    m.participating, t.last_used_at
                FROM tokens t LEFT JOIN pocs p ON p.id = t.poc_id
+                    LEFT JOIN member_states m ON m.code = p.member_state
               WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         )
         .bind(hash_secret(secret))
         .fetch_optional(pool)
         .await?);
         let Some(row) = row else { return Ok(None) };
-        let principal = match (row.poc_id, row.member_state, row.poc_active) {
-            (None, _, _) => Principal::Secretariat,
-            (Some(poc_id), Some(code), Some(true)) => Principal::Poc {
+        let principal = match (row.poc_id, row.member_state, row.poc_active, row.poc_role) {
+            (None, _, _, _) => Principal::Secretariat,
+            (Some(poc_id), Some(code), Some(true), Some(role)) => Principal::Poc {
                 poc_id: PocId(poc_id),
                 member_state: MemberStateCode::parse(&code)
                     .map_err(|e| StoreError::CorruptRow(format!("pocs.member_state: {e}")))?,
+                role: role
+                    .parse::<PocRole>()
+                    .map_err(|e| StoreError::CorruptRow(format!("pocs.role: {e}")))?,
+                participating: row.participating.unwrap_or(false),
             },
             _ => return Ok(None),
         };

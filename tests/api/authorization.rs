@@ -138,6 +138,10 @@ fn table() -> Vec<Row> {
             "close" => "/v1/inquiries/{id}/close",
             "withdraw" => "/v1/inquiries/{id}/withdraw",
             "remind" => "/v1/inquiries/{id}/remind",
+            "message" => "/v1/inquiries/{id}/message",
+            "log-contact" => "/v1/inquiries/{id}/log-contact",
+            "share" => "/v1/inquiries/{id}/share",
+            "unshare" => "/v1/inquiries/{id}/unshare",
             other => panic!("no action {other}"),
         }
     };
@@ -271,6 +275,40 @@ fn table() -> Vec<Row> {
             Some(json!({"information": "A compromised host"})),
         )
         .phases([403, 403, 404, 404], [403, 403, 200, 404]),
+        // The conversation (protocol 1.1): either party once sent. A share names a POC of
+        // the caller's own state: none exists with this id (the scenarios share for real).
+        row(
+            M::POST,
+            action("message"),
+            S::Inquiry,
+            Some(json!({"text": "Hello"})),
+        )
+        .phases([403, 409, 404, 404], [403, 200, 200, 404]),
+        row(
+            M::POST,
+            action("log-contact"),
+            S::Inquiry,
+            Some(json!({
+                "channel": "phone",
+                "at": (cbm2::clock::now() - chrono::TimeDelta::minutes(1)).to_rfc3339(),
+                "summary": "Called the other side"
+            })),
+        )
+        .phases([403, 409, 404, 404], [403, 200, 200, 404]),
+        row(
+            M::POST,
+            action("share"),
+            S::Inquiry,
+            Some(json!({"poc_id": "01890000-0000-7000-8000-000000000000"})),
+        )
+        .phases([403, 422, 404, 404], [403, 422, 422, 404]),
+        row(
+            M::POST,
+            action("unshare"),
+            S::Inquiry,
+            Some(json!({"poc_id": "01890000-0000-7000-8000-000000000000"})),
+        )
+        .phases([403, 422, 404, 404], [403, 422, 422, 404]),
         // The Secretariat's reminder, only while overdue (never here).
         row(M::POST, action("remind"), S::Inquiry, Some(json!({})))
             .phases([409, 403, 404, 404], [409, 403, 403, 404]),

@@ -122,13 +122,42 @@ impl TestDb {
                 .unwrap()
                 .rows_affected()
         } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            let mut conn = self.sqlite_connection().await;
             sqlx::query(sql)
                 .execute(&mut conn)
                 .await
                 .unwrap()
                 .rows_affected()
         }
+    }
+
+    /// Runs `statements` in one transaction, behind the engine's back: a server running
+    /// beside the test (its delivery worker, its sweeper) sees all of them or none.
+    pub async fn execute_atomically(&self, statements: &[String]) {
+        let begin = if self.is_postgres() {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        let script = sqlx::AssertSqlSafe(format!("{begin}; {}; COMMIT", statements.join("; ")));
+        if self.is_postgres() {
+            let mut conn = PgConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(script).execute(&mut conn).await.unwrap();
+        } else {
+            let mut conn = self.sqlite_connection().await;
+            sqlx::raw_sql(script).execute(&mut conn).await.unwrap();
+        }
+    }
+
+    /// A connection to the SQLite file that waits for the server's writer rather than
+    /// failing with "database is locked" on a loaded machine.
+    async fn sqlite_connection(&self) -> sqlx::SqliteConnection {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
+            .expect("SQLite URL parses")
+            .busy_timeout(Duration::from_secs(60));
+        sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap()
     }
 
     /// Runs a query returning one text column, for looking at stored values.
@@ -138,7 +167,7 @@ impl TestDb {
             let mut conn = PgConnection::connect(&self.url).await.unwrap();
             sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
         } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            let mut conn = self.sqlite_connection().await;
             sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
         }
     }

@@ -53,7 +53,10 @@ async fn an_immediate_response_takes_an_inquiry_from_draft_to_closed(db: TestDb)
     assert_eq!(draft["requester"]["name"], "Eva Rojas");
     assert_eq!(draft["exercise"], false);
     assert_eq!(draft["related_inquiry_id"], Value::Null);
-    assert_eq!(allowed(&draft), ["lookup_poc", "withdraw"]);
+    assert_eq!(
+        allowed(&draft),
+        ["lookup_poc", "withdraw", "share", "unshare"]
+    );
     let shown = app.get(&inquiry_path(&id), &p.chl).await;
     assert_eq!(
         shown.assert_status(200),
@@ -329,7 +332,17 @@ async fn an_acknowledged_inquiry_is_updated_revised_answered_and_closed(db: Test
     assert_eq!(acknowledged["estimated_timeframe"], "P3D");
     assert_eq!(acknowledged["contact_requested"], true);
     assert_eq!(acknowledged["message"], "We are looking into it.");
-    assert_eq!(allowed(&acknowledged), ["update", "respond"]);
+    assert_eq!(
+        allowed(&acknowledged),
+        [
+            "update",
+            "respond",
+            "message",
+            "log_contact",
+            "share",
+            "unshare"
+        ]
+    );
     let for_requester = app.get(&inquiry_path(&id), &p.chl).await;
     assert_eq!(
         allowed(for_requester.assert_status(200)),
@@ -481,13 +494,19 @@ async fn the_secretariat_sees_metadata_only_in_views_lists_and_events(db: TestDb
         "response_due_at",
         "due_at",
         "overdue",
-        "allowed_actions",
+        "exercise",
+        "logged_contacts",
     ] {
         assert_eq!(
             view[field], full[field],
             "the Secretariat sees {field} as the requester does"
         );
     }
+    assert_eq!(
+        view["allowed_actions"],
+        json!([]),
+        "nothing to do once closed"
+    );
     assert_eq!(view["status"], "closed");
     assert_eq!(view["responding_state"], "BRA");
     let view = app.get(&inquiry_path(&withdrawn), &app.secretariat).await;
@@ -728,32 +747,90 @@ async fn allowed_actions_follow_the_status_and_the_caller(db: TestDb) {
     let app = spawn_app(db).await;
     let p = Parties::enrol(&app).await;
     let none: &'static [&'static str] = &[];
+    // Protocol 1.1 adds: share and unshare in every status, message while sent and not
+    // ended, log_contact once sent.
     let table: [AllowedAt; 9] = [
-        ("draft", &["lookup_poc", "withdraw"], None),
         (
-            "poc_identified",
-            &["lookup_poc", "invoke", "withdraw"],
+            "draft",
+            &["lookup_poc", "withdraw", "share", "unshare"],
             None,
         ),
-        ("cbm2_invoked", &["describe", "withdraw"], None),
+        (
+            "poc_identified",
+            &["lookup_poc", "invoke", "withdraw", "share", "unshare"],
+            None,
+        ),
+        (
+            "cbm2_invoked",
+            &["describe", "withdraw", "share", "unshare"],
+            None,
+        ),
         (
             "incident_described",
-            &["describe", "request_info", "withdraw"],
+            &["describe", "request_info", "withdraw", "share", "unshare"],
             None,
         ),
         (
             "awaiting_response",
-            &["close", "withdraw"],
-            Some(&["acknowledge", "respond"]),
+            &[
+                "close",
+                "withdraw",
+                "message",
+                "log_contact",
+                "share",
+                "unshare",
+            ],
+            Some(&[
+                "acknowledge",
+                "respond",
+                "message",
+                "log_contact",
+                "share",
+                "unshare",
+            ]),
         ),
         (
             "acknowledged",
-            &["close", "withdraw"],
-            Some(&["update", "respond"]),
+            &[
+                "close",
+                "withdraw",
+                "message",
+                "log_contact",
+                "share",
+                "unshare",
+            ],
+            Some(&[
+                "update",
+                "respond",
+                "message",
+                "log_contact",
+                "share",
+                "unshare",
+            ]),
         ),
-        ("responded", &["follow_up", "close", "withdraw"], Some(none)),
-        ("closed", none, Some(none)),
-        ("withdrawn", none, Some(none)),
+        (
+            "responded",
+            &[
+                "follow_up",
+                "close",
+                "withdraw",
+                "message",
+                "log_contact",
+                "share",
+                "unshare",
+            ],
+            Some(&["message", "log_contact", "share", "unshare"]),
+        ),
+        (
+            "closed",
+            &["log_contact", "share", "unshare"],
+            Some(&["log_contact", "share", "unshare"]),
+        ),
+        (
+            "withdrawn",
+            &["log_contact", "share", "unshare"],
+            Some(&["log_contact", "share", "unshare"]),
+        ),
     ];
     for (status, requester, responder) in table {
         let id = inquiry_at(&app, &p, status).await;

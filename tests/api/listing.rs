@@ -157,7 +157,17 @@ async fn each_state_lists_its_own_inquiries_newest_first_and_the_secretariat_lis
     let page = app.get("/v1/inquiries", &p.bra).await;
     let items = page.assert_status(200)["items"].as_array().unwrap().clone();
     let i3_for_brazil = items.iter().find(|i| i["id"] == i3.as_str()).unwrap();
-    assert_eq!(allowed(i3_for_brazil), ["update", "respond"]);
+    assert_eq!(
+        allowed(i3_for_brazil),
+        [
+            "update",
+            "respond",
+            "message",
+            "log_contact",
+            "share",
+            "unshare"
+        ]
+    );
     assert_eq!(i3_for_brazil["nature"], describe_body()["nature"]);
     let page = app.get("/v1/inquiries", &p.chl).await;
     let items = page.assert_status(200)["items"].as_array().unwrap().clone();

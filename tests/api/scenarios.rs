@@ -30,19 +30,69 @@ fn scenarios() -> Vec<(String, Scenario)> {
 }
 
 /// The tokens of the parties: Chile asks; Brazil and Argentina answer what is addressed to
-/// them; Mexico has no part.
+/// them; Mexico has no part; each of Chile and Brazil has a technical POC (its CSIRT).
 struct Cast {
     parties: Parties,
     arg: String,
+    /// Brazil's policy POC (id, token): the one `replace_responder` replaces.
+    bra: std::sync::Mutex<(String, String)>,
+    chl_colleague: (String, String),
+    bra_colleague: (String, String),
 }
 
 impl Cast {
+    async fn enrol(app: &TestApp) -> Self {
+        let parties = Parties::enrol(app).await;
+        let bra = (parties.bra_id.clone(), parties.bra.clone());
+        Self {
+            arg: app.poc_with_token("ARG", "Ines Paz").await.1,
+            bra: std::sync::Mutex::new(bra),
+            chl_colleague: colleague(app, "CHL", "Tomas Lagos").await,
+            bra_colleague: colleague(app, "BRA", "Joao Lima").await,
+            parties,
+        }
+    }
+
+    /// A step's body with the parties' POC ids in place of their placeholders.
+    fn body(&self, body: Value) -> Value {
+        let mut text = body.to_string();
+        for (party, id) in [
+            (Party::Requester, self.parties.chl_id.clone()),
+            (Party::Responder, self.bra.lock().unwrap().0.clone()),
+            (Party::ThirdState, self.parties.mex_id.clone()),
+            (Party::RequesterColleague, self.chl_colleague.0.clone()),
+            (Party::ResponderColleague, self.bra_colleague.0.clone()),
+        ] {
+            text = text.replace(party.placeholder(), &id);
+        }
+        let a_minute_ago = (cbm2::clock::now() - chrono::TimeDelta::minutes(1)).to_rfc3339();
+        text = text.replace("{a_minute_ago}", &a_minute_ago);
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// `replace_responder`: Brazil's policy POC leaves (deactivated) and a new one takes
+    /// the post; `responder` is the new one from then on.
+    async fn replace_responder(&self, app: &TestApp) {
+        let old = self.bra.lock().unwrap().0.clone();
+        app.post(
+            &format!("/v1/pocs/{old}/deactivate"),
+            &app.secretariat,
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        let new = app.poc_with_token("BRA", "Bruno Costa").await;
+        *self.bra.lock().unwrap() = new;
+    }
+
     /// The token of `party` for the inquiry `current` (if any).
     async fn token(&self, app: &TestApp, party: Party, current: Option<&str>) -> String {
         match party {
             Party::Requester => self.parties.chl.clone(),
             Party::Secretariat => app.secretariat.clone(),
             Party::ThirdState => self.parties.mex.clone(),
+            Party::RequesterColleague => self.chl_colleague.1.clone(),
+            Party::ResponderColleague => self.bra_colleague.1.clone(),
             Party::Responder => {
                 let state = match current {
                     Some(id) => {
@@ -53,12 +103,20 @@ impl Cast {
                 };
                 match state.as_str() {
                     Some("ARG") => self.arg.clone(),
-                    Some("BRA") | None => self.parties.bra.clone(),
+                    Some("BRA") | None => self.bra.lock().unwrap().1.clone(),
                     Some(other) => panic!("no responder cast for {other}"),
                 }
             }
         }
     }
+}
+
+/// A technical POC of `state` with a token: (id, token).
+async fn colleague(app: &TestApp, state: &str, name: &str) -> (String, String) {
+    let poc = app.create_poc(state, "technical", name).await;
+    let id = poc["id"].as_str().unwrap().to_owned();
+    let (_, token) = app.issue_token(&id).await;
+    (id, token)
 }
 
 /// Takes `step` through the API and checks its outcome; returns the inquiry then current.
@@ -74,7 +132,16 @@ async fn take(
         Some(id) => Some(written(app, id, &cast.parties.chl).await),
         None => None,
     };
-    let body = step.body.clone().unwrap_or_else(|| json!({}));
+    let body = cast.body(step.body.clone().unwrap_or_else(|| json!({})));
+    if step.action == "replace_responder" {
+        assert_eq!(
+            step.party,
+            Party::Secretariat,
+            "{at}: the Secretariat keeps the directory"
+        );
+        cast.replace_responder(app).await;
+        return current;
+    }
     let (reply, path) = if step.action == "create" {
         let body = if step.related {
             let related = current
@@ -153,13 +220,10 @@ async fn take(
 
 async fn every_protocol_scenario_plays_out_through_the_api(db: TestDb) {
     let app = spawn_app(db).await;
-    let cast = Cast {
-        parties: Parties::enrol(&app).await,
-        arg: app.poc_with_token("ARG", "Ines Paz").await.1,
-    };
+    let cast = Cast::enrol(&app).await;
     let scenarios = scenarios();
     assert!(
-        scenarios.len() >= 6,
+        scenarios.len() >= 12,
         "the scenarios of protocol/scenarios: {:?}",
         scenarios.iter().map(|(f, _)| f).collect::<Vec<_>>()
     );

@@ -372,17 +372,18 @@ fn assert_table_matches_the_protocol() {
     let table: Table =
         toml::from_str(include_str!("../../protocol/notifications.toml")).expect("the table");
     for (event, audiences) in &table.events {
+        // Directory notices, and the conversation's (tests/api/conversation.rs).
         if matches!(
             event.as_str(),
-            "communication_check_started" | "poc_stale_soon"
+            "communication_check_started" | "poc_stale_soon" | "message" | "log_contact" | "share"
         ) {
             continue;
         }
         let paths: Vec<&str> = audiences
             .iter()
             .map(|a| match a.as_str() {
-                "requesting_poc" => "/chl",
-                "responding_pocs" => "/bra",
+                "requesting_state" => "/chl",
+                "responding_state" => "/bra",
                 "secretariat" => "/secretariat",
                 other => panic!("an audience the inquiry tests do not know: {other}"),
             })
@@ -1358,7 +1359,7 @@ async fn each_owner_sees_and_stops_only_its_own_endpoints(db: TestDb) {
 
 /// The responding state's POCs are those `lookup-poc` resolved: each of them still active is
 /// told, and no other POC of that state.
-async fn every_responding_poc_of_the_snapshot_is_told(db: TestDb) {
+async fn every_current_policy_poc_of_the_responding_state_is_told(db: TestDb) {
     let app = spawn_app(db).await;
     let receiver = Receiver::start().await;
     let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
@@ -1413,9 +1414,13 @@ async fn every_responding_poc_of_the_snapshot_is_told(db: TestDb) {
     )
     .await
     .assert_status(200);
-    let snapshot: BTreeSet<String> = snapshot
-        .into_iter()
-        .filter(|id| *id != deactivated)
+    // Notifications go to the state's policy POCs of the day: the snapshot's still
+    // active, and the one enrolled after the lookup; never the technical POC.
+    let current: BTreeSet<String> = snapshot
+        .iter()
+        .filter(|id| **id != deactivated)
+        .cloned()
+        .chain([late_id.clone()])
         .collect();
 
     app.send_looked_up(&id, &chl).await;
@@ -1429,11 +1434,11 @@ async fn every_responding_poc_of_the_snapshot_is_told(db: TestDb) {
         })
         .collect();
     assert_eq!(
-        told, snapshot,
-        "exactly the snapshot's POCs that are still active are told"
+        told, current,
+        "exactly the state's active policy POCs of the day are told"
     );
     assert!(!told.contains(&deactivated), "a deactivated POC was told");
-    assert_eq!(receiver.received().len(), snapshot.len(), "once each");
+    assert_eq!(receiver.received().len(), current.len(), "once each");
     for request in receiver.received() {
         let data = request.json()["data"].clone();
         assert!(data["invocation_text"].is_string(), "{data}");
@@ -1571,7 +1576,7 @@ async fn deliveries_are_listed_newest_first_in_pages(db: TestDb) {
 }
 
 on_both_databases!(
-    every_responding_poc_of_the_snapshot_is_told,
+    every_current_policy_poc_of_the_responding_state_is_told,
     a_replayed_or_refused_action_notifies_nobody,
     deleting_an_endpoint_fails_its_pending_deliveries,
     deliveries_are_listed_newest_first_in_pages,
