@@ -498,6 +498,8 @@ impl<'a> ChainWalk<'a> {
 struct Replay {
     row: InquiryRow,
     projection: Option<Inquiry>,
+    /// Its rows of `inquiry_shares` (POC id, side), sorted: the index of who may read it.
+    shares: Vec<(Uuid, String)>,
 }
 
 impl Replay {
@@ -687,6 +689,19 @@ impl Replay {
                 ),
             ));
         }
+        let mut shared: Vec<(Uuid, String)> = replayed
+            .shares
+            .iter()
+            .map(|share| (share.poc_id, share.side.as_str().to_owned()))
+            .collect();
+        shared.sort();
+        if shared != self.shares {
+            return Err(Break::column(
+                row.id,
+                "inquiry_shares",
+                "the POCs the inquiry is shared with differ from its share and unshare events: who may read it was changed behind the engine's back",
+            ));
+        }
         Ok(())
     }
 }
@@ -714,13 +729,33 @@ fn differing_fields(stored: &Inquiry, replayed: &Inquiry) -> Vec<String> {
 struct BatchReplay {
     rows: std::iter::Peekable<std::vec::IntoIter<InquiryRow>>,
     current: Option<Replay>,
+    /// The batch's rows of `inquiry_shares`, by inquiry.
+    shares: std::collections::HashMap<Uuid, Vec<(Uuid, String)>>,
 }
 
 impl BatchReplay {
-    fn new(rows: Vec<InquiryRow>) -> Self {
+    fn new(rows: Vec<InquiryRow>, shares: Vec<(Uuid, Uuid, String)>) -> Self {
+        let mut by_inquiry: std::collections::HashMap<Uuid, Vec<(Uuid, String)>> =
+            std::collections::HashMap::new();
+        for (inquiry, poc, side) in shares {
+            by_inquiry.entry(inquiry).or_default().push((poc, side));
+        }
+        for shares in by_inquiry.values_mut() {
+            shares.sort();
+        }
         Self {
             rows: rows.into_iter().peekable(),
             current: None,
+            shares: by_inquiry,
+        }
+    }
+
+    fn replay(&mut self, row: InquiryRow) -> Replay {
+        let shares = self.shares.remove(&row.id).unwrap_or_default();
+        Replay {
+            row,
+            projection: None,
+            shares,
         }
     }
 
@@ -736,12 +771,7 @@ impl BatchReplay {
             }
             // Rows and events come in the same (byte) order of ids, on both backends.
             match self.rows.next_if(|row| row.id <= event.inquiry_id) {
-                Some(row) => {
-                    self.current = Some(Replay {
-                        row,
-                        projection: None,
-                    })
-                }
+                Some(row) => self.current = Some(self.replay(row)),
                 None => return Err(orphan(event.inquiry_id, event.seq)),
             }
         }
@@ -751,12 +781,8 @@ impl BatchReplay {
         if let Some(done) = self.current.take() {
             done.finish()?;
         }
-        for row in self.rows {
-            Replay {
-                row,
-                projection: None,
-            }
-            .finish()?;
+        while let Some(row) = self.rows.next() {
+            self.replay(row).finish()?;
         }
         Ok(())
     }
@@ -833,7 +859,23 @@ impl Store {
                     break;
                 };
                 let fetched = rows.len();
-                let mut batch = BatchReplay::new(rows);
+                let shares: Vec<(Uuid, Uuid, String)> = match after {
+                    None => sqlx::query_as(
+                        "SELECT inquiry_id, poc_id, side FROM inquiry_shares WHERE inquiry_id <= $1",
+                    )
+                    .bind(last)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                    Some(after) => sqlx::query_as(
+                        "SELECT inquiry_id, poc_id, side FROM inquiry_shares
+                          WHERE inquiry_id > $1 AND inquiry_id <= $2",
+                    )
+                    .bind(after)
+                    .bind(last)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                };
+                let mut batch = BatchReplay::new(rows, shares);
                 {
                     // Events of the ids from just after the previous batch to this batch's last:
                     // together the batches cover every id up to the last row's.

@@ -391,6 +391,45 @@ async fn a_responding_state_changed_in_the_row_is_found_and_named(db: TestDb) {
     assert_eq!(report["column"], "responding_state", "{report}");
 }
 
+async fn a_share_written_behind_the_engines_back_is_found_and_named(db: TestDb) {
+    let app = spawn_app(db).await;
+    let p = Parties::enrol(&app).await;
+    let (first, _second) = two_inquiries(&app, &p).await;
+    let csirt = app.create_poc("CHL", "technical", "Tomas Lagos").await;
+    let csirt_id = csirt["id"].as_str().unwrap();
+    let (_, csirt_token) = app.issue_token(csirt_id).await;
+
+    // The index of who may read an inquiry gains a row no share event gave.
+    app.db
+        .execute(&format!(
+            "INSERT INTO inquiry_shares (inquiry_id, poc_id, side, shared_at)
+             VALUES ({}, {}, 'requester', {})",
+            app.db.uuid_literal(&first),
+            app.db.uuid_literal(csirt_id),
+            if app.db.is_postgres() {
+                "now()"
+            } else {
+                "'2026-11-30T00:00:00+00:00'"
+            },
+        ))
+        .await;
+    // The projection still decides who reads an inquiry: the row alone lists nothing and
+    // opens nothing. The audit names it all the same.
+    let listed = app.get("/v1/inquiries", &csirt_token).await;
+    assert_eq!(listed.assert_status(200)["items"], json!([]));
+    app.get(&format!("/v1/inquiries/{first}"), &csirt_token)
+        .await
+        .assert_problem(404, None);
+
+    let (code, _, stderr) = verify_offline(&app).await;
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert!(stderr.contains("inquiry_shares"), "{stderr}");
+    let report = verify_online(&app).await;
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["inquiry_id"], first.as_str(), "{report}");
+    assert_eq!(report["column"], "inquiry_shares", "{report}");
+}
+
 async fn a_projection_changed_in_its_state_json_is_found_and_named(db: TestDb) {
     let app = spawn_app(db).await;
     let p = Parties::enrol(&app).await;
@@ -713,6 +752,7 @@ on_both_databases!(
     a_removed_event_is_found_and_named,
     a_removed_inquiry_is_found_by_the_events_around_it,
     removing_the_newest_events_is_found_by_the_chain_head,
+    a_share_written_behind_the_engines_back_is_found_and_named,
 );
 
 /// Deletes, behind the engine's back, the notifications of the outbox rows matching

@@ -151,7 +151,7 @@ impl TestDb {
 
     /// A connection to the SQLite file that waits for the server's writer rather than
     /// failing with "database is locked" on a loaded machine.
-    async fn sqlite_connection(&self) -> sqlx::SqliteConnection {
+    pub async fn sqlite_connection(&self) -> sqlx::SqliteConnection {
         let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
             .expect("SQLite URL parses")
             .busy_timeout(Duration::from_secs(60));
