@@ -440,10 +440,106 @@ async fn the_next_notification_reaches_the_responding_states_new_poc_only(db: Te
     app.assert_audit_intact().await;
 }
 
+/// A policy POC of `state` reading `languages`, with a token.
+async fn reading(app: &TestApp, state: &str, name: &str, languages: &[&str]) -> String {
+    let body = json!({
+        "member_state": state, "name": name, "affiliation": "Ministry of Foreign Affairs",
+        "role": "policy", "email": format!("{}@mfa.example.org", name.to_lowercase().replace(' ', ".")),
+        "languages": languages,
+    });
+    let poc = app.post("/v1/pocs", &app.secretariat, body).await;
+    let id = poc.assert_status(201)["id"].as_str().unwrap().to_owned();
+    app.issue_token(&id).await.1
+}
+
+async fn the_invocation_speaks_the_responding_pocs_language_or_several(db: TestDb) {
+    let app = spawn_app(db).await;
+    let p = Parties::enrol(&app).await;
+    reading(&app, "HTI", "Marie Joseph", &["fr", "en"]).await;
+    let looked_up = async |state: &str| {
+        let id = app.post("/v1/inquiries", &p.chl, json!({})).await;
+        let id = id.assert_status(201)["id"].as_str().unwrap().to_owned();
+        act(
+            &app,
+            &id,
+            "lookup-poc",
+            &p.chl,
+            json!({"member_state": state}),
+        )
+        .await
+        .assert_status(200);
+        id
+    };
+
+    // No language: the responding POC's first.
+    let id = looked_up("HTI").await;
+    let invoked = act(&app, &id, "invoke", &p.chl, json!({})).await;
+    let invoked = invoked.assert_status(200);
+    assert_eq!(invoked["language"], "fr");
+    assert!(invoked.get("languages").is_none(), "{invoked}");
+
+    // Several: one after the other, in the order asked.
+    let id = looked_up("BRA").await;
+    for (body, field) in [
+        (json!({"languages": []}), "languages"),
+        (json!({"languages": ["en", "en"]}), "languages"),
+        (json!({"languages": ["en", "xx"]}), "languages"),
+        (json!({"language": "en", "languages": ["pt"]}), "languages"),
+    ] {
+        let refused = act(&app, &id, "invoke", &p.chl, body.clone()).await;
+        assert!(
+            matches!(refused.status.as_u16(), 400 | 422)
+                && refused.body["detail"].as_str().unwrap().contains(field),
+            "{body}: {} {}",
+            refused.status,
+            refused.body
+        );
+    }
+    let invoked = act(
+        &app,
+        &id,
+        "invoke",
+        &p.chl,
+        json!({"languages": ["en", "pt"]}),
+    )
+    .await;
+    let invoked = invoked.assert_status(200);
+    assert_eq!(invoked["language"], "en");
+    assert_eq!(invoked["languages"], json!(["en", "pt"]));
+    let text = invoked["invocation_text"].as_str().unwrap();
+    let (english, portuguese) = text.split_once("\n\n* * *\n\n").expect(text);
+    assert!(english.contains("accusation"), "{english}");
+    assert!(portuguese.contains("acusação"), "{portuguese}");
+}
+
+async fn an_exercise_says_so_in_its_notifications_and_to_the_secretariat(db: TestDb) {
+    let app = spawn_app(db).await;
+    let receiver = Receiver::start().await;
+    let p = Parties::enrol(&app).await;
+    register(&app, &p.bra, &receiver.url("/bra"), None).await;
+    let drill = app.send_inquiry(&p.chl, "BRA", "routine", None, true).await;
+    let id = drill["id"].as_str().unwrap();
+    settle(&app.db).await;
+    let told = receiver.at("/bra");
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        told[0].json()["data"]["exercise"],
+        true,
+        "{}",
+        told[0].text()
+    );
+    let view = app.get(&inquiry_path(id), &app.secretariat).await;
+    assert_eq!(view.assert_status(200)["exercise"], true);
+    let listed = app.get("/v1/inquiries", &app.secretariat).await;
+    assert_eq!(listed.assert_status(200)["items"][0]["exercise"], true);
+}
+
 on_both_databases!(
     a_contact_request_is_answered_by_a_message_that_both_sides_read,
     conversation_actions_are_refused_where_the_table_says_and_write_nothing,
     messages_and_contact_summaries_reach_the_two_states_and_shares_only,
     only_policy_pocs_of_participating_states_act,
     the_next_notification_reaches_the_responding_states_new_poc_only,
+    the_invocation_speaks_the_responding_pocs_language_or_several,
+    an_exercise_says_so_in_its_notifications_and_to_the_secretariat,
 );
