@@ -1,11 +1,11 @@
 //! Protocol 1.1 through HTTP: messages, contacts logged outside cbm2, shares, who may act,
 //! and notifications that follow a state's POCs of the day.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{TestApp, TestDb, on_both_databases, spawn_app};
 use crate::webhooks::{Receiver, register, settle};
-use crate::workflow::{Parties, act, events, inquiry_path, written};
+use crate::workflow::{Parties, act, allowed, events, inquiry_path, written};
 
 /// A minute ago, as RFC 3339: a time a contact may have taken place.
 fn a_minute_ago() -> String {
@@ -26,15 +26,6 @@ async fn sent(app: &TestApp, p: &Parties) -> String {
         .send_inquiry(&p.chl, "BRA", "routine", None, false)
         .await;
     view["id"].as_str().unwrap().to_owned()
-}
-
-fn allowed(view: &Value) -> Vec<&str> {
-    view["allowed_actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect()
 }
 
 async fn a_contact_request_is_answered_by_a_message_that_both_sides_read(db: TestDb) {

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestDb, on_both_databases, spawn_app};
 use crate::workflow::{
     ACTIONS, CONTENT_FIELDS, PARTICIPANT_ONLY_FIELDS, Parties, act, allowed, assert_metadata_only,
-    create, describe_body, events, inquiry_at, inquiry_path, request_info_body, time, valid_body,
-    written,
+    create, describe_body, events, inquiry_at, inquiry_path, request_info_body, steps, time,
+    valid_body, written,
 };
 
 /// Takes `action` as `token`, expects 200 and the next version, and checks the ETag.
@@ -81,7 +81,16 @@ async fn an_immediate_response_takes_an_inquiry_from_draft_to_closed(db: TestDb)
     assert_eq!(pocs[0]["id"], p.bra_id.as_str());
     assert_eq!(pocs[0]["name"], "Ana Souza");
 
-    let invoked = step(&app, &id, "invoke", &p.chl, json!({}), "cbm2_invoked", 3).await;
+    let invoked = step(
+        &app,
+        &id,
+        "invoke",
+        &p.chl,
+        json!({"language": "en"}),
+        "cbm2_invoked",
+        3,
+    )
+    .await;
     assert_eq!(invoked["language"], "en");
     let text = invoked["invocation_text"].as_str().unwrap();
     for expected in [
@@ -142,11 +151,11 @@ async fn an_immediate_response_takes_an_inquiry_from_draft_to_closed(db: TestDb)
     assert_eq!(sent["overdue"], false);
     assert_eq!(sent["time_sensitivity"], "urgent");
     assert_eq!(sent["contact"]["email"], "eva.rojas@minrel.gob.cl");
-    assert_eq!(allowed(&sent), ["close", "withdraw"]);
+    assert_eq!(steps(&sent), ["close", "withdraw"]);
 
     let as_responder = app.get(&inquiry_path(&id), &p.bra).await;
     let as_responder = as_responder.assert_status(200);
-    assert_eq!(allowed(as_responder), ["acknowledge", "respond"]);
+    assert_eq!(steps(as_responder), ["acknowledge", "respond"]);
     assert_eq!(
         as_responder["questions"],
         request_info_body("urgent")["questions"]
@@ -170,13 +179,13 @@ async fn an_immediate_response_takes_an_inquiry_from_draft_to_closed(db: TestDb)
     assert!(time(&responded["responded_at"]) >= sent_at);
     assert_eq!(responded["due_at"], Value::Null);
     assert_eq!(
-        allowed(&responded),
+        steps(&responded),
         [] as [&str; 0],
         "the responder has nothing left to do"
     );
     let for_requester = app.get(&inquiry_path(&id), &p.chl).await;
     assert_eq!(
-        allowed(for_requester.assert_status(200)),
+        steps(for_requester.assert_status(200)),
         ["follow_up", "close", "withdraw"]
     );
 
@@ -192,7 +201,7 @@ async fn an_immediate_response_takes_an_inquiry_from_draft_to_closed(db: TestDb)
     .await;
     assert_eq!(closed["resolution"], "Activity stopped.");
     assert!(time(&closed["ended_at"]) >= time(&responded["responded_at"]));
-    assert_eq!(allowed(&closed), [] as [&str; 0]);
+    assert_eq!(steps(&closed), [] as [&str; 0]);
 
     let trail = events(&app, &id, &p.chl).await;
     assert_eq!(
@@ -346,7 +355,14 @@ async fn an_acknowledged_inquiry_is_updated_revised_answered_and_closed(db: Test
     let for_requester = app.get(&inquiry_path(&id), &p.chl).await;
     assert_eq!(
         allowed(for_requester.assert_status(200)),
-        ["close", "withdraw"]
+        [
+            "close",
+            "withdraw",
+            "message",
+            "log_contact",
+            "share",
+            "unshare"
+        ]
     );
 
     let interim = step(

@@ -172,7 +172,17 @@ async fn each_state_lists_its_own_inquiries_newest_first_and_the_secretariat_lis
     let page = app.get("/v1/inquiries", &p.chl).await;
     let items = page.assert_status(200)["items"].as_array().unwrap().clone();
     let i6_for_chile = items.iter().find(|i| i["id"] == i6.as_str()).unwrap();
-    assert_eq!(allowed(i6_for_chile), ["acknowledge", "respond"]);
+    assert_eq!(
+        allowed(i6_for_chile),
+        [
+            "acknowledge",
+            "respond",
+            "message",
+            "log_contact",
+            "share",
+            "unshare"
+        ]
+    );
     assert_eq!(i6_for_chile["requester"]["poc_id"], p.mex_id.as_str());
     let page = app.get("/v1/inquiries", &app.secretariat).await;
     for item in page.assert_status(200)["items"].as_array().unwrap() {

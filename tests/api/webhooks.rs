@@ -659,7 +659,13 @@ async fn each_notification_reaches_exactly_its_audience(db: TestDb) {
                     .as_str()
                     .unwrap_or_else(|| panic!("BRA's {event} lacks the invocation text: {body}"));
                 assert!(text.contains("AG/RES. 2925 (XLVIII-O/18)"), "{text}");
-                assert!(text.contains("does not constitute an accusation"), "{text}");
+                // The non-accusation note, in the invocation's language.
+                let note = match data["language"].as_str() {
+                    Some("en") => "does not constitute an accusation",
+                    Some("es") => "no constituye una acusación",
+                    other => panic!("an invocation in {other:?}: {body}"),
+                };
+                assert!(text.contains(note), "{text}");
             }
             "/secretariat" => {
                 assert_metadata_only(data, "a notification to the Secretariat");

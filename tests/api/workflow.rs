@@ -234,3 +234,16 @@ pub fn allowed(value: &Value) -> Vec<&str> {
         .map(|a| a.as_str().unwrap())
         .collect()
 }
+
+/// The actions of protocol 1.1 that manage the conversation and access, allowed in most
+/// statuses alongside the protocol's steps.
+pub const CONVERSATION: [&str; 4] = ["message", "log_contact", "share", "unshare"];
+
+/// The `allowed_actions` that are steps of the protocol: without [`CONVERSATION`] (which
+/// tests/api/conversation.rs and the allowed-actions table check).
+pub fn steps(value: &Value) -> Vec<&str> {
+    allowed(value)
+        .into_iter()
+        .filter(|action| !CONVERSATION.contains(action))
+        .collect()
+}
