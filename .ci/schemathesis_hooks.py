@@ -11,7 +11,8 @@ left alone.
   case registers a local address instead (the fuzzing server allows private addresses;
   nothing listens there, so deliveries just fail).
 - `respond_by` lies ahead, within 180 days; `observed_from` is not in the future and not
-  after `observed_to`.
+  after `observed_to`; a logged contact's `at` is not in the future and at most 30 days
+  before the inquiry was created.
 - `estimated_timeframe` is longer than zero and at most P180D, `reply_window` at most
   P90D.
 - An `Idempotency-Key` is unique per intended action: the same key with another request
@@ -74,6 +75,8 @@ def before_call(ctx, case, **kwargs):
         body["observed_from"] = iso(now - timedelta(days=2))
     if isinstance(body.get("observed_to"), str):
         body["observed_to"] = iso(now - timedelta(days=1))
+    if case.operation.path.endswith("/log-contact") and isinstance(body.get("at"), str):
+        body["at"] = iso(now)
     for field, bound in DURATION_BOUNDS.items():
         value = body.get(field)
         if isinstance(value, str):

@@ -111,7 +111,7 @@ impl Status {
     }
 }
 
-/// The actions of the protocol, named as in `protocol/protocol.toml` and as event types.
+/// The actions of the protocol, named as in `protocol/versions/*.toml` and as event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionName {
