@@ -434,7 +434,7 @@ async fn events(
     let participant = party.is_participant();
     let rows = state
         .store
-        .inquiry_events_page(id, role == Role::Responder, after.map(|c| c.seq), limit + 1)
+        .inquiry_events_page(id, role, after.map(|c| c.seq), limit + 1)
         .await?;
     let page = into_page(
         rows,

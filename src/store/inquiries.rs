@@ -713,16 +713,19 @@ impl Store {
             .collect())
     }
 
-    /// A page of an inquiry's events, oldest first, after `after` (a `seq`). With
-    /// `from_sending`, the trail starts at the first `request_info`: the responding state
-    /// sees the inquiry as sent and what follows, nothing of its preparation.
+    /// A page of an inquiry's events, oldest first, after `after` (a `seq`), as `viewer`
+    /// (a side, or the Secretariat) may see them. The responding state's trail starts at
+    /// the first `request_info`: it sees the inquiry as sent and what follows, nothing of
+    /// its preparation. Each side sees its own `share` and `unshare` events only: whom the
+    /// other state works with is that state's business.
     pub async fn inquiry_events_page(
         &self,
         id: Uuid,
-        from_sending: bool,
+        viewer: Role,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        let side = matches!(viewer, Role::Requester | Role::Responder).then_some(viewer.as_str());
         Ok(dispatch!(self, pool => sqlx::query_as(
             "SELECT seq, type, actor_kind, actor_poc_id, actor_state, at, payload, hash
                FROM inquiry_events
@@ -730,13 +733,15 @@ impl Store {
                 AND seq > $2
                 AND (NOT $3 OR seq >= (SELECT MIN(seq) FROM inquiry_events
                                         WHERE inquiry_id = $1 AND type = 'request_info'))
+                AND ($5 IS NULL OR type NOT IN ('share', 'unshare') OR actor_kind = $5)
               ORDER BY seq
               LIMIT $4",
         )
         .bind(id)
         .bind(after.unwrap_or(0))
-        .bind(from_sending)
+        .bind(viewer == Role::Responder)
         .bind(i64::from(limit))
+        .bind(side)
         .fetch_all(pool)
         .await?))
     }

@@ -307,6 +307,14 @@ async fn messages_and_contact_summaries_reach_the_two_states_and_shares_only(db:
     // Brazil does not see Chile's shares; Brazil's own view lists none.
     let for_brazil = app.get(&inquiry_path(&id), &p.bra).await;
     assert_eq!(for_brazil.assert_status(200)["shares"], json!([]));
+    let types = |trail: Vec<serde_json::Value>| -> Vec<String> {
+        trail
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!types(events(&app, &id, &p.bra).await).contains(&"share".to_owned()));
+    assert!(types(events(&app, &id, &p.chl).await).contains(&"share".to_owned()));
 
     // Unshared: nothing again.
     act(&app, &id, "unshare", &p.chl, json!({"poc_id": csirt_id}))
