@@ -15,6 +15,7 @@ use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower::timeout::TimeoutLayer;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -131,6 +132,21 @@ pub fn route_table() -> Vec<(Method, String)> {
     routes().table
 }
 
+/// The answer to a request whose handler panicked: logged at error level with the panic's
+/// message (the request's span names the request), 500 problem+json to the caller, which
+/// learns nothing of the cause.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked: answered 500");
+    axum::response::IntoResponse::into_response(ApiError::Unexpected(
+        "a request handler panicked".into(),
+    ))
+}
+
 /// The whole application: routes under `/v1`, the contract and its page (`/openapi.yaml`,
 /// `/docs`), our error shape for unknown routes and methods, the body limit, the request
 /// timeout and the bound on requests in flight (both answered 503 problem+json), headers
@@ -155,6 +171,9 @@ pub fn app(state: AppState, limits: &HttpLimits) -> Router {
                 .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight))
                 .layer(TimeoutLayer::new(limits.request_timeout)),
         )
+        // A handler that panics answers 500 problem+json (and is logged with the request)
+        // instead of cutting the connection; the server goes on.
+        .layer(CatchPanicLayer::custom(answer_panic))
         // Outside the bound and the timeout, so that their 503s are counted too.
         .layer(axum::middleware::from_fn(metrics::track))
         // Tokens, webhook secrets and inquiry content pass through the API: no cache may
@@ -192,4 +211,43 @@ pub fn app(state: AppState, limits: &HttpLimits) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_problem_json_and_the_router_serves_on() {
+        async fn boom() -> &'static str {
+            panic!("a bug in a handler")
+        }
+        let router = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(CatchPanicLayer::custom(answer_panic));
+        let request = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let answer = router.clone().oneshot(request("/boom")).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            answer.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(answer.into_body(), 4096)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["status"], 500);
+        assert!(
+            !problem.to_string().contains("a bug in a handler"),
+            "the cause stays in the log: {problem}"
+        );
+        let answer = router.oneshot(request("/fine")).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
 }
