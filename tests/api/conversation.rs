@@ -191,25 +191,41 @@ async fn conversation_actions_are_refused_where_the_table_says_and_write_nothing
     );
 
     // Accepted, and a retry with the same Idempotency-Key replays without writing.
-    let path = format!("/v1/inquiries/{id}/log-contact");
-    let body = json!({"channel": "phone", "at": a_minute_ago(), "summary": "Called Brasília"});
-    let first = app
-        .post_with_headers(
-            &path,
-            &p.chl,
-            body.clone(),
-            &[("Idempotency-Key", "call-1")],
-        )
-        .await;
-    let first = first.assert_status(200).clone();
-    let again = app
-        .post_with_headers(&path, &p.chl, body, &[("Idempotency-Key", "call-1")])
-        .await;
-    assert_eq!(again.assert_status(200), &first);
-    assert_eq!(again.headers["idempotent-replayed"], "true");
-    assert_eq!(first["version"], before.0 + 1, "one event for two requests");
-    assert_eq!(first["logged_contacts"][0]["side"], "requester");
-    assert_eq!(first["logged_contacts"][0]["channel"], "phone");
+    let (csirt_id, _) = technical(&app, "CHL", "Tomas Lagos").await;
+    let mut version = before.0;
+    for (action, body) in [
+        (
+            "log-contact",
+            json!({"channel": "phone", "at": a_minute_ago(), "summary": "Called Brasília"}),
+        ),
+        ("message", json!({"text": "Any news?"})),
+        ("share", json!({"poc_id": csirt_id})),
+        ("unshare", json!({"poc_id": csirt_id})),
+    ] {
+        let path = format!("/v1/inquiries/{id}/{action}");
+        let key = [("Idempotency-Key", action)];
+        let first = app
+            .post_with_headers(&path, &p.chl, body.clone(), &key)
+            .await;
+        let first = first.assert_status(200).clone();
+        let again = app.post_with_headers(&path, &p.chl, body, &key).await;
+        assert_eq!(again.assert_status(200), &first, "{action}");
+        assert_eq!(again.headers["idempotent-replayed"], "true", "{action}");
+        version += 1;
+        assert_eq!(
+            first["version"], version,
+            "{action}: one event for two requests"
+        );
+        assert_eq!(
+            first["status"], "awaiting_response",
+            "{action}: no status change"
+        );
+    }
+    let view = app.get(&inquiry_path(&id), &p.chl).await;
+    let view = view.assert_status(200);
+    assert_eq!(view["logged_contacts"][0]["side"], "requester");
+    assert_eq!(view["logged_contacts"][0]["channel"], "phone");
+    assert_eq!(view["shares"], json!([]), "shared, then unshared");
     app.assert_audit_intact().await;
 }
 
