@@ -1,3 +1,4 @@
+use cbm2::domain::{Language, StateNameForms};
 use reqwest::Method;
 use serde_json::json;
 
@@ -243,6 +244,23 @@ async fn an_unknown_time_zone_is_422_naming_it_and_writes_nothing(db: TestDb) {
     assert_eq!(app.directory_event_count().await, events_before);
 }
 
+async fn the_name_forms_e_mails_use_are_the_directorys_names(db: TestDb) {
+    let app = spawn_app(db).await;
+
+    let reply = app.get("/v1/member-states", &app.secretariat).await;
+
+    for state in reply.assert_status(200)["items"].as_array().unwrap() {
+        let code = state["code"].as_str().unwrap();
+        for language in Language::ALL {
+            assert_eq!(
+                state["names"][language.as_str()],
+                StateNameForms::of_state(code, language).unwrap().name,
+                "{code} in {language:?}: protocol/state_names.toml differs from the directory"
+            );
+        }
+    }
+}
+
 on_both_databases!(
     member_states_lists_the_35_oas_states_all_participating,
     member_states_need_a_valid_token,
@@ -252,4 +270,5 @@ on_both_databases!(
     every_state_has_its_capitals_time_zone,
     the_secretariat_changes_a_time_zone_and_it_is_logged,
     an_unknown_time_zone_is_422_naming_it_and_writes_nothing,
+    the_name_forms_e_mails_use_are_the_directorys_names,
 );
