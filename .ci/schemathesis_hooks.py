@@ -15,6 +15,8 @@ left alone.
   before the inquiry was created.
 - `estimated_timeframe` is longer than zero and at most P180D, `reply_window` at most
   P90D.
+- A member state's `time_zone` is an IANA name the server's tz database knows; a made-up
+  string is refused with 422, so a positive case sends a real one.
 - An `Idempotency-Key` is unique per intended action: the same key with another request
   is refused with 422, as the Idempotency-Key draft says; a positive case gets a fresh key.
 - schemathesis 4.32's coverage phase reads a header value that looks like a JSON string
@@ -68,6 +70,8 @@ def before_call(ctx, case, **kwargs):
     if case.operation.method.upper() == "POST" and case.operation.path == "/v1/webhooks":
         if isinstance(body.get("url"), str):
             body["url"] = "http://127.0.0.1:9/cbm2"
+    if isinstance(body.get("time_zone"), str):
+        body["time_zone"] = "America/Lima"
     now = datetime.now(timezone.utc)
     if isinstance(body.get("respond_by"), str):
         body["respond_by"] = iso(now + timedelta(days=1))

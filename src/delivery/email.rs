@@ -6,6 +6,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::webhook::Failure;
+use crate::domain::TimeZone;
 use crate::store::deliveries::ClaimedDelivery;
 
 /// An SMTP relay and the sender address.
@@ -97,12 +98,20 @@ pub async fn send(mailer: &Mailer, delivery: &ClaimedDelivery) -> Result<Option<
     let to: Mailbox = to
         .parse()
         .map_err(|e| Failure::permanent(None, format!("bad address {to:?}: {e}")))?;
-    let languages = delivery
-        .languages
-        .as_ref()
-        .map(|l| l.0.clone())
-        .unwrap_or_default();
-    let rendered = super::email_templates::render(&delivery.body, &languages)
+    let reader = super::email_templates::Reader {
+        languages: delivery
+            .languages
+            .as_ref()
+            .map(|l| l.0.clone())
+            .unwrap_or_default(),
+        // A zone the database holds but this build does not know (an older tz database)
+        // shows UTC rather than failing the e-mail.
+        time_zone: delivery
+            .time_zone
+            .as_deref()
+            .and_then(|zone| TimeZone::parse(zone).ok()),
+    };
+    let rendered = super::email_templates::render(&delivery.body, &reader)
         .map_err(|e| Failure::permanent(None, format!("cannot render the e-mail: {e}")))?;
     let message = Message::builder()
         .from(mailer.from.clone())

@@ -9,7 +9,7 @@ pub mod principal;
 pub mod text;
 
 pub use inquiry::{ContactDetails, Indicator, IsoDuration, Language, TimeSensitivity};
-pub use member_state::MemberStateCode;
+pub use member_state::{MemberStateCode, StateNameForms, TimeZone};
 pub use poc::{EmailAddress, LanguageCode, PhoneNumber, PocId, PocRole};
 pub use principal::{Caller, Principal};
 pub use text::{Affiliation, Label, LongText, Nature, PersonName, Reason, ShortText};

@@ -1,15 +1,17 @@
-//! `/v1/member-states`: the 35 OAS Member States and whether they participate.
+//! `/v1/member-states`: the 35 OAS Member States, whether they participate, and the time
+//! zone in which their POCs are shown times.
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath, Secretariat};
+use super::pocs::present;
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
-use crate::domain::{Caller, MemberStateCode};
-use crate::store::directory::{Actor, MemberState};
+use crate::domain::{Caller, MemberStateCode, TimeZone};
+use crate::store::directory::{Actor, MemberState, MemberStateChanges};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -26,6 +28,8 @@ struct MemberStateBody {
     name_es: String,
     names: Names,
     participating: bool,
+    /// The IANA time zone of its capital, in which e-mails to its POCs show times.
+    time_zone: TimeZone,
     /// Active POCs of any role.
     active_pocs: i64,
     /// Active `policy` POCs: those a CBM #2 inquiry can be addressed to.
@@ -45,6 +49,7 @@ impl From<MemberState> for MemberStateBody {
             },
             name_es: state.name_es,
             participating: state.participating,
+            time_zone: state.time_zone,
             active_pocs: state.active_pocs,
             active_policy_pocs: state.active_policy_pocs,
         }
@@ -94,10 +99,14 @@ async fn show(
     Ok(Json(member_state.into()))
 }
 
+/// Any subset of the fields the Secretariat sets; `null` is refused for both.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MemberStatePatch {
-    participating: bool,
+    #[serde(default, deserialize_with = "present")]
+    participating: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    time_zone: Option<TimeZone>,
 }
 
 async fn update(
@@ -109,10 +118,13 @@ async fn update(
     let code = code_from_path(&code)?;
     let updated = state
         .store
-        .set_participating(
+        .update_member_state(
             Actor::Caller(&caller),
             &code,
-            patch.participating,
+            &MemberStateChanges {
+                participating: patch.participating,
+                time_zone: patch.time_zone,
+            },
             clock::now(),
         )
         .await

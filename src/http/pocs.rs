@@ -183,7 +183,9 @@ struct PatchPoc {
 
 /// A field that is present: `Some` of its value (for `Option<T>` fields, `null` is
 /// `Some(None)`); an absent field falls back to `None` through `#[serde(default)]`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
 

@@ -881,6 +881,10 @@ pub fn decide(
                 .iter()
                 .map(|p| p.name.clone())
                 .collect();
+            let responding_state = inquiry
+                .responding_state
+                .as_ref()
+                .expect("poc_identified has a responding state");
             let texts: Vec<String> = languages
                 .iter()
                 .map(|language| {
@@ -889,11 +893,14 @@ pub fn decide(
                         &InvocationParties {
                             requester_name: &inquiry.requester.name,
                             requester_affiliation: &inquiry.requester.affiliation,
+                            requesting_state: &inquiry.requesting_state,
                             requesting_state_name: inquiry
                                 .requesting_state_name
                                 .in_language(*language),
-                            responding_poc_names: &names,
+                            responding_state,
                             responding_state_name: responding_state_name.in_language(*language),
+                            responding_poc_names: &names,
+                            exercise: inquiry.exercise,
                         },
                     )
                 })

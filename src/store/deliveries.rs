@@ -37,6 +37,8 @@ pub struct ClaimedDelivery {
     pub email_to: Option<String>,
     /// The recipient POC's languages, for e-mail.
     pub languages: Option<Json<Vec<String>>>,
+    /// The time zone of the recipient POC's member state, for e-mail.
+    pub time_zone: Option<String>,
     pub body: String,
     pub attempts: i32,
 }
@@ -353,11 +355,12 @@ impl Store {
         }
         let read_sql = format!(
             "SELECT d.id, d.event_type, d.channel, d.webhook_id, w.url, w.secret, d.email_to,
-                    p.languages, d.body, d.attempts
+                    p.languages, m.time_zone, d.body, d.attempts
                FROM deliveries d
                LEFT JOIN webhooks w ON w.id = d.webhook_id
                LEFT JOIN outbox o ON o.id = d.outbox_id
                LEFT JOIN pocs p ON p.id = o.recipient_poc_id
+               LEFT JOIN member_states m ON m.code = p.member_state
               WHERE d.lease_owner = $1 AND d.id IN ({})
               ORDER BY d.next_attempt_at, d.id",
             placeholders(2, claimed.len())

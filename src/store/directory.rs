@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{BeginWrite, Store, StoreError, dispatch};
 use crate::domain::{
-    Affiliation, Caller, EmailAddress, MemberStateCode, PersonName, PhoneNumber, PocRole,
+    Affiliation, Caller, EmailAddress, MemberStateCode, PersonName, PhoneNumber, PocRole, TimeZone,
     poc::Languages,
 };
 
@@ -21,8 +21,17 @@ pub struct MemberState {
     pub name_fr: String,
     pub name_pt: String,
     pub participating: bool,
+    #[sqlx(try_from = "String")]
+    pub time_zone: TimeZone,
     pub active_pocs: i64,
     pub active_policy_pocs: i64,
+}
+
+/// What a PATCH of a member state sets: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct MemberStateChanges {
+    pub participating: Option<bool>,
+    pub time_zone: Option<TimeZone>,
 }
 
 /// A point of contact as stored. Text fields were validated on the way in.
@@ -215,7 +224,7 @@ macro_rules! record_directory_event {
 pub(crate) use record_directory_event;
 
 const MEMBER_STATE_COLUMNS: &str = "
-    SELECT m.code, m.name_en, m.name_es, m.name_fr, m.name_pt, m.participating,
+    SELECT m.code, m.name_en, m.name_es, m.name_fr, m.name_pt, m.participating, m.time_zone,
            (SELECT count(*) FROM pocs p WHERE p.member_state = m.code AND p.active)
                AS active_pocs,
            (SELECT count(*) FROM pocs p
@@ -252,34 +261,52 @@ impl Store {
         )
     }
 
-    /// Sets whether a member state participates in CBM #2, and logs the change.
-    pub async fn set_participating(
+    /// Changes what `changes` sets of a member state (whether it participates in CBM #2,
+    /// its time zone) and logs one `member_state_updated` event naming the fields that
+    /// changed; setting the current values changes nothing and logs nothing.
+    pub async fn update_member_state(
         &self,
         actor: Actor<'_>,
         code: &MemberStateCode,
-        participating: bool,
+        changes: &MemberStateChanges,
         now: DateTime<Utc>,
     ) -> Result<MemberState, DirectoryError> {
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let current: Option<bool> =
-                sqlx::query_scalar("SELECT participating FROM member_states WHERE code = $1")
-                    .bind(code.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match current {
-                None => return Err(DirectoryError::UnknownMemberState(code.clone())),
-                // Setting the current value changes nothing and logs nothing.
-                Some(current) if current == participating => {}
-                Some(_) => {
-                    sqlx::query("UPDATE member_states SET participating = $1 WHERE code = $2")
-                        .bind(participating)
-                        .bind(code.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    record_directory_event!(tx, actor, now, "member_state_updated", code.as_str(),
-                        json!({ "participating": participating }));
-                }
+            let current: Option<(bool, String)> = sqlx::query_as(
+                "SELECT participating, time_zone FROM member_states WHERE code = $1",
+            )
+            .bind(code.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((participating, time_zone)) = current else {
+                return Err(DirectoryError::UnknownMemberState(code.clone()));
+            };
+            let mut changed = Map::new();
+            if let Some(wanted) = changes.participating
+                && wanted != participating
+            {
+                changed.insert("participating".into(), json!(wanted));
+            }
+            if let Some(wanted) = changes.time_zone
+                && wanted.name() != time_zone
+            {
+                changed.insert("time_zone".into(), json!(wanted));
+            }
+            if !changed.is_empty() {
+                sqlx::query(
+                    "UPDATE member_states
+                        SET participating = COALESCE($1, participating),
+                            time_zone = COALESCE($2, time_zone)
+                      WHERE code = $3",
+                )
+                .bind(changes.participating)
+                .bind(changes.time_zone.map(TimeZone::name))
+                .bind(code.as_str())
+                .execute(&mut *tx)
+                .await?;
+                record_directory_event!(tx, actor, now, "member_state_updated", code.as_str(),
+                    Value::Object(changed));
             }
             tx.commit().await?;
         });

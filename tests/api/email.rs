@@ -276,6 +276,16 @@ async fn poc(
 /// Sends `requester`'s inquiry to Brazil, invoked in `language`, describing and asking what
 /// no e-mail may hold; returns the inquiry as the requester then sees it.
 async fn request_info_to_brazil(app: &TestApp, requester: &str, language: &str) -> Value {
+    request_info_to(app, requester, "BRA", language).await
+}
+
+/// Sends `requester`'s inquiry to `member_state`, as [`request_info_to_brazil`] does.
+async fn request_info_to(
+    app: &TestApp,
+    requester: &str,
+    member_state: &str,
+    language: &str,
+) -> Value {
     let draft = app
         .post("/v1/inquiries", requester, json!({"exercise": false}))
         .await;
@@ -284,7 +294,7 @@ async fn request_info_to_brazil(app: &TestApp, requester: &str, language: &str) 
     app.post(
         &path("lookup-poc"),
         requester,
-        json!({"member_state": "BRA"}),
+        json!({"member_state": member_state}),
     )
     .await
     .assert_status(200);
@@ -325,6 +335,7 @@ async fn acknowledge(app: &TestApp, inquiry: &Value, responder: &str) {
 const ANA: &str = "ana.souza@itamaraty.example.br";
 const EVA: &str = "eva.rojas@minrel.example.cl";
 const JO: &str = "jo.tremblay@international.example.ca";
+const SAM: &str = "sam.carter@state.example.gov";
 
 async fn each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_content(db: TestDb) {
     let sink = SmtpSink::start(0);
@@ -347,20 +358,19 @@ async fn each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_conte
         "{invocation}"
     );
     let mail = sink
-        .message_to(ANA, "Nova consulta de CHL no âmbito da MFC n.º 2")
+        .message_to(ANA, "Nova consulta do Chile no âmbito da MFC n.º 2")
         .await;
     assert_eq!(mail.envelope.to, [ANA.to_owned()]);
     assert_eq!(mail.header_to, ANA);
     mail.assert_holds(&[
-        "O ponto de contato de CHL enviou ao seu Estado uma consulta no âmbito da MFC n.º 2",
+        "O ponto de contato do Chile enviou ao seu Estado uma consulta no âmbito da MFC n.º 2",
         "em conformidade com o parágrafo 78 da resolução da Assembleia Geral da OEA AG/RES. 2925 (XLVIII-O/18)",
         "não constitui uma acusação de que o Estado membro participante que recebe a consulta",
-        "Situação",
-        "awaiting_response",
+        "Situação: aguardando resposta",
         &format!("https://cbm2.test/v1/inquiries/{id}"),
         "A invocação formal:",
         invocation,
-        "cbm2, em nome da Secretaria da OEA (CICTE)",
+        "Secretaria do CICTE (OEA)",
     ]);
     assert!(mail.html.contains("<html lang=\"pt\">"), "{}", mail.html);
     assert!(
@@ -375,17 +385,16 @@ async fn each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_conte
     let mail = sink
         .message_to(
             EVA,
-            "BRA a accusé réception de votre demande au titre de la MDC n° 2",
+            "Accusé de réception du Brésil pour votre demande au titre de la MDC n° 2",
         )
         .await;
     assert_eq!(mail.envelope.to, [EVA.to_owned()]);
     mail.assert_holds(&[
-        "Le point de contact de BRA a accusé réception de votre demande et y donnera suite.",
+        "Le point de contact du Brésil a accusé réception de votre demande et y donnera suite.",
         "conformément au paragraphe 78 de la résolution de l'Assemblée générale de l'OEA AG/RES. 2925 (XLVIII-O/18)",
         "ne constitue pas une accusation",
-        "Statut",
-        "acknowledged",
-        "cbm2, au nom du Secrétariat de l'OEA (CICTE)",
+        "Statut: réception accusée",
+        "Secrétariat du CICTE (OEA)",
     ]);
     assert!(mail.html.contains("<html lang=\"fr\">"), "{}", mail.html);
     assert!(
@@ -396,14 +405,14 @@ async fn each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_conte
 
     // A requester reading none of the OAS languages gets English.
     let inquiry = request_info_to_brazil(&app, &can, "en").await;
-    sink.message_to(ANA, "Nova consulta de CAN no âmbito da MFC n.º 2")
+    sink.message_to(ANA, "Nova consulta do Canadá no âmbito da MFC n.º 2")
         .await;
     acknowledge(&app, &inquiry, &bra).await;
     let mail = sink
-        .message_to(JO, "BRA acknowledged your CBM #2 inquiry")
+        .message_to(JO, "Acknowledgement from Brazil of your CBM #2 inquiry")
         .await;
     mail.assert_holds(&[
-        "The point of contact of BRA has acknowledged your inquiry and will follow up.",
+        "The point of contact of Brazil has acknowledged your inquiry and will follow up.",
         "paragraph 78 of the OAS General Assembly Resolution AG/RES. 2925 (XLVIII-O/18)",
         "does not constitute an accusation",
     ]);
@@ -559,7 +568,7 @@ async fn an_email_refused_with_451_is_delivered_on_a_later_attempt(db: TestDb) {
     let inquiry = request_info_to_brazil(&app, &chl, "es").await;
 
     let mail = sink
-        .message_to(ANA, "Nova consulta de CHL no âmbito da MFC n.º 2")
+        .message_to(ANA, "Nova consulta do Chile no âmbito da MFC n.º 2")
         .await;
     mail.assert_holds(&[
         "parágrafo 78",
@@ -591,9 +600,230 @@ async fn an_email_refused_with_451_is_delivered_on_a_later_attempt(db: TestDb) {
     assert!(attempts[1].starts_with("250 | "), "{attempts:?}");
 }
 
+/// `at` (RFC 3339) in `zone`, as an e-mail in `language` writes it: the test's own
+/// oracle, independent of the renderer's strings.
+fn local_time(at: &str, zone: &str, language: &str) -> String {
+    use chrono::{Datelike, Timelike};
+    let zone: chrono_tz::Tz = zone.parse().unwrap();
+    let local = chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&zone);
+    let month = local.month0() as usize;
+    let (day, year, hour, minute) = (local.day(), local.year(), local.hour(), local.minute());
+    match language {
+        "en" => {
+            let months = [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ];
+            format!("{day} {} {year}, {hour:02}:{minute:02}", months[month])
+        }
+        "es" => {
+            let months = [
+                "enero",
+                "febrero",
+                "marzo",
+                "abril",
+                "mayo",
+                "junio",
+                "julio",
+                "agosto",
+                "septiembre",
+                "octubre",
+                "noviembre",
+                "diciembre",
+            ];
+            format!(
+                "{day} de {} de {year}, {hour:02}:{minute:02}",
+                months[month]
+            )
+        }
+        "fr" => {
+            let months = [
+                "janvier",
+                "février",
+                "mars",
+                "avril",
+                "mai",
+                "juin",
+                "juillet",
+                "août",
+                "septembre",
+                "octobre",
+                "novembre",
+                "décembre",
+            ];
+            let day = if day == 1 {
+                "1er".to_owned()
+            } else {
+                day.to_string()
+            };
+            format!("{day} {} {year}, {hour:02} h {minute:02}", months[month])
+        }
+        _ => {
+            let months = [
+                "janeiro",
+                "fevereiro",
+                "março",
+                "abril",
+                "maio",
+                "junho",
+                "julho",
+                "agosto",
+                "setembro",
+                "outubro",
+                "novembro",
+                "dezembro",
+            ];
+            let day = if day == 1 {
+                "1º".to_owned()
+            } else {
+                day.to_string()
+            };
+            format!(
+                "{day} de {} de {year}, {hour:02}h{minute:02}",
+                months[month]
+            )
+        }
+    }
+}
+
+/// The running deadline as an e-mail shows it: local time, zone, and the UTC instant.
+fn shown_deadline(inquiry: &Value, zone: &str, language: &str) -> String {
+    let due = inquiry["due_at"].as_str().expect("a running deadline");
+    let utc = chrono::DateTime::parse_from_rfc3339(due)
+        .unwrap()
+        .to_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!("{} ({zone}) — {utc}", local_time(due, zone, language))
+}
+
+async fn each_language_names_the_states_translates_the_status_and_shows_local_time_with_utc(
+    db: TestDb,
+) {
+    let sink = SmtpSink::start(0);
+    let url = sink.url();
+    let app = spawn_app_with(db, |settings| {
+        settings.delivery.email = Some(Mailer::new(&url, SENDER).expect("a usable SMTP URL"));
+    })
+    .await;
+    let bra = poc(&app, "BRA", "Ana Souza", ANA, &["pt"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["es"]).await;
+    let usa = poc(&app, "USA", "Sam Carter", SAM, &["en"]).await;
+    let can = poc(&app, "CAN", "Jo Tremblay", JO, &["fr", "en"]).await;
+    // The Secretariat moves the United States' zone: e-mails follow the directory.
+    app.patch(
+        "/v1/member-states/USA",
+        &app.secretariat,
+        json!({"time_zone": "America/Chicago"}),
+    )
+    .await
+    .assert_status(200);
+
+    // Portuguese, to Brazil (America/Sao_Paulo), of Chile's inquiry.
+    let to_brazil = request_info_to(&app, &chl, "BRA", "es").await;
+    let mail = sink
+        .message_to(ANA, "Nova consulta do Chile no âmbito da MFC n.º 2")
+        .await;
+    mail.assert_holds(&[
+        "O ponto de contato do Chile enviou ao seu Estado uma consulta",
+        "Situação: aguardando resposta",
+        "Grau de urgência: ordinária",
+        &format!(
+            "Confirmação de recebimento solicitada até {}",
+            shown_deadline(&to_brazil, "America/Sao_Paulo", "pt")
+        ),
+        "Secretaria do CICTE (OEA)",
+    ]);
+
+    // Spanish, to Chile (America/Santiago), of Brazil's acknowledgement.
+    acknowledge(&app, &to_brazil, &bra).await;
+    let acknowledged = app
+        .get(
+            &format!("/v1/inquiries/{}", to_brazil["id"].as_str().unwrap()),
+            &chl,
+        )
+        .await;
+    let mail = sink
+        .message_to(
+            EVA,
+            "Acuse de recibo de Brasil de su consulta en el marco de la MFC N.º 2",
+        )
+        .await;
+    mail.assert_holds(&[
+        "El punto de contacto de Brasil ha acusado recibo de su consulta",
+        "Situación: con acuse de recibo",
+        &format!(
+            "Respuesta prevista para el {}",
+            shown_deadline(acknowledged.assert_status(200), "America/Santiago", "es")
+        ),
+        "Secretaría de la CICTE (OEA)",
+    ]);
+
+    // French, to Canada (America/Toronto), of the United States' inquiry: with the article.
+    let to_canada = request_info_to(&app, &usa, "CAN", "en").await;
+    let mail = sink
+        .message_to(
+            JO,
+            "Nouvelle demande des États-Unis au titre de la MDC n° 2",
+        )
+        .await;
+    mail.assert_holds(&[
+        "Le point de contact des États-Unis a adressé à votre État une demande",
+        "Statut: en attente de réponse",
+        &format!(
+            "Accusé de réception demandé pour le {}",
+            shown_deadline(&to_canada, "America/Toronto", "fr")
+        ),
+        "Secrétariat du CICTE (OEA)",
+    ]);
+
+    // English, to the United States, in the zone the Secretariat set.
+    acknowledge(&app, &to_canada, &can).await;
+    let acknowledged = app
+        .get(
+            &format!("/v1/inquiries/{}", to_canada["id"].as_str().unwrap()),
+            &usa,
+        )
+        .await;
+    let mail = sink
+        .message_to(SAM, "Acknowledgement from Canada of your CBM #2 inquiry")
+        .await;
+    mail.assert_holds(&[
+        "The point of contact of Canada has acknowledged your inquiry",
+        "Status: acknowledged",
+        &format!(
+            "Response expected by {}",
+            shown_deadline(acknowledged.assert_status(200), "America/Chicago", "en")
+        ),
+        "CICTE Secretariat (OAS)",
+    ]);
+    // Statuses and deadline kinds are words, states names, never codes (the invocation
+    // text, quoted as written, names the requester's affiliation, which here holds a code).
+    for mail in sink.accepted().into_iter().map(Email::parse) {
+        for raw in ["awaiting_response", "acknowledgement"] {
+            assert!(!mail.text.contains(raw), "{}:\n{}", mail.subject, mail.text);
+        }
+        for code in ["CHL", "BRA", "USA", "CAN"] {
+            assert!(!mail.subject.contains(code), "{}", mail.subject);
+        }
+    }
+}
+
 on_both_databases!(
     each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_content,
     without_smtp_email_deliveries_are_recorded_as_skipped_never_dropped,
     serve_without_smtp_says_once_that_emails_are_skipped,
     an_email_refused_with_451_is_delivered_on_a_later_attempt,
+    each_language_names_the_states_translates_the_status_and_shows_local_time_with_utc,
 );

@@ -1,3 +1,4 @@
+use cbm2::domain::{Language, StateNameForms};
 use reqwest::Method;
 use serde_json::json;
 
@@ -129,10 +130,145 @@ async fn member_state_codes_are_checked(db: TestDb) {
     .assert_problem(422, Some("participating"));
 }
 
+async fn every_state_has_its_capitals_time_zone(db: TestDb) {
+    let app = spawn_app(db).await;
+
+    let reply = app.get("/v1/member-states", &app.secretariat).await;
+
+    let items = reply.assert_status(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let zone = |code: &str| {
+        items.iter().find(|s| s["code"] == code).unwrap()["time_zone"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for (code, expected) in [
+        ("CHL", "America/Santiago"),
+        ("BRA", "America/Sao_Paulo"),
+        ("USA", "America/New_York"),
+        ("CAN", "America/Toronto"),
+        ("MEX", "America/Mexico_City"),
+        ("ARG", "America/Argentina/Buenos_Aires"),
+        ("TTO", "America/Port_of_Spain"),
+    ] {
+        assert_eq!(zone(code), expected, "{code}");
+    }
+    for state in &items {
+        let name = state["time_zone"].as_str().unwrap();
+        assert!(
+            name.parse::<chrono_tz::Tz>().is_ok() && name != "UTC",
+            "{}: {name} is not a seeded capital's zone",
+            state["code"]
+        );
+    }
+}
+
+async fn the_secretariat_changes_a_time_zone_and_it_is_logged(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (_, poc_token) = app.poc_with_token("PER", "Rosa Quispe").await;
+    let events_before = app.directory_event_count().await;
+
+    app.patch(
+        "/v1/member-states/MEX",
+        &poc_token,
+        json!({"time_zone": "America/Cancun"}),
+    )
+    .await
+    .assert_problem(403, None);
+    let reply = app
+        .patch(
+            "/v1/member-states/MEX",
+            &app.secretariat,
+            json!({"time_zone": "America/Cancun"}),
+        )
+        .await;
+
+    let body = reply.assert_status(200);
+    assert_eq!(body["time_zone"], "America/Cancun");
+    assert_eq!(body["participating"], true, "left as it was");
+    let shown = app.get("/v1/member-states/MEX", &poc_token).await;
+    assert_eq!(shown.assert_status(200)["time_zone"], "America/Cancun");
+    let log = app.collect_pages("/v1/directory/events").await;
+    assert_eq!(log.len(), events_before + 1);
+    assert_eq!(log[0]["type"], "member_state_updated");
+    assert_eq!(log[0]["subject"], "MEX");
+    assert_eq!(log[0]["payload"], json!({"time_zone": "America/Cancun"}));
+
+    // Both at once: one event naming only what changed.
+    app.patch(
+        "/v1/member-states/MEX",
+        &app.secretariat,
+        json!({"time_zone": "America/Cancun", "participating": false}),
+    )
+    .await
+    .assert_status(200);
+    let log = app.collect_pages("/v1/directory/events").await;
+    assert_eq!(log.len(), events_before + 2);
+    assert_eq!(log[0]["payload"], json!({"participating": false}));
+    app.patch("/v1/member-states/MEX", &app.secretariat, json!({}))
+        .await
+        .assert_status(200);
+    assert_eq!(
+        app.directory_event_count().await,
+        events_before + 2,
+        "a no-op logs nothing"
+    );
+}
+
+async fn an_unknown_time_zone_is_422_naming_it_and_writes_nothing(db: TestDb) {
+    let app = spawn_app(db).await;
+    let events_before = app.directory_event_count().await;
+
+    for bad in [
+        json!({"time_zone": "Mars/Olympus"}),
+        json!({"time_zone": ""}),
+        json!({"time_zone": " America/Lima"}),
+        json!({"time_zone": "america/lima"}),
+        json!({"time_zone": null}),
+        json!({"time_zone": 5}),
+        // A good participating beside a bad zone changes neither.
+        json!({"participating": false, "time_zone": "Mars/Olympus"}),
+    ] {
+        app.patch("/v1/member-states/PER", &app.secretariat, bad.clone())
+            .await
+            .assert_problem(422, Some("time_zone"));
+    }
+
+    let peru = app.get("/v1/member-states/PER", &app.secretariat).await;
+    let peru = peru.assert_status(200);
+    assert_eq!(peru["time_zone"], "America/Lima");
+    assert_eq!(peru["participating"], true);
+    assert_eq!(app.directory_event_count().await, events_before);
+}
+
+async fn the_name_forms_e_mails_use_are_the_directorys_names(db: TestDb) {
+    let app = spawn_app(db).await;
+
+    let reply = app.get("/v1/member-states", &app.secretariat).await;
+
+    for state in reply.assert_status(200)["items"].as_array().unwrap() {
+        let code = state["code"].as_str().unwrap();
+        for language in Language::ALL {
+            assert_eq!(
+                state["names"][language.as_str()],
+                StateNameForms::of_state(code, language).unwrap().name,
+                "{code} in {language:?}: protocol/state_names.toml differs from the directory"
+            );
+        }
+    }
+}
+
 on_both_databases!(
     member_states_lists_the_35_oas_states_all_participating,
     member_states_need_a_valid_token,
     active_pocs_counts_only_active_pocs_of_the_state,
     only_the_secretariat_changes_participation_and_it_is_logged,
     member_state_codes_are_checked,
+    every_state_has_its_capitals_time_zone,
+    the_secretariat_changes_a_time_zone_and_it_is_logged,
+    an_unknown_time_zone_is_422_naming_it_and_writes_nothing,
+    the_name_forms_e_mails_use_are_the_directorys_names,
 );
