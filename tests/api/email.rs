@@ -820,7 +820,99 @@ async fn each_language_names_the_states_translates_the_status_and_shows_local_ti
     }
 }
 
+/// The directory id of the POC a token belongs to.
+async fn poc_id_of(app: &TestApp, token: &str) -> String {
+    let me = app.get("/v1/me", token).await;
+    let me = me.assert_status(200);
+    me["poc"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no POC id in /v1/me: {me}"))
+        .to_owned()
+}
+
+async fn an_exercise_is_tagged_in_the_subject_and_bannered_in_the_body_and_invocation(db: TestDb) {
+    let sink = SmtpSink::start(0);
+    let url = sink.url();
+    let app = spawn_app_with(db, |settings| {
+        settings.delivery.email = Some(Mailer::new(&url, SENDER).expect("a usable SMTP URL"));
+    })
+    .await;
+    poc(&app, "BRA", "Ana Souza", ANA, &["pt"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["es"]).await;
+    let drill = app.send_inquiry(&chl, "BRA", "routine", None, true).await;
+    let invocation = drill["invocation_text"].as_str().unwrap();
+    assert!(
+        invocation.starts_with("EXERCÍCIO"),
+        "the invocation, in Brazil's Portuguese, opens with the banner: {invocation}"
+    );
+    let mail = sink
+        .message_to(
+            ANA,
+            "[EXERCÍCIO] Nova consulta do Chile no âmbito da MFC n.º 2",
+        )
+        .await;
+    assert!(
+        mail.text.trim_start().starts_with("EXERCÍCIO"),
+        "the body opens with the banner:\n{}",
+        mail.text
+    );
+    mail.assert_holds(&["esta consulta faz parte de um exercício"]);
+}
+
+async fn a_replaced_poc_is_not_mailed_and_its_successor_is(db: TestDb) {
+    let sink = SmtpSink::start(0);
+    let url = sink.url();
+    let app = spawn_app_with(db, |settings| {
+        settings.delivery.email = Some(Mailer::new(&url, SENDER).expect("a usable SMTP URL"));
+    })
+    .await;
+    let ana = poc(&app, "BRA", "Ana Souza", ANA, &["en"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["en"]).await;
+    let inquiry = request_info_to_brazil(&app, &chl, "en").await;
+    let id = inquiry["id"].as_str().unwrap();
+    sink.message_to(ANA, "New CBM #2 inquiry from Chile").await;
+
+    // Ana leaves; Bruno takes the post while the inquiry is open.
+    let ana_id = poc_id_of(&app, &ana).await;
+    app.post(
+        &format!("/v1/pocs/{ana_id}/deactivate"),
+        &app.secretariat,
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    const BRUNO: &str = "bruno.costa@itamaraty.example.br";
+    poc(&app, "BRA", "Bruno Costa", BRUNO, &["en"]).await;
+    app.post(
+        &format!("/v1/inquiries/{id}/message"),
+        &chl,
+        json!({"text": "Any news on the phishing hosts?"}),
+    )
+    .await
+    .assert_status(200);
+    let subject = "New message on the CBM #2 inquiry between Chile and Brazil";
+    let mail = sink.message_to(BRUNO, subject).await;
+    assert!(
+        !mail.raw.contains("Any news"),
+        "an e-mail never carries the message:\n{}",
+        mail.raw
+    );
+    let to_ana: Vec<String> = sink
+        .accepted()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t.contains(ANA)))
+        .map(|m| Email::parse(m).subject)
+        .collect();
+    assert_eq!(
+        to_ana,
+        ["New CBM #2 inquiry from Chile"],
+        "nothing more to the POC who left"
+    );
+}
+
 on_both_databases!(
+    an_exercise_is_tagged_in_the_subject_and_bannered_in_the_body_and_invocation,
+    a_replaced_poc_is_not_mailed_and_its_successor_is,
     each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_content,
     without_smtp_email_deliveries_are_recorded_as_skipped_never_dropped,
     serve_without_smtp_says_once_that_emails_are_skipped,

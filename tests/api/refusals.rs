@@ -286,7 +286,7 @@ async fn the_responding_pocs_are_a_snapshot_taken_at_lookup(db: TestDb) {
 
     let shown = app.get(&inquiry_path(&id), &p.chl).await;
     assert_eq!(shown.assert_status(200)["responding_pocs"], snapshot);
-    let invoked = act(&app, &id, "invoke", &p.chl, json!({})).await;
+    let invoked = act(&app, &id, "invoke", &p.chl, json!({"language": "en"})).await;
     let text = invoked.assert_status(200)["invocation_text"]
         .as_str()
         .unwrap();
