@@ -480,6 +480,12 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         },
     )?;
     let fixture = fixture(store, writers).await?;
+    // Each write figure at 1, then at `writers` (once only when that is 1).
+    let levels: Vec<usize> = if writers > 1 {
+        vec![1, writers]
+    } else {
+        vec![1]
+    };
     let mut rows = Vec::new();
 
     // The server first, while the process is fresh: time to ready and idle memory.
@@ -489,7 +495,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
 
     tracing::info!("transitions through HTTP");
     let mut http_writes = Vec::new();
-    for concurrency in [1, writers] {
+    for &concurrency in &levels {
         let clients = clients(concurrency)?;
         let (urls, token) = (
             Arc::new(
@@ -546,7 +552,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     tracing::info!("the raw commit ceiling");
     store.create_ceiling_tables(writers).await?;
     let mut ceilings = Vec::new();
-    for concurrency in [1, writers] {
+    for &concurrency in &levels {
         let store = store.clone();
         let operation: Operation = Arc::new(move |worker| {
             let store = store.clone();
@@ -561,7 +567,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
 
     tracing::info!("transitions in process");
     let mut in_process = Vec::new();
-    for concurrency in [1, writers] {
+    for &concurrency in &levels {
         let (store, caller, inquiries) = (
             store.clone(),
             Arc::new(fixture.caller.clone()),
@@ -590,8 +596,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         ceiling,
         "1.00× rate, 1.0× p50".into(),
     ));
-    if writers > 1 {
-        let (concurrency, load) = ceilings[1];
+    if let Some(&(concurrency, load)) = ceilings.get(1) {
         rows.push(Row::load(
             "raw commits (UPDATE+INSERT) on the store's pool",
             concurrency,
@@ -599,7 +604,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
             against_ceiling(load, ceiling),
         ));
     }
-    for (concurrency, load) in in_process.into_iter().take(if writers > 1 { 2 } else { 1 }) {
+    for (concurrency, load) in in_process {
         rows.push(Row::load(
             "transitions in process (Store::execute, message)",
             concurrency,
@@ -607,10 +612,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
             against_ceiling(load, ceiling),
         ));
     }
-    for (concurrency, load) in http_writes
-        .into_iter()
-        .take(if writers > 1 { 2 } else { 1 })
-    {
+    for (concurrency, load) in http_writes {
         rows.push(Row::load(
             "transitions over HTTP (POST /v1/inquiries/{id}/message)",
             concurrency,
