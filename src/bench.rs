@@ -486,109 +486,20 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     } else {
         vec![1]
     };
-    let mut rows = Vec::new();
 
     // The server first, while the process is fresh: time to ready and idle memory.
     tracing::info!("starting the in-process server");
     let (server, ready) = Server::start(url, plan.connect_timeout).await?;
     let idle = memory();
 
-    tracing::info!("transitions through HTTP");
-    let mut http_writes = Vec::new();
-    for &concurrency in &levels {
-        let clients = clients(concurrency)?;
-        let (urls, token) = (
-            Arc::new(
-                fixture
-                    .inquiries
-                    .iter()
-                    .map(|id| server.url(&format!("/v1/inquiries/{id}/message")))
-                    .collect::<Vec<_>>(),
-            ),
-            Arc::new(fixture.token.clone()),
-        );
-        let operation: Operation = Arc::new(move |worker| {
-            let request = clients[worker]
-                .post(&urls[worker % urls.len()])
-                .bearer_auth(token.as_str())
-                .json(&serde_json::json!({ "text": MESSAGE }));
-            Box::pin(send(request))
-        });
-        http_writes.push((concurrency, load(concurrency, duration, operation).await?));
-    }
-
-    tracing::info!("reads through HTTP");
-    let clients_for_reads = clients(readers)?;
-    let (urls, token) = (
-        Arc::new(
-            fixture
-                .inquiries
-                .iter()
-                .map(|id| server.url(&format!("/v1/inquiries/{id}")))
-                .collect::<Vec<_>>(),
-        ),
-        Arc::new(fixture.token.clone()),
-    );
-    let operation: Operation = {
-        let clients = clients_for_reads.clone();
-        Arc::new(move |worker| {
-            let request = clients[worker]
-                .get(&urls[worker % urls.len()])
-                .bearer_auth(token.as_str());
-            Box::pin(send(request))
-        })
-    };
-    let reads = load(readers, duration, operation).await?;
-    let (bare_addr, bare_stop) = bare_server().await?;
-    let bare_url = Arc::new(format!("http://{bare_addr}/"));
-    let clients = clients(readers)?;
-    let operation: Operation =
-        Arc::new(move |worker| Box::pin(send(clients[worker].get(bare_url.as_str()))));
-    let bare = load(readers, duration, operation).await?;
-    let _ = bare_stop.send(());
-    drop(clients_for_reads);
+    let (http_writes, reads, bare) =
+        http_figures(&server, &fixture, &levels, readers, duration).await?;
     server.stop().await?;
-
-    tracing::info!("the raw commit ceiling");
-    store.create_ceiling_tables(writers).await?;
-    let mut ceilings = Vec::new();
-    for &concurrency in &levels {
-        let store = store.clone();
-        let operation: Operation = Arc::new(move |worker| {
-            let store = store.clone();
-            Box::pin(async move {
-                let at = clock::now().to_rfc3339();
-                Ok(store.ceiling_commit(worker, &at).await?)
-            })
-        });
-        ceilings.push((concurrency, load(concurrency, duration, operation).await?));
-    }
-    store.drop_ceiling_tables().await?;
-
-    tracing::info!("transitions in process");
-    let mut in_process = Vec::new();
-    for &concurrency in &levels {
-        let (store, caller, inquiries) = (
-            store.clone(),
-            Arc::new(fixture.caller.clone()),
-            fixture.inquiries.clone(),
-        );
-        let operation: Operation = Arc::new(move |worker| {
-            let (store, caller) = (store.clone(), caller.clone());
-            let id = inquiries[worker % inquiries.len()];
-            Box::pin(async move {
-                let text = LongText::parse(MESSAGE)?;
-                let action = ActionRequest::Ready(Action::Message {
-                    text,
-                    contact: None,
-                });
-                command(&store, &caller, id, action).await
-            })
-        });
-        in_process.push((concurrency, load(concurrency, duration, operation).await?));
-    }
+    let ceilings = ceiling_figures(store, &levels, duration).await?;
+    let in_process = in_process_figures(store, &fixture, &levels, duration).await?;
     let peak = memory();
 
+    let mut rows = Vec::new();
     let ceiling = ceilings[0].1;
     rows.push(Row::load(
         "raw commits (UPDATE+INSERT), 1 connection: the ceiling",
@@ -658,6 +569,133 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         "ratio: write rows against the ceiling (rate ÷ its rate, p50 ÷ its p50); reads against the bare handler."
     )?;
     Ok(())
+}
+
+/// A load at each concurrency level.
+type Figures = Vec<(usize, Load)>;
+
+/// Through the in-process server: the transitions at each level, then reads, and the bare
+/// handler's reads beside them.
+async fn http_figures(
+    server: &Server,
+    fixture: &Fixture,
+    levels: &[usize],
+    readers: usize,
+    duration: Duration,
+) -> anyhow::Result<(Figures, Load, Load)> {
+    tracing::info!("transitions through HTTP");
+    let mut http_writes = Vec::new();
+    for &concurrency in levels {
+        let clients = clients(concurrency)?;
+        let (urls, token) = (
+            Arc::new(
+                fixture
+                    .inquiries
+                    .iter()
+                    .map(|id| server.url(&format!("/v1/inquiries/{id}/message")))
+                    .collect::<Vec<_>>(),
+            ),
+            Arc::new(fixture.token.clone()),
+        );
+        let operation: Operation = Arc::new(move |worker| {
+            let request = clients[worker]
+                .post(&urls[worker % urls.len()])
+                .bearer_auth(token.as_str())
+                .json(&serde_json::json!({ "text": MESSAGE }));
+            Box::pin(send(request))
+        });
+        http_writes.push((concurrency, load(concurrency, duration, operation).await?));
+    }
+
+    tracing::info!("reads through HTTP");
+    let clients_for_reads = clients(readers)?;
+    let (urls, token) = (
+        Arc::new(
+            fixture
+                .inquiries
+                .iter()
+                .map(|id| server.url(&format!("/v1/inquiries/{id}")))
+                .collect::<Vec<_>>(),
+        ),
+        Arc::new(fixture.token.clone()),
+    );
+    let operation: Operation = {
+        let clients = clients_for_reads.clone();
+        Arc::new(move |worker| {
+            let request = clients[worker]
+                .get(&urls[worker % urls.len()])
+                .bearer_auth(token.as_str());
+            Box::pin(send(request))
+        })
+    };
+    let reads = load(readers, duration, operation).await?;
+    let (bare_addr, bare_stop) = bare_server().await?;
+    let bare_url = Arc::new(format!("http://{bare_addr}/"));
+    let clients = clients(readers)?;
+    let operation: Operation =
+        Arc::new(move |worker| Box::pin(send(clients[worker].get(bare_url.as_str()))));
+    let bare = load(readers, duration, operation).await?;
+    let _ = bare_stop.send(());
+    drop(clients_for_reads);
+    Ok((http_writes, reads, bare))
+}
+
+/// The raw commit ceiling at each level, on scratch tables made and dropped here.
+async fn ceiling_figures(
+    store: &Store,
+    levels: &[usize],
+    duration: Duration,
+) -> anyhow::Result<Figures> {
+    tracing::info!("the raw commit ceiling");
+    store
+        .create_ceiling_tables(levels.iter().copied().max().unwrap_or(1))
+        .await?;
+    let mut ceilings = Vec::new();
+    for &concurrency in levels {
+        let store = store.clone();
+        let operation: Operation = Arc::new(move |worker| {
+            let store = store.clone();
+            Box::pin(async move {
+                let at = clock::now().to_rfc3339();
+                Ok(store.ceiling_commit(worker, &at).await?)
+            })
+        });
+        ceilings.push((concurrency, load(concurrency, duration, operation).await?));
+    }
+    store.drop_ceiling_tables().await?;
+    Ok(ceilings)
+}
+
+/// The transitions through `Store::execute` at each level.
+async fn in_process_figures(
+    store: &Store,
+    fixture: &Fixture,
+    levels: &[usize],
+    duration: Duration,
+) -> anyhow::Result<Figures> {
+    tracing::info!("transitions in process");
+    let mut in_process = Vec::new();
+    for &concurrency in levels {
+        let (store, caller, inquiries) = (
+            store.clone(),
+            Arc::new(fixture.caller.clone()),
+            fixture.inquiries.clone(),
+        );
+        let operation: Operation = Arc::new(move |worker| {
+            let (store, caller) = (store.clone(), caller.clone());
+            let id = inquiries[worker % inquiries.len()];
+            Box::pin(async move {
+                let text = LongText::parse(MESSAGE)?;
+                let action = ActionRequest::Ready(Action::Message {
+                    text,
+                    contact: None,
+                });
+                command(&store, &caller, id, action).await
+            })
+        });
+        in_process.push((concurrency, load(concurrency, duration, operation).await?));
+    }
+    Ok(in_process)
 }
 
 /// The figures at scale: fill, the overdue query, the sweeper, a start on the filled database.
