@@ -51,7 +51,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "CBM2_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_delay)]
     pub connect_timeout: Duration,
 
-    /// Log format on stderr. The level comes from RUST_LOG (default: info).
+    /// Log format on stderr. The level comes from RUST_LOG (default: info; `bench`: warn).
     #[arg(
         long,
         global = true,
@@ -84,8 +84,10 @@ pub enum Command {
     /// What the Secretariat monitors, read from the database (no API needed).
     #[command(subcommand)]
     Monitor(MonitorCommand),
-    /// Fill a throwaway database with inquiries and time the overdue query and the
-    /// deadline sweep. Prints figures.
+    /// Measure the engine against its database on a throwaway one: the raw commit ceiling,
+    /// transitions in process and over HTTP, reads, time to ready and memory, in one table
+    /// (with --scale, also the figures at 100 000 inquiries or more). Prints figures,
+    /// asserts nothing.
     Bench(BenchArgs),
     /// Copy the SQLite database to a new file while the server runs, verify the copy's
     /// audit chain and print its head, `SEQ:HASH`, alone on stdout. On PostgreSQL, refuse
@@ -116,21 +118,81 @@ pub enum MonitorCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = BENCH_TABLE_HELP)]
 pub struct BenchArgs {
-    /// The database to fill: it must hold no inquiries. Default: a new SQLite file in the
-    /// temporary directory, removed afterwards. Never the --database-url.
+    /// The database to measure: it must hold no inquiries, and is left filled (drop it
+    /// afterwards). Default: a new SQLite file in the temporary directory, removed
+    /// afterwards. Never the --database-url. On PostgreSQL add `?sslmode=disable` to
+    /// measure without TLS, as a server on the same machine would run.
     #[arg(long, value_name = "URL")]
     pub bench_database_url: Option<String>,
-    /// How many inquiries to create.
-    #[arg(long, default_value_t = 100_000)]
+    /// How long each throughput figure is measured, after a warm-up of 3 operations per
+    /// worker (humantime: 2s, 500ms).
+    #[arg(long, default_value = "2s", value_parser = parse_delay)]
+    pub duration: Duration,
+    /// The concurrent commands of the second row of each write figure (raw commits, in
+    /// process, over HTTP); the first row is at 1. Each writer has its own inquiry.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub writers: u16,
+    /// The concurrent keep-alive connections of the read figures (GET /v1/inquiries/{id}
+    /// and the bare axum handler).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub readers: u16,
+    /// Also fill the database with generated inquiries (without events: its audit chain
+    /// does not verify) and time, at that size, the overdue query, sweeper ticks, and the
+    /// server's time to ready. Slow: tens of seconds at 100 000 inquiries, minutes at a
+    /// million.
+    #[arg(long)]
+    pub scale: bool,
+    /// With --scale: how many inquiries to create (1000000 for the figures at a million).
+    #[arg(long, default_value_t = 100_000, requires = "scale")]
     pub inquiries: u32,
-    /// How many of them are open (a fifth of those overdue).
-    #[arg(long, default_value_t = 10_000)]
+    /// With --scale: how many of them are open (a fifth of those overdue).
+    #[arg(long, default_value_t = 10_000, requires = "scale")]
     pub open: u32,
-    /// How many times each query is timed.
-    #[arg(long, default_value_t = 200)]
+    /// With --scale: how many times each query is timed.
+    #[arg(long, default_value_t = 200, requires = "scale")]
     pub samples: u32,
 }
+
+/// What `cbm2 bench --help` says of its table.
+const BENCH_TABLE_HELP: &str = "\
+The table (Markdown, on stdout; progress on stderr), every figure measured in this process,
+none asserted:
+
+  raw commits, 1 connection: the ceiling
+      An UPDATE and an INSERT in one transaction, in a loop, on the store's own pool (same
+      settings as every command: WAL and synchronous=FULL, BEGIN IMMEDIATE on SQLite; the
+      server's synchronous_commit on PostgreSQL, printed in the first line), on two scratch
+      tables the bench creates and drops (ordinary tables: a TEMP table is not made durable
+      the same way). What the database itself can commit.
+  raw commits on the store's pool
+      The same at --writers concurrent transactions, each on its own row.
+  transitions in process
+      `message` commands (a transition that leaves the status as it is) through
+      Store::execute, at 1 and at --writers concurrent commands, each on its own inquiry:
+      the engine without HTTP.
+  transitions over HTTP
+      The same through POST /v1/inquiries/{id}/message, against the real server
+      (Application::build: cbm2 serve's defaults, rate limits off, its sweeper and delivery
+      worker running) on 127.0.0.1:0, from a reqwest client per worker on a keep-alive
+      connection, in the same process.
+  GET /v1/inquiries/{id} over HTTP, bare axum handler
+      Reads at --readers connections; the bare handler (axum::serve, one route answering
+      \"ok\") is the reference for what HTTP costs in this process.
+  time to ready
+      From Application::build (open the database, migrate, lock, bind) to the first 200 from
+      GET /v1/health, on the already migrated bench database.
+  RSS
+      VmRSS of this process once the server is ready and idle (the bench's own pool and
+      runtime included), and its peak (VmHWM) after the loads, the clients included.
+  scale: … (with --scale)
+      The fill, the overdue query's first page, sweeper ticks, and time to ready again.
+
+Columns: concurrency (workers at once), result (operations a second, or the value), p50 and
+p99 latency of one operation, ratio: write rows against the ceiling (rate ÷ its rate, p50 ÷
+its p50), reads against the bare handler's rate. Server and clients share the machine's
+cores: rerun on a quiet machine, in release mode, for figures to compare.";
 
 fn parse_member_state(value: &str) -> Result<MemberStateCode, String> {
     MemberStateCode::parse(value).map_err(|e| e.to_string())
@@ -425,7 +487,13 @@ pub(crate) use outln;
 
 /// Runs a parsed command line; the process exits with the returned code.
 pub fn run(cli: Cli) -> ExitCode {
-    telemetry::init(cli.log_format);
+    // The bench's server would log every request at info: only its warnings, unless
+    // RUST_LOG says otherwise.
+    let default_filter = match cli.command {
+        Command::Bench(_) => telemetry::BENCH_FILTER,
+        _ => telemetry::DEFAULT_FILTER,
+    };
+    telemetry::init(cli.log_format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -614,13 +682,19 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&url, options).await?;
             tracing::info!(database = %open::describe(&url), "bench database opened");
             let plan = bench::BenchPlan {
-                inquiries: args.inquiries,
-                open: args.open.min(args.inquiries),
-                samples: args.samples.max(1),
+                duration: args.duration,
+                writers: usize::from(args.writers),
+                readers: usize::from(args.readers),
+                connect_timeout: cli.connect_timeout,
+                scale: args.scale.then(|| bench::ScalePlan {
+                    inquiries: args.inquiries,
+                    open: args.open.min(args.inquiries),
+                    samples: args.samples.max(1),
+                }),
             };
-            let result = with_store(store, async |store| bench::run(store, plan).await).await;
+            let result = with_store(store, async |store| bench::run(store, &url, plan).await).await;
             if let Some(path) = scratch {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".lock"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }

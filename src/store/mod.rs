@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub mod backup;
+pub mod ceiling;
 pub mod chain;
 pub mod checks;
 pub mod deadlines;

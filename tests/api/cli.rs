@@ -177,6 +177,176 @@ async fn serve_migrates_listens_and_stops_gracefully_on_sigterm(db: TestDb) {
     assert_eq!(status.code(), Some(0), "serve exits 0 on SIGTERM");
 }
 
+/// The rows of the Markdown table `cbm2 bench` prints, as cells (the header and rule
+/// left out).
+fn bench_rows(stdout: &str) -> Vec<Vec<String>> {
+    stdout
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| figure "))
+        .map(|line| {
+            line.trim_matches('|')
+                .split(" | ")
+                .map(|cell| cell.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// The number a cell starts with (`5512/s`, `0.41 ms`, `13.2 MiB`, `1.5 s`).
+fn leading_number(cell: &str) -> Option<f64> {
+    let end = cell
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(cell.len());
+    cell[..end].parse().ok()
+}
+
+/// Asserts that `stdout` holds a row starting with each of `figures`, with a number for a
+/// result, and latencies in milliseconds where the row is a measured load.
+fn assert_bench_table(stdout: &str, figures: &[&str]) {
+    let rows = bench_rows(stdout);
+    for figure in figures {
+        let row = rows
+            .iter()
+            .find(|row| row[0].starts_with(figure))
+            .unwrap_or_else(|| panic!("no row {figure:?} in:\n{stdout}"));
+        assert_eq!(row.len(), 6, "six cells in {row:?}");
+        assert!(
+            leading_number(&row[2]).is_some(),
+            "{figure}: the result {:?} is a number",
+            row[2]
+        );
+        if row[2].ends_with("/s") {
+            for latency in &row[3..5] {
+                assert!(
+                    latency.ends_with(" ms") && leading_number(latency).is_some(),
+                    "{figure}: latency {latency:?} in ms"
+                );
+            }
+            assert!(
+                leading_number(&row[5]).is_some(),
+                "{figure}: ratio {:?} starts with a number",
+                row[5]
+            );
+        }
+    }
+}
+
+/// Every row of the default run (at 2 writers: each write figure has two rows).
+const BENCH_FIGURES: [&str; 8] = [
+    "raw commits (UPDATE+INSERT), 1 connection: the ceiling",
+    "raw commits (UPDATE+INSERT) on the store's pool",
+    "transitions in process (Store::execute, message)",
+    "transitions over HTTP (POST /v1/inquiries/{id}/message)",
+    "GET /v1/inquiries/{id} over HTTP",
+    "bare axum handler over HTTP (reference)",
+    "time to ready of the in-process server",
+    "RSS of this process, server ready and idle",
+];
+
+async fn bench_prints_every_figure_of_its_table_with_numbers(db: TestDb) {
+    let (code, stdout, stderr) = cbm2(
+        &db.url,
+        &[
+            "bench",
+            "--bench-database-url",
+            &db.url,
+            "--duration",
+            "50ms",
+            "--writers",
+            "2",
+            "--readers",
+            "2",
+            "--scale",
+            "--inquiries",
+            "60",
+            "--open",
+            "10",
+            "--samples",
+            "3",
+        ],
+    )
+    .await;
+
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert_bench_table(&stdout, &BENCH_FIGURES);
+    assert_bench_table(
+        &stdout,
+        &[
+            "scale: fill 60 inquiries",
+            "scale: overdue query, first page (2 rows of 2 overdue)",
+            "scale: sweeper tick with work",
+            "scale: sweeper tick, nothing due",
+            "scale: time to ready of the in-process server on the filled database",
+        ],
+    );
+    let rows = bench_rows(&stdout);
+    for figure in &BENCH_FIGURES[..4] {
+        let at: Vec<&str> = rows
+            .iter()
+            .filter(|row| row[0] == *figure)
+            .map(|row| row[1].as_str())
+            .collect();
+        let expected: &[&str] = if figure.ends_with("the ceiling") {
+            &["1"]
+        } else if figure.ends_with("pool") {
+            &["2"]
+        } else {
+            &["1", "2"]
+        };
+        assert_eq!(at, expected, "{figure}: its concurrencies");
+    }
+    // The first line names the backend and its durability settings as read back.
+    let first = stdout.lines().next().unwrap();
+    if db.url.starts_with("sqlite:") {
+        assert!(first.contains("synchronous=2"), "{first}");
+    } else {
+        assert!(first.contains("synchronous_commit=on"), "{first}");
+    }
+    // The in-process server's request lines stay out of the way.
+    assert!(!stderr.contains("finished processing request"), "{stderr}");
+}
+
+#[tokio::test]
+async fn bench_on_its_own_temporary_sqlite_file_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = Command::new(CBM2)
+        .args([
+            "bench",
+            "--duration",
+            "20ms",
+            "--writers",
+            "1",
+            "--readers",
+            "1",
+        ])
+        .env("TMPDIR", tmp.path())
+        .env_remove("CBM2_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .expect("cbm2 bench ends within a minute")
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&tmp.path().display().to_string()),
+        "{stderr}"
+    );
+    assert_bench_table(
+        &stdout,
+        &[BENCH_FIGURES[0], BENCH_FIGURES[2], BENCH_FIGURES[3]],
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the database, its WAL and its lock are removed: {left:?}"
+    );
+}
+
 on_both_databases!(
     token_create_prints_only_a_working_token,
     token_revoke_makes_the_token_answer_401,
@@ -185,6 +355,7 @@ on_both_databases!(
     every_command_says_which_database_it_opened_without_the_password,
     token_create_takes_the_e_mail_of_one_active_poc,
     monitor_summary_prints_the_figures_the_api_gives,
+    bench_prints_every_figure_of_its_table_with_numbers,
 );
 
 #[tokio::test]
