@@ -271,12 +271,7 @@ mod tests {
 
     /// What minijinja's HTML auto-escaping makes of `text`.
     fn escape_html(text: &str) -> String {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#x27;")
-            .replace('/', "&#x2f;")
+        minijinja::HtmlEscape(text).to_string()
     }
 
     fn reader(languages: &[&str], time_zone: Option<&str>) -> Reader {

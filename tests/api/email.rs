@@ -236,12 +236,7 @@ impl Email {
 
 /// What minijinja's HTML auto-escaping makes of `text`.
 fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
-        .replace('/', "&#x2f;")
+    minijinja::HtmlEscape(text).to_string()
 }
 
 /// A policy POC reading `languages`, created by the Secretariat, and its token.
