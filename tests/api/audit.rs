@@ -395,9 +395,8 @@ async fn a_share_written_behind_the_engines_back_is_found_and_named(db: TestDb) 
     let app = spawn_app(db).await;
     let p = Parties::enrol(&app).await;
     let (first, _second) = two_inquiries(&app, &p).await;
-    let csirt = app.create_poc("CHL", "technical", "Tomas Lagos").await;
-    let csirt_id = csirt["id"].as_str().unwrap();
-    let (_, csirt_token) = app.issue_token(csirt_id).await;
+    let (csirt_id, csirt_token) = app.technical_poc_with_token("CHL", "Tomas Lagos").await;
+    let csirt_id = csirt_id.as_str();
 
     // The index of who may read an inquiry gains a row no share event gave.
     app.db

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::email::poc;
 use crate::helpers::{TestApp, TestDb, on_both_databases, spawn_app};
 use crate::webhooks::{Receiver, register, settle};
 use crate::workflow::{Parties, act, allowed, events, inquiry_path, written};
@@ -10,14 +11,6 @@ use crate::workflow::{Parties, act, allowed, events, inquiry_path, written};
 /// A minute ago, as RFC 3339: a time a contact may have taken place.
 fn a_minute_ago() -> String {
     (cbm2::clock::now() - chrono::TimeDelta::minutes(1)).to_rfc3339()
-}
-
-/// A technical POC of `state` with a token: (id, token).
-async fn technical(app: &TestApp, state: &str, name: &str) -> (String, String) {
-    let poc = app.create_poc(state, "technical", name).await;
-    let id = poc["id"].as_str().unwrap().to_owned();
-    let (_, token) = app.issue_token(&id).await;
-    (id, token)
 }
 
 /// Chile's inquiry to Brazil, sent; its id.
@@ -191,7 +184,7 @@ async fn conversation_actions_are_refused_where_the_table_says_and_write_nothing
     );
 
     // Accepted, and a retry with the same Idempotency-Key replays without writing.
-    let (csirt_id, _) = technical(&app, "CHL", "Tomas Lagos").await;
+    let (csirt_id, _) = app.technical_poc_with_token("CHL", "Tomas Lagos").await;
     let mut version = before.0;
     for (action, body) in [
         (
@@ -232,7 +225,7 @@ async fn conversation_actions_are_refused_where_the_table_says_and_write_nothing
 async fn messages_and_contact_summaries_reach_the_two_states_and_shares_only(db: TestDb) {
     let app = spawn_app(db).await;
     let p = Parties::enrol(&app).await;
-    let (csirt_id, csirt) = technical(&app, "CHL", "Tomas Lagos").await;
+    let (csirt_id, csirt) = app.technical_poc_with_token("CHL", "Tomas Lagos").await;
     let id = sent(&app, &p).await;
     act(
         &app,
@@ -347,7 +340,7 @@ async fn messages_and_contact_summaries_reach_the_two_states_and_shares_only(db:
 async fn only_policy_pocs_of_participating_states_act(db: TestDb) {
     let app = spawn_app(db).await;
     let p = Parties::enrol(&app).await;
-    let (_, csirt) = technical(&app, "CHL", "Tomas Lagos").await;
+    let (_, csirt) = app.technical_poc_with_token("CHL", "Tomas Lagos").await;
     let refused = app.post("/v1/inquiries", &csirt, json!({})).await;
     refused.assert_problem(403, None);
     assert!(
@@ -455,22 +448,17 @@ async fn the_next_notification_reaches_the_responding_states_new_poc_only(db: Te
     app.assert_audit_intact().await;
 }
 
-/// A policy POC of `state` reading `languages`, with a token.
-async fn reading(app: &TestApp, state: &str, name: &str, languages: &[&str]) -> String {
-    let body = json!({
-        "member_state": state, "name": name, "affiliation": "Ministry of Foreign Affairs",
-        "role": "policy", "email": format!("{}@mfa.example.org", name.to_lowercase().replace(' ', ".")),
-        "languages": languages,
-    });
-    let poc = app.post("/v1/pocs", &app.secretariat, body).await;
-    let id = poc.assert_status(201)["id"].as_str().unwrap().to_owned();
-    app.issue_token(&id).await.1
-}
-
 async fn the_invocation_speaks_the_responding_pocs_language_or_several(db: TestDb) {
     let app = spawn_app(db).await;
     let p = Parties::enrol(&app).await;
-    reading(&app, "HTI", "Marie Joseph", &["fr", "en"]).await;
+    poc(
+        &app,
+        "HTI",
+        "Marie Joseph",
+        "marie.joseph@mae.example.ht",
+        &["fr", "en"],
+    )
+    .await;
     let looked_up = async |state: &str| {
         let id = app.post("/v1/inquiries", &p.chl, json!({})).await;
         let id = id.assert_status(201)["id"].as_str().unwrap().to_owned();

@@ -240,7 +240,7 @@ fn escape_html(text: &str) -> String {
 }
 
 /// A policy POC reading `languages`, created by the Secretariat, and its token.
-async fn poc(
+pub(crate) async fn poc(
     app: &TestApp,
     member_state: &str,
     name: &str,

@@ -426,7 +426,27 @@ impl TestApp {
 
     /// A POC of `member_state` and its token.
     pub async fn poc_with_token(&self, member_state: &str, name: &str) -> (String, String) {
-        let poc = self.create_poc(member_state, "policy", name).await;
+        self.poc_of_role_with_token(member_state, "policy", name)
+            .await
+    }
+
+    /// A technical POC of `member_state` (its CSIRT, say) with a token: (id, token).
+    pub async fn technical_poc_with_token(
+        &self,
+        member_state: &str,
+        name: &str,
+    ) -> (String, String) {
+        self.poc_of_role_with_token(member_state, "technical", name)
+            .await
+    }
+
+    async fn poc_of_role_with_token(
+        &self,
+        member_state: &str,
+        role: &str,
+        name: &str,
+    ) -> (String, String) {
+        let poc = self.create_poc(member_state, role, name).await;
         let id = poc["id"].as_str().unwrap().to_owned();
         let (_, token) = self.issue_token(&id).await;
         (id, token)

@@ -47,8 +47,8 @@ impl Cast {
         Self {
             arg: app.poc_with_token("ARG", "Ines Paz").await.1,
             bra: std::sync::Mutex::new(bra),
-            chl_colleague: colleague(app, "CHL", "Tomas Lagos").await,
-            bra_colleague: colleague(app, "BRA", "Joao Lima").await,
+            chl_colleague: app.technical_poc_with_token("CHL", "Tomas Lagos").await,
+            bra_colleague: app.technical_poc_with_token("BRA", "Joao Lima").await,
             parties,
         }
     }
@@ -109,14 +109,6 @@ impl Cast {
             }
         }
     }
-}
-
-/// A technical POC of `state` with a token: (id, token).
-async fn colleague(app: &TestApp, state: &str, name: &str) -> (String, String) {
-    let poc = app.create_poc(state, "technical", name).await;
-    let id = poc["id"].as_str().unwrap().to_owned();
-    let (_, token) = app.issue_token(&id).await;
-    (id, token)
 }
 
 /// Takes `step` through the API and checks its outcome; returns the inquiry then current.
