@@ -2,7 +2,8 @@
 //!
 //! See ARCHITECTURE.md for the map. In short: [`domain`] holds validated value types,
 //! [`store`] persists them with sqlx (SQLite or PostgreSQL), [`http`] exposes the JSON API,
-//! [`startup`] wires them into a server and [`cli`] is the command line.
+//! [`web`] serves the pages people use in a browser, [`startup`] wires them into a server
+//! and [`cli`] is the command line.
 
 pub mod bench;
 pub mod cli;
@@ -18,3 +19,4 @@ pub mod protocol;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -266,6 +266,10 @@ impl Application {
                 .http
                 .rate_limits
                 .map(|limits| Arc::new(RateLimiter::new(&limits))),
+            web: crate::web::WebSettings::new(
+                &self.delivery.public_url,
+                self.delivery.email.clone(),
+            ),
         };
         let grace = self.shutdown_grace;
         let (stop_background, stopped) = watch::channel(false);

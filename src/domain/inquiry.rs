@@ -177,6 +177,25 @@ pub struct Indicator {
     value: String,
 }
 
+impl Indicator {
+    /// Its type as the API writes it: `ipv4`, `domain`, …
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            IndicatorType::Ipv4 => "ipv4",
+            IndicatorType::Ipv6 => "ipv6",
+            IndicatorType::Domain => "domain",
+            IndicatorType::Url => "url",
+            IndicatorType::Hash => "hash",
+            IndicatorType::Email => "email",
+            IndicatorType::Other => "other",
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawIndicator {

@@ -57,69 +57,69 @@ pub(super) fn routes(routes: Routes) -> Routes {
 /// the content (the "content fields" of api.md) for the two states' POCs only.
 #[derive(Debug, Serialize)]
 pub struct InquiryView {
-    id: Uuid,
-    status: Status,
-    version: i64,
-    protocol_version: String,
-    exercise: bool,
+    pub id: Uuid,
+    pub status: Status,
+    pub version: i64,
+    pub protocol_version: String,
+    pub exercise: bool,
     /// Shown to the requesting state only: to anyone else it would reveal that an inquiry
     /// with a third state exists, and when (UUIDv7).
-    related_inquiry_id: Option<Uuid>,
-    requesting_state: String,
-    responding_state: Option<String>,
-    time_sensitivity: Option<TimeSensitivity>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    sent_at: Option<DateTime<Utc>>,
-    acknowledged_at: Option<DateTime<Utc>>,
-    responded_at: Option<DateTime<Utc>>,
-    ended_at: Option<DateTime<Utc>>,
-    ack_due_at: Option<DateTime<Utc>>,
-    response_due_at: Option<DateTime<Utc>>,
+    pub related_inquiry_id: Option<Uuid>,
+    pub requesting_state: String,
+    pub responding_state: Option<String>,
+    pub time_sensitivity: Option<TimeSensitivity>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ack_due_at: Option<DateTime<Utc>>,
+    pub response_due_at: Option<DateTime<Utc>>,
     /// The running deadline.
-    due_at: Option<DateTime<Utc>>,
-    overdue: bool,
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
     /// What this caller may do now, named as the actions of `protocol/`.
-    allowed_actions: Vec<ActionName>,
+    pub allowed_actions: Vec<ActionName>,
     /// Contacts made outside cbm2: which side logged one, by which channel, when. Their
     /// summaries are in the `log_contact` events, which only the two states read.
-    logged_contacts: Vec<LoggedContact>,
+    pub logged_contacts: Vec<LoggedContact>,
     /// The caller's standing: `acting` (a policy POC, the Secretariat), `shared` (a POC
     /// the inquiry is shared with), `not_participating` (its state does not take part now).
-    standing: crate::protocol::Standing,
+    pub standing: crate::protocol::Standing,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    content: Option<ContentView>,
+    pub content: Option<ContentView>,
 }
 
 /// What only the two states' POCs see.
 #[derive(Debug, Serialize)]
-struct ContentView {
-    requester: Requester,
-    responding_pocs: Vec<PocSnapshot>,
-    language: Option<Language>,
+pub struct ContentView {
+    pub requester: Requester,
+    pub responding_pocs: Vec<PocSnapshot>,
+    pub language: Option<Language>,
     /// Every language of the invocation, in order, when there are several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    languages: Vec<Language>,
-    invocation_text: Option<String>,
-    nature: Option<String>,
-    category: Option<String>,
-    sectors: Option<Vec<String>>,
-    observed_from: Option<DateTime<Utc>>,
-    observed_to: Option<DateTime<Utc>>,
-    indicators: Option<Vec<Indicator>>,
-    questions: Option<String>,
-    contact: Option<ContactDetails>,
+    pub languages: Vec<Language>,
+    pub invocation_text: Option<String>,
+    pub nature: Option<String>,
+    pub category: Option<String>,
+    pub sectors: Option<Vec<String>>,
+    pub observed_from: Option<DateTime<Utc>>,
+    pub observed_to: Option<DateTime<Utc>>,
+    pub indicators: Option<Vec<Indicator>>,
+    pub questions: Option<String>,
+    pub contact: Option<ContactDetails>,
     /// When the requester gave its contact details in a message.
-    contact_provided_at: Option<DateTime<Utc>>,
-    message: Option<String>,
-    contact_requested: Option<bool>,
-    estimated_timeframe: Option<IsoDuration>,
-    information: Option<String>,
-    third_states: Vec<MemberStateCode>,
-    resolution: Option<String>,
-    withdrawal_reason: Option<String>,
+    pub contact_provided_at: Option<DateTime<Utc>>,
+    pub message: Option<String>,
+    pub contact_requested: Option<bool>,
+    pub estimated_timeframe: Option<IsoDuration>,
+    pub information: Option<String>,
+    pub third_states: Vec<MemberStateCode>,
+    pub resolution: Option<String>,
+    pub withdrawal_reason: Option<String>,
     /// The POCs of the caller's own state the inquiry is shared with.
-    shares: Vec<SharedWith>,
+    pub shares: Vec<SharedWith>,
 }
 
 impl InquiryView {
@@ -555,20 +555,67 @@ async fn run(
     }
 }
 
-/// Defines an action handler: parse `$body` into an [`ActionRequest`] with `$build`.
+/// An action's API body, turned into the store's request once parsed.
+trait IntoAction: serde::de::DeserializeOwned {
+    fn into_action(self) -> Result<ActionRequest, ApiError>;
+}
+
+/// Implements [`IntoAction`] for `$body` with `$build`, and defines the handler `$name`
+/// that parses `$body` and runs the action.
 macro_rules! action_handler {
     ($name:ident, $path:literal, $body:ty, |$parsed:ident| $build:expr) => {
+        impl IntoAction for $body {
+            fn into_action(self) -> Result<ActionRequest, ApiError> {
+                let $parsed = self;
+                Ok($build)
+            }
+        }
+        action_handler!($name, $path, $body);
+    };
+    ($name:ident, $path:literal, $body:ty) => {
         async fn $name(
             caller: Caller,
             State(state): State<AppState>,
             ApiPath(id): ApiPath<Uuid>,
             headers: HeaderMap,
-            JsonWithBytes($parsed, bytes): JsonWithBytes<$body>,
+            JsonWithBytes(parsed, bytes): JsonWithBytes<$body>,
         ) -> Result<Response, ApiError> {
             let path = format!("/v1/inquiries/{id}/{}", $path);
-            run(&state, &caller, id, &headers, &path, &bytes, $build).await
+            let action = parsed.into_action()?;
+            run(&state, &caller, id, &headers, &path, &bytes, action).await
         }
     };
+}
+
+/// The request for `action` from its JSON `body`, parsed and checked exactly as the API's
+/// own endpoint parses it (a bad field is named the same way): the web UI's forms come
+/// through here. `None` for an action nobody takes through the API.
+pub(crate) fn action_request(
+    action: ActionName,
+    body: &Value,
+) -> Option<Result<ActionRequest, ApiError>> {
+    fn parse<T: IntoAction>(body: &Value) -> Result<ActionRequest, ApiError> {
+        let bytes = serde_json::to_vec(body).expect("a JSON value serializes");
+        super::extract::parse_json::<T>(&bytes)?.into_action()
+    }
+    Some(match action {
+        ActionName::LookupPoc => parse::<LookupPocBody>(body),
+        ActionName::Invoke => parse::<InvokeBody>(body),
+        ActionName::Describe => parse::<DescribeBody>(body),
+        ActionName::RequestInfo => parse::<RequestInfoBody>(body),
+        ActionName::Acknowledge => parse::<AcknowledgeBody>(body),
+        ActionName::Update => parse::<UpdateBody>(body),
+        ActionName::Respond => parse::<RespondBody>(body),
+        ActionName::FollowUp => parse::<FollowUpBody>(body),
+        ActionName::Close => parse::<CloseBody>(body),
+        ActionName::Withdraw => parse::<WithdrawBody>(body),
+        ActionName::Remind => parse::<RemindBody>(body),
+        ActionName::Message => parse::<MessageBody>(body),
+        ActionName::LogContact => parse::<LogContactBody>(body),
+        ActionName::Share => parse::<ShareBody>(body),
+        ActionName::Unshare => parse::<UnshareBody>(body),
+        ActionName::DeadlineReminder | ActionName::DeadlineMissed => return None,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -591,35 +638,30 @@ struct InvokeBody {
     languages: Option<Vec<Language>>,
 }
 
-async fn invoke(
-    caller: Caller,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-    headers: HeaderMap,
-    JsonWithBytes(body, bytes): JsonWithBytes<InvokeBody>,
-) -> Result<Response, ApiError> {
-    let languages = match (body.language, body.languages) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_field(
-                "languages",
-                "give language or languages, not both",
-            ));
-        }
-        (Some(language), None) => vec![language],
-        (None, Some(languages)) if languages.is_empty() || languages.len() > 4 => {
-            return Err(ApiError::invalid_field(
-                "languages",
-                "must list one to four of en, es, fr, pt",
-            ));
-        }
-        (None, Some(languages)) => languages,
-        // The responding POCs' first language (the protocol decides).
-        (None, None) => Vec::new(),
-    };
-    let path = format!("/v1/inquiries/{id}/invoke");
-    let action = ActionRequest::Ready(Action::Invoke { languages });
-    run(&state, &caller, id, &headers, &path, &bytes, action).await
+impl IntoAction for InvokeBody {
+    fn into_action(self) -> Result<ActionRequest, ApiError> {
+        let languages = match (self.language, self.languages) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid_field(
+                    "languages",
+                    "give language or languages, not both",
+                ));
+            }
+            (Some(language), None) => vec![language],
+            (None, Some(languages)) if languages.is_empty() || languages.len() > 4 => {
+                return Err(ApiError::invalid_field(
+                    "languages",
+                    "must list one to four of en, es, fr, pt",
+                ));
+            }
+            (None, Some(languages)) => languages,
+            // The responding POCs' first language (the protocol decides).
+            (None, None) => Vec::new(),
+        };
+        Ok(ActionRequest::Ready(Action::Invoke { languages }))
+    }
 }
+action_handler!(invoke, "invoke", InvokeBody);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -805,7 +847,13 @@ struct ShareBody {
 action_handler!(share, "share", ShareBody, |body| ActionRequest::Share(
     body.poc_id
 ));
-action_handler!(unshare, "unshare", ShareBody, |body| {
+/// The same body as `share`, its own type so each action has one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnshareBody {
+    poc_id: Uuid,
+}
+action_handler!(unshare, "unshare", UnshareBody, |body| {
     ActionRequest::Ready(Action::Unshare {
         poc_id: body.poc_id,
     })

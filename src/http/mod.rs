@@ -28,7 +28,7 @@ mod directory_events;
 mod docs;
 pub mod extract;
 mod health;
-mod inquiries;
+pub(crate) mod inquiries;
 pub mod limits;
 mod me;
 mod member_states;
@@ -59,6 +59,8 @@ pub struct AppState {
     pub import_body_limit: usize,
     /// Per-caller rate limits, checked where the caller is known; `None`: no limits.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// What the web pages need: the public URL, the mailer for sign-in links, cookies.
+    pub web: crate::web::WebSettings,
 }
 
 /// The router under construction and the table of its routes.
@@ -155,11 +157,14 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
 pub fn app(state: AppState, limits: &HttpLimits) -> Router {
     let api = routes()
         .router
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(|| async { ApiError::NotFound("no such resource".into()) });
     Router::new()
         .nest("/v1", api)
         .merge(docs::router())
-        .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+        // The pages, and the answer to any other path: the 404 page for a browser,
+        // problem+json for anything else.
+        .merge(crate::web::router(state.clone()))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
         .layer(
             // Outermost first: errors of the layers below become problems; a request past

@@ -92,6 +92,17 @@ pub enum ContactChannel {
     Other,
 }
 
+impl ContactChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactChannel::Phone => "phone",
+            ContactChannel::Email => "email",
+            ContactChannel::Meeting => "meeting",
+            ContactChannel::Other => "other",
+        }
+    }
+}
+
 /// A contact made outside cbm2, as the inquiry shows it to both parties and (being
 /// metadata) to the Secretariat. Its summary is in the `log_contact` event only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
