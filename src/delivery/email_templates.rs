@@ -244,7 +244,9 @@ pub fn render(body: &str, reader: &Reader) -> Result<Rendered, String> {
             .as_str()
             .map(|s| Strings::word(&strings.time_sensitivities, s)),
         due => due.map(|due| minijinja::value::Value::from(minijinja::value::Serde(due))),
-        link => data["link"].as_str(),
+        // The page a person opens (signing in first if needed); the API's URL for a
+        // notification queued before the pages existed.
+        link => data["page"].as_str().or_else(|| data["link"].as_str()),
         invocation_text => data["invocation_text"].as_str(),
     };
     let render = |name: &str| {

@@ -362,7 +362,7 @@ async fn each_poc_is_mailed_in_its_first_oas_language_without_the_inquirys_conte
         "em conformidade com o parágrafo 78 da resolução da Assembleia Geral da OEA AG/RES. 2925 (XLVIII-O/18)",
         "não constitui uma acusação de que o Estado membro participante que recebe a consulta",
         "Situação: aguardando resposta",
-        &format!("https://cbm2.test/v1/inquiries/{id}"),
+        &format!("https://cbm2.test/inquiries/{id}"),
         "A invocação formal:",
         invocation,
         "Secretaria do CICTE (OEA)",
