@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod authorization;
 mod backup;
+mod browser;
 mod checks;
 mod cli;
 mod concurrency;
