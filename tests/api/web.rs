@@ -240,12 +240,11 @@ async fn sign_in_answers_the_same_whether_or_not_the_address_is_known(db: TestDb
         "the two answers differ only by the address typed"
     );
     // The known address got a link (one sign-in link row), the unknown none.
-    assert_eq!(app.count("SELECT COUNT(*) FROM sign_in_links").await, 1);
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM sign_in_links").await, 1);
     let bad = send("not an address").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     bad.assert_holds(&["aria-invalid=\"true\"", "email-error"]);
 }
-on_both_databases!(sign_in_answers_the_same_whether_or_not_the_address_is_known);
 
 async fn a_sign_in_link_shows_a_button_and_works_once(db: TestDb) {
     let app = spawn_app(db).await;
@@ -297,7 +296,6 @@ async fn a_sign_in_link_shows_a_button_and_works_once(db: TestDb) {
     assert_eq!(inbox.status, StatusCode::OK);
     inbox.assert_holds(&["Ana Rojas", "Chile"]);
 }
-on_both_databases!(a_sign_in_link_shows_a_button_and_works_once);
 
 async fn a_page_without_a_session_sends_to_sign_in_and_back(db: TestDb) {
     let app = spawn_app(db).await;
@@ -320,7 +318,6 @@ async fn a_page_without_a_session_sends_to_sign_in_and_back(db: TestDb) {
     let landing = app.page("/", None).await;
     assert_eq!(landing.location(), "/sign-in");
 }
-on_both_databases!(a_page_without_a_session_sends_to_sign_in_and_back);
 
 async fn every_page_forbids_framing_and_inline_script(db: TestDb) {
     let app = spawn_app(db).await;
@@ -349,7 +346,6 @@ async fn every_page_forbids_framing_and_inline_script(db: TestDb) {
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
     assert_eq!(answer.headers()["content-type"], "application/problem+json");
 }
-on_both_databases!(every_page_forbids_framing_and_inline_script);
 
 async fn pages_speak_the_readers_language(db: TestDb) {
     let app = spawn_app(db).await;
@@ -377,7 +373,6 @@ async fn pages_speak_the_readers_language(db: TestDb) {
     assert!(inbox.html.contains("<html lang=\"fr\">"), "{}", inbox.html);
     inbox.assert_holds(&["Brésil"]);
 }
-on_both_databases!(pages_speak_the_readers_language);
 
 /// Takes `action` on the inquiry page as `session`, with the page's own hidden fields.
 async fn act(
@@ -502,7 +497,6 @@ async fn two_states_go_through_option_2_on_the_pages(db: TestDb) {
     app.assert_audit_intact().await;
     let _ = states.bra_token;
 }
-on_both_databases!(two_states_go_through_option_2_on_the_pages);
 
 async fn a_refused_form_shows_why_beside_the_field_and_writes_nothing(db: TestDb) {
     let app = spawn_app(db).await;
@@ -558,7 +552,6 @@ async fn a_refused_form_shows_why_beside_the_field_and_writes_nothing(db: TestDb
         .clone();
     assert_eq!(before, after, "nothing was written");
 }
-on_both_databases!(a_refused_form_shows_why_beside_the_field_and_writes_nothing);
 
 async fn a_third_state_gets_the_same_404_page_as_a_missing_inquiry(db: TestDb) {
     let app = spawn_app(db).await;
@@ -602,7 +595,6 @@ async fn a_third_state_gets_the_same_404_page_as_a_missing_inquiry(db: TestDb) {
         "closing is the requester's"
     );
 }
-on_both_databases!(a_third_state_gets_the_same_404_page_as_a_missing_inquiry);
 
 async fn signing_out_ends_the_session(db: TestDb) {
     let app = spawn_app(db).await;
@@ -617,4 +609,15 @@ async fn signing_out_ends_the_session(db: TestDb) {
     );
     assert!(after.location().starts_with("/sign-in"));
 }
-on_both_databases!(signing_out_ends_the_session);
+
+on_both_databases!(
+    sign_in_answers_the_same_whether_or_not_the_address_is_known,
+    a_sign_in_link_shows_a_button_and_works_once,
+    a_page_without_a_session_sends_to_sign_in_and_back,
+    every_page_forbids_framing_and_inline_script,
+    pages_speak_the_readers_language,
+    two_states_go_through_option_2_on_the_pages,
+    a_refused_form_shows_why_beside_the_field_and_writes_nothing,
+    a_third_state_gets_the_same_404_page_as_a_missing_inquiry,
+    signing_out_ends_the_session,
+);
