@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub mod accounts;
 pub mod backup;
 pub mod ceiling;
 pub mod chain;
