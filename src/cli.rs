@@ -716,11 +716,17 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Staff(command) => {
             let store = open_store(&cli, false).await?;
-            with_store(store, async |store| staff::run(store, command.clone()).await).await?;
+            with_store(store, async |store| {
+                staff::run(store, command.clone()).await
+            })
+            .await?;
         }
         Command::LoginLink(args) => {
             let store = open_store(&cli, false).await?;
-            with_store(store, async |store| staff::login_link(store, args.clone()).await).await?;
+            with_store(store, async |store| {
+                staff::login_link(store, args.clone()).await
+            })
+            .await?;
         }
         Command::Backup(args) => backup(&cli, &args.to).await?,
         Command::Token(command) => {

@@ -172,7 +172,11 @@ pub(super) async fn login_link(store: &Store, args: LoginLinkArgs) -> anyhow::Re
         );
     }
     for link in &links {
-        outln!("{}  {}", sign_in_link(&public_url, &link.secret), link.label)?;
+        outln!(
+            "{}  {}",
+            sign_in_link(&public_url, &link.secret),
+            link.label
+        )?;
     }
     eprintln!(
         "{} sign-in link(s), each usable once, until {}",

@@ -318,7 +318,10 @@ pub fn render_sign_in(links: &[IssuedSignInLink], public_url: &str) -> Result<Re
                     strings
                         .sign_in
                         .poc
-                        .replace("{role}", Strings::word(&strings.sign_in.roles, role.as_str()))
+                        .replace(
+                            "{role}",
+                            Strings::word(&strings.sign_in.roles, role.as_str()),
+                        )
                         .replace("{of_state}", &forms.of)
                 }
                 _ => strings.sign_in.secretariat.clone(),
@@ -810,7 +813,11 @@ mod tests {
         }
     }
 
-    fn sign_in_link_for(language: Language, role: Option<crate::domain::PocRole>, state: Option<&str>) -> IssuedSignInLink {
+    fn sign_in_link_for(
+        language: Language,
+        role: Option<crate::domain::PocRole>,
+        state: Option<&str>,
+    ) -> IssuedSignInLink {
         IssuedSignInLink {
             secret: "s3cret<&>".into(),
             account: crate::store::accounts::Account::Staff(uuid::Uuid::nil()),
@@ -826,7 +833,10 @@ mod tests {
     fn every_language_names_every_poc_role_in_the_sign_in_email() {
         for (language, (_, strings)) in LANGUAGES.iter() {
             for role in ["policy", "mfa", "technical"] {
-                assert!(strings.sign_in.roles.contains_key(role), "{language}: no word for {role}");
+                assert!(
+                    strings.sign_in.roles.contains_key(role),
+                    "{language}: no word for {role}"
+                );
             }
         }
     }
@@ -842,12 +852,21 @@ mod tests {
         assert_eq!(mail.language, "fr");
         assert_eq!(mail.subject, "cbm2 : votre lien de connexion");
         for part in [&mail.text, &mail.html] {
-            assert!(part.contains("Point de contact de niveau politique du Brésil"), "{part}");
+            assert!(
+                part.contains("Point de contact de niveau politique du Brésil"),
+                "{part}"
+            );
             assert!(part.contains("Secrétariat du CICTE (OEA)"), "{part}");
             assert!(part.contains("15 minutes"), "{part}");
         }
-        assert!(mail.text.contains("https://cbm2.example.org/sign-in/s3cret<&>"));
-        assert!(mail.html.contains(&escape_html("https://cbm2.example.org/sign-in/s3cret<&>")));
+        assert!(
+            mail.text
+                .contains("https://cbm2.example.org/sign-in/s3cret<&>")
+        );
+        assert!(
+            mail.html
+                .contains(&escape_html("https://cbm2.example.org/sign-in/s3cret<&>"))
+        );
         assert!(!mail.html.contains("s3cret<&>"));
     }
 

@@ -328,10 +328,12 @@ impl Store {
               WHERE removed_at IS NULL OR $1
               ORDER BY lower(email), created_at, id"
         );
-        Ok(dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(include_removed)
             .fetch_all(pool)
-            .await?))
+            .await?),
+        )
     }
 
     /// Removes the active staff account `key` names: it can no longer sign in, its
@@ -671,12 +673,21 @@ impl Store {
             }
         };
         if now - row.last_seen_at >= LAST_SEEN_RESOLUTION {
-            dispatch!(self, pool => sqlx::query("UPDATE web_sessions SET last_seen_at = $2 WHERE id = $1")
-                .bind(row.id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(drop)?);
+            // The session's token too, so `cbm2 token list` says when it was last used.
+            dispatch!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                sqlx::query("UPDATE web_sessions SET last_seen_at = $2 WHERE id = $1")
+                    .bind(row.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(row.token_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            });
         }
         Ok(Some(SessionCaller {
             session_id: row.id,
@@ -800,7 +811,10 @@ impl Store {
     /// Deletes sign-in links past their expiry (used or not: the rate limit counts only
     /// links created in its window, which have not expired yet) and sessions ended or expired more than 30 days ago. Their
     /// tokens stay: events name them.
-    pub async fn purge_expired_sign_in(&self, now: DateTime<Utc>) -> Result<SignInPurge, StoreError> {
+    pub async fn purge_expired_sign_in(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<SignInPurge, StoreError> {
         dispatch!(self, pool => {
             let links = sqlx::query("DELETE FROM sign_in_links WHERE expires_at <= $1")
                 .bind(now)
@@ -828,14 +842,20 @@ mod tests {
     #[test]
     fn a_user_agent_is_cut_at_200_characters_not_bytes() {
         let long = "é".repeat(300);
-        assert_eq!(truncate_user_agent(&long).chars().count(), USER_AGENT_MAX_CHARS);
+        assert_eq!(
+            truncate_user_agent(&long).chars().count(),
+            USER_AGENT_MAX_CHARS
+        );
         assert_eq!(truncate_user_agent("Firefox"), "Firefox");
     }
 
     #[test]
     fn a_pocs_first_oas_language_is_the_first_it_lists_that_the_ui_speaks() {
         let langs = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(first_oas_language(&langs(&["de", "pt", "en"])), Some(Language::Pt));
+        assert_eq!(
+            first_oas_language(&langs(&["de", "pt", "en"])),
+            Some(Language::Pt)
+        );
         assert_eq!(first_oas_language(&langs(&["de"])), None);
     }
 

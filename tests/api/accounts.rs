@@ -15,9 +15,7 @@ use cbm2::domain::{
     PocId, PocRole, Principal,
 };
 use cbm2::store::Store;
-use cbm2::store::accounts::{
-    Account, AccountError, IssuedSession, SESSION_TOKEN_LABEL, StaffKey,
-};
+use cbm2::store::accounts::{Account, AccountError, IssuedSession, SESSION_TOKEN_LABEL, StaffKey};
 use cbm2::store::directory::{Actor, MemberStateChanges, NewPoc};
 use cbm2::store::tokens::TokenOwner;
 
@@ -170,7 +168,13 @@ async fn a_sign_in_link_signs_in_once_and_only_once(db: TestDb) {
             .is_none(),
         "a used link signs nobody in"
     );
-    assert!(store.peek_sign_in_link(&link.secret, t0()).await.unwrap().is_none());
+    assert!(
+        store
+            .peek_sign_in_link(&link.secret, t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let caller = store
         .authenticate_session(&session.secret, t0())
         .await
@@ -229,9 +233,21 @@ async fn a_link_works_for_15_minutes_and_not_a_moment_more(db: TestDb) {
         .unwrap();
     let secret = &links[0].secret;
     let almost = t0() + minutes(15) - TimeDelta::seconds(1);
-    assert!(store.peek_sign_in_link(secret, almost).await.unwrap().is_some());
+    assert!(
+        store
+            .peek_sign_in_link(secret, almost)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let expired = t0() + minutes(15);
-    assert!(store.peek_sign_in_link(secret, expired).await.unwrap().is_none());
+    assert!(
+        store
+            .peek_sign_in_link(secret, expired)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         store
             .redeem_sign_in_link(secret, None, expired)
@@ -264,13 +280,20 @@ async fn an_account_gets_at_most_5_links_in_15_minutes(db: TestDb) {
         .create_sign_in_links(&address, None, t0() + minutes(14))
         .await
         .unwrap();
-    assert!(sixth.is_empty(), "a sixth link within 15 minutes is not made");
+    assert!(
+        sixth.is_empty(),
+        "a sixth link within 15 minutes is not made"
+    );
     assert_eq!(db.count("SELECT count(*) FROM sign_in_links").await, 5);
     let later = store
         .create_sign_in_links(&address, None, t0() + minutes(15) + TimeDelta::seconds(5))
         .await
         .unwrap();
-    assert_eq!(later.len(), 1, "once the first ones are 15 minutes old, links come again");
+    assert_eq!(
+        later.len(),
+        1,
+        "once the first ones are 15 minutes old, links come again"
+    );
 }
 
 async fn an_address_no_active_account_has_gets_no_link(db: TestDb) {
@@ -297,7 +320,13 @@ async fn a_deactivated_poc_gets_no_link_and_its_sessions_stop(db: TestDb) {
         .await
         .unwrap();
     let at = t0() + minutes(2);
-    assert!(store.authenticate_session(&session.secret, at).await.unwrap().is_none());
+    assert!(
+        store
+            .authenticate_session(&session.secret, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         store
             .create_sign_in_links(&email("ines@mrree.gub.uy"), None, at)
@@ -305,7 +334,13 @@ async fn a_deactivated_poc_gets_no_link_and_its_sessions_stop(db: TestDb) {
             .unwrap()
             .is_empty()
     );
-    assert!(store.peek_sign_in_link(&pending[0].secret, at).await.unwrap().is_none());
+    assert!(
+        store
+            .peek_sign_in_link(&pending[0].secret, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         store
             .redeem_sign_in_link(&pending[0].secret, None, at)
@@ -318,7 +353,14 @@ async fn a_deactivated_poc_gets_no_link_and_its_sessions_stop(db: TestDb) {
 
 async fn a_session_ends_after_12_idle_hours_or_7_days_whatever_its_use(db: TestDb) {
     let store = open(&db).await;
-    add_poc(&store, "COL", PocRole::Policy, "ana@cancilleria.gov.co", &["es"]).await;
+    add_poc(
+        &store,
+        "COL",
+        PocRole::Policy,
+        "ana@cancilleria.gov.co",
+        &["es"],
+    )
+    .await;
     let idle = sign_in(&store, "ana@cancilleria.gov.co", t0()).await;
     let hours = TimeDelta::hours;
     assert!(
@@ -357,7 +399,11 @@ async fn a_session_ends_after_12_idle_hours_or_7_days_whatever_its_use(db: TestD
     while at + hours(11) < t0() + TimeDelta::days(7) {
         at += hours(11);
         assert!(
-            store.authenticate_session(&busy.secret, at).await.unwrap().is_some(),
+            store
+                .authenticate_session(&busy.secret, at)
+                .await
+                .unwrap()
+                .is_some(),
             "in use at {at}"
         );
     }
@@ -373,7 +419,14 @@ async fn a_session_ends_after_12_idle_hours_or_7_days_whatever_its_use(db: TestD
 
 async fn signing_out_ends_only_ones_own_session_and_revokes_its_token(db: TestDb) {
     let store = open(&db).await;
-    let ana = add_poc(&store, "ARG", PocRole::Policy, "ana@cancilleria.gob.ar", &["es"]).await;
+    let ana = add_poc(
+        &store,
+        "ARG",
+        PocRole::Policy,
+        "ana@cancilleria.gob.ar",
+        &["es"],
+    )
+    .await;
     let other = add_poc(&store, "BOL", PocRole::Policy, "eva@rree.gob.bo", &["es"]).await;
     let session = sign_in(&store, "ana@cancilleria.gob.ar", t0()).await;
     let token_id = store
@@ -390,7 +443,13 @@ async fn signing_out_ends_only_ones_own_session_and_revokes_its_token(db: TestDb
             .unwrap(),
         "another account cannot end it"
     );
-    assert!(store.authenticate_session(&session.secret, t0()).await.unwrap().is_some());
+    assert!(
+        store
+            .authenticate_session(&session.secret, t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(
         store
             .end_session(&Account::Poc(ana), session.session_id, t0() + minutes(1))
@@ -420,13 +479,22 @@ async fn revoking_a_sessions_token_ends_the_session(db: TestDb) {
     add_poc(&store, "JAM", PocRole::Policy, "kay@mfaft.gov.jm", &["en"]).await;
     let session = sign_in(&store, "kay@mfaft.gov.jm", t0()).await;
     let caller = store
-        .authenticate_session(&session.secret, t0())
+        .authenticate_session(&session.secret, t0() + TimeDelta::seconds(90))
         .await
         .unwrap()
         .unwrap();
-    let token = store.get_token(caller.caller.token_id).await.unwrap().unwrap();
+    let token = store
+        .get_token(caller.caller.token_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(token.label.as_deref(), Some(SESSION_TOKEN_LABEL));
     assert_eq!(token.kind, "poc");
+    assert_eq!(
+        token.last_used_at,
+        Some(t0() + TimeDelta::seconds(90)),
+        "its token says when the session was last used"
+    );
     assert!(
         store
             .revoke_token(Actor::CommandLine, token.id, t0() + minutes(1))
@@ -450,7 +518,11 @@ async fn a_poc_session_is_the_caller_its_token_would_be(db: TestDb) {
         .await
         .unwrap();
     let session = sign_in(&store, "cert@cert.br", t0()).await;
-    let by_token = store.authenticate(&token.secret, t0()).await.unwrap().unwrap();
+    let by_token = store
+        .authenticate(&token.secret, t0())
+        .await
+        .unwrap()
+        .unwrap();
     let by_session = store
         .authenticate_session(&session.secret, t0())
         .await
@@ -459,12 +531,22 @@ async fn a_poc_session_is_the_caller_its_token_would_be(db: TestDb) {
     assert_eq!(by_session.caller.principal, by_token.principal);
     assert!(matches!(
         by_session.caller.principal,
-        Principal::Poc { role: PocRole::Technical, participating: true, .. }
+        Principal::Poc {
+            role: PocRole::Technical,
+            participating: true,
+            ..
+        }
     ));
-    assert_ne!(by_session.caller.token_id, by_token.token_id, "its own token");
+    assert_ne!(
+        by_session.caller.token_id, by_token.token_id,
+        "its own token"
+    );
 
     let brazil = MemberStateCode::parse("BRA").unwrap();
-    let leaves = MemberStateChanges { participating: Some(false), time_zone: None };
+    let leaves = MemberStateChanges {
+        participating: Some(false),
+        time_zone: None,
+    };
     store
         .update_member_state(Actor::CommandLine, &brazil, &leaves, t0())
         .await
@@ -476,11 +558,19 @@ async fn a_poc_session_is_the_caller_its_token_would_be(db: TestDb) {
         .unwrap();
     assert_eq!(
         by_session.caller.principal,
-        store.authenticate(&token.secret, t0()).await.unwrap().unwrap().principal
+        store
+            .authenticate(&token.secret, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .principal
     );
     assert!(matches!(
         by_session.caller.principal,
-        Principal::Poc { participating: false, .. }
+        Principal::Poc {
+            participating: false,
+            ..
+        }
     ));
 }
 
@@ -498,7 +588,12 @@ async fn a_staff_session_is_the_secretariat_until_the_account_is_removed(db: Tes
     assert_eq!(caller.member_state, None);
     assert_eq!(caller.name, "Marta Ruiz");
     assert_eq!(
-        store.get_token(caller.caller.token_id).await.unwrap().unwrap().kind,
+        store
+            .get_token(caller.caller.token_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .kind,
         "secretariat"
     );
     assert!(matches!(
@@ -514,14 +609,30 @@ async fn a_staff_session_is_the_secretariat_until_the_account_is_removed(db: Tes
     ));
 
     let removed = store
-        .remove_staff(Actor::CommandLine, StaffKey::Email(&email("mruiz@OAS.org")), t0())
+        .remove_staff(
+            Actor::CommandLine,
+            StaffKey::Email(&email("mruiz@OAS.org")),
+            t0(),
+        )
         .await
         .unwrap()
         .expect("the account is removed");
     assert_eq!(removed.id, staff);
-    assert!(store.authenticate_session(&session.secret, t0()).await.unwrap().is_none());
     assert!(
-        store.get_token(caller.caller.token_id).await.unwrap().unwrap().revoked_at.is_some(),
+        store
+            .authenticate_session(&session.secret, t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_token(caller.caller.token_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some(),
         "its sessions' tokens are revoked"
     );
     assert!(
@@ -544,16 +655,21 @@ async fn a_staff_session_is_the_secretariat_until_the_account_is_removed(db: Tes
     // The address may be given to a new account.
     add_staff(&store, "mruiz@oas.org").await;
     let events = db
-        .fetch_strings(
-            "SELECT type FROM directory_events WHERE type LIKE 'staff_%' ORDER BY seq",
-        )
+        .fetch_strings("SELECT type FROM directory_events WHERE type LIKE 'staff_%' ORDER BY seq")
         .await;
     assert_eq!(events, ["staff_added", "staff_removed", "staff_added"]);
 }
 
 async fn the_chosen_language_round_trips_and_is_the_links_language(db: TestDb) {
     let store = open(&db).await;
-    let poc = add_poc(&store, "HTI", PocRole::Policy, "jean@mae.gouv.ht", &["ht", "fr"]).await;
+    let poc = add_poc(
+        &store,
+        "HTI",
+        PocRole::Policy,
+        "jean@mae.gouv.ht",
+        &["ht", "fr"],
+    )
+    .await;
     let staff = add_staff(&store, "ops@oas.org").await;
     let link_language = async |address: &str, at| {
         store
@@ -570,10 +686,19 @@ async fn the_chosen_language_round_trips_and_is_the_links_language(db: TestDb) {
     assert_eq!(link_language("ops@oas.org", t0()).await, Language::En);
 
     let account = Account::Poc(poc);
-    store.set_language_preference(&account, Some(Language::Es)).await.unwrap();
-    assert_eq!(store.language_preference(&account).await.unwrap(), Some(Language::Es));
+    store
+        .set_language_preference(&account, Some(Language::Es))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.language_preference(&account).await.unwrap(),
+        Some(Language::Es)
+    );
     assert_eq!(link_language("jean@mae.gouv.ht", t0()).await, Language::Es);
-    store.set_language_preference(&account, Some(Language::Pt)).await.unwrap();
+    store
+        .set_language_preference(&account, Some(Language::Pt))
+        .await
+        .unwrap();
     let session = sign_in(&store, "jean@mae.gouv.ht", t0()).await;
     let caller = store
         .authenticate_session(&session.secret, t0())
@@ -586,8 +711,14 @@ async fn the_chosen_language_round_trips_and_is_the_links_language(db: TestDb) {
     assert_eq!(link_language("jean@mae.gouv.ht", t0()).await, Language::Fr);
 
     let staff = Account::Staff(staff);
-    store.set_language_preference(&staff, Some(Language::Fr)).await.unwrap();
-    assert_eq!(store.language_preference(&staff).await.unwrap(), Some(Language::Fr));
+    store
+        .set_language_preference(&staff, Some(Language::Fr))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.language_preference(&staff).await.unwrap(),
+        Some(Language::Fr)
+    );
     assert_eq!(
         store.language_preference(&account).await.unwrap(),
         None,
@@ -605,7 +736,13 @@ async fn a_session_secret_is_no_bearer_token(db: TestDb) {
         .unwrap()
         .unwrap();
     for presented in [session.secret.clone(), format!("cbm2_{}", session.secret)] {
-        assert!(store.authenticate(&presented, t0()).await.unwrap().is_none());
+        assert!(
+            store
+                .authenticate(&presented, t0())
+                .await
+                .unwrap()
+                .is_none()
+        );
         let hash = hex::encode(Sha256::digest(presented.as_bytes()));
         let token_hash = db
             .fetch_strings(&format!(
@@ -625,7 +762,10 @@ async fn the_sessions_list_shows_the_working_ones_and_marks_the_current(db: Test
     let second = sign_in(&store, "ana@mire.gob.pa", t0() + minutes(1)).await;
     let ended = sign_in(&store, "ana@mire.gob.pa", t0() + minutes(2)).await;
     let account = Account::Poc(poc);
-    store.end_session(&account, ended.session_id, t0() + minutes(3)).await.unwrap();
+    store
+        .end_session(&account, ended.session_id, t0() + minutes(3))
+        .await
+        .unwrap();
     let sessions = store
         .list_sessions(&account, Some(second.session_id), t0() + minutes(4))
         .await
@@ -651,15 +791,23 @@ async fn expired_links_and_old_sessions_are_purged(db: TestDb) {
         .create_sign_in_links(&email("ana@rree.gob.sv"), None, t0() + minutes(10))
         .await
         .unwrap();
-    let purged = store.purge_expired_sign_in(t0() + minutes(20)).await.unwrap();
-    assert_eq!((purged.links, purged.sessions), (1, 0), "the younger link stays");
+    let purged = store
+        .purge_expired_sign_in(t0() + minutes(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        (purged.links, purged.sessions),
+        (1, 0),
+        "the younger link stays"
+    );
     let purged = store
         .purge_expired_sign_in(t0() + TimeDelta::days(40))
         .await
         .unwrap();
     assert_eq!((purged.links, purged.sessions), (1, 1));
     assert_eq!(
-        db.count("SELECT count(*) FROM tokens WHERE label = 'browser session'").await,
+        db.count("SELECT count(*) FROM tokens WHERE label = 'browser session'")
+            .await,
         1,
         "the session's token stays: events may name it"
     );
@@ -668,15 +816,32 @@ async fn expired_links_and_old_sessions_are_purged(db: TestDb) {
 async fn staff_commands_add_list_and_remove_with_clear_errors(db: TestDb) {
     let (code, _, stderr) = cbm2(&db.url, &["migrate"]).await;
     assert_eq!(code, 0, "{stderr}");
-    let add = ["staff", "add", "--email", "mruiz@oas.org", "--name", "Marta Ruiz"];
+    let add = [
+        "staff",
+        "add",
+        "--email",
+        "mruiz@oas.org",
+        "--name",
+        "Marta Ruiz",
+    ];
     let (code, stdout, stderr) = cbm2(&db.url, &add).await;
     assert_eq!(code, 0, "{stderr}");
     let id = stdout.trim().to_owned();
-    assert!(uuid::Uuid::parse_str(&id).is_ok(), "prints the id alone: {stdout:?}");
+    assert!(
+        uuid::Uuid::parse_str(&id).is_ok(),
+        "prints the id alone: {stdout:?}"
+    );
 
     let (code, _, stderr) = cbm2(
         &db.url,
-        &["staff", "add", "--email", "MRuiz@oas.org", "--name", "M. Ruiz"],
+        &[
+            "staff",
+            "add",
+            "--email",
+            "MRuiz@oas.org",
+            "--name",
+            "M. Ruiz",
+        ],
     )
     .await;
     assert_eq!(code, 1);
@@ -684,8 +849,11 @@ async fn staff_commands_add_list_and_remove_with_clear_errors(db: TestDb) {
         stderr.contains("an active staff account already has the e-mail address MRuiz@oas.org"),
         "{stderr}"
     );
-    let (code, _, stderr) =
-        cbm2(&db.url, &["staff", "add", "--email", "not-an-address", "--name", "X"]).await;
+    let (code, _, stderr) = cbm2(
+        &db.url,
+        &["staff", "add", "--email", "not-an-address", "--name", "X"],
+    )
+    .await;
     assert_eq!(code, 2, "clap refuses it: {stderr}");
     assert!(stderr.contains("--email"), "{stderr}");
 
@@ -703,14 +871,24 @@ async fn staff_commands_add_list_and_remove_with_clear_errors(db: TestDb) {
     );
     let (code, _, stderr) = cbm2(&db.url, &["staff", "remove", "neither"]).await;
     assert_eq!(code, 1);
-    assert!(stderr.contains("an account's id (a UUID) or its e-mail address"), "{stderr}");
+    assert!(
+        stderr.contains("an account's id (a UUID) or its e-mail address"),
+        "{stderr}"
+    );
     let (code, _, stderr) = cbm2(&db.url, &["staff", "remove", &id]).await;
     assert_eq!(code, 0, "{stderr}");
 
     let (_, stdout, _) = cbm2(&db.url, &["staff", "list"]).await;
-    assert_eq!(stdout.lines().count(), 1, "removed accounts are hidden: {stdout}");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "removed accounts are hidden: {stdout}"
+    );
     let (_, stdout, _) = cbm2(&db.url, &["staff", "list", "--all"]).await;
-    assert!(stdout.contains("removed") && stdout.contains(&id), "{stdout}");
+    assert!(
+        stdout.contains("removed") && stdout.contains(&id),
+        "{stdout}"
+    );
 }
 
 async fn login_link_prints_a_link_per_account_or_says_there_is_none(db: TestDb) {
@@ -736,8 +914,16 @@ async fn login_link_prints_a_link_per_account_or_says_there_is_none(db: TestDb) 
     assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines.iter().any(|l| l.ends_with("Policy POC of Brazil (BRA)")), "{stdout}");
-    assert!(lines.iter().any(|l| l.ends_with("MFA POC of Brazil (BRA)")), "{stdout}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("Policy POC of Brazil (BRA)")),
+        "{stdout}"
+    );
+    assert!(
+        lines.iter().any(|l| l.ends_with("MFA POC of Brazil (BRA)")),
+        "{stdout}"
+    );
     let store = open(&db).await;
     for line in lines {
         let link = line.split_whitespace().next().unwrap();
@@ -767,26 +953,47 @@ async fn login_link_prints_a_link_per_account_or_says_there_is_none(db: TestDb) 
     ] {
         let (code, _, stderr) = cbm2(
             &db.url,
-            &["login-link", "--email", "ana@mre.gov.br", "--return-to", bad],
+            &[
+                "login-link",
+                "--email",
+                "ana@mre.gov.br",
+                "--return-to",
+                bad,
+            ],
         )
         .await;
         assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains("--return-to") && stderr.contains(why), "{stderr}");
+        assert!(
+            stderr.contains("--return-to") && stderr.contains(why),
+            "{stderr}"
+        );
     }
 }
 
 async fn the_sign_in_email_reaches_the_reader_in_their_language(db: TestDb) {
     let sink = SmtpSink::start(0);
     let store = open(&db).await;
-    add_poc(&store, "BRA", PocRole::Policy, "ana@mre.gov.br", &["pt", "en"]).await;
+    add_poc(
+        &store,
+        "BRA",
+        PocRole::Policy,
+        "ana@mre.gov.br",
+        &["pt", "en"],
+    )
+    .await;
     let links = store
         .create_sign_in_links(&email("ana@mre.gov.br"), None, clock::now())
         .await
         .unwrap();
     let mailer = Mailer::new(&sink.url(), SENDER).unwrap();
-    send_sign_in_mail(&mailer, &email("ana@mre.gov.br"), &links, "https://cbm2.example.org")
-        .await
-        .expect("the relay takes it");
+    send_sign_in_mail(
+        &mailer,
+        &email("ana@mre.gov.br"),
+        &links,
+        "https://cbm2.example.org",
+    )
+    .await
+    .expect("the relay takes it");
     let mail = sink
         .message_to("ana@mre.gov.br", "cbm2: seu link de acesso")
         .await;
