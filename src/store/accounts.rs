@@ -444,6 +444,15 @@ impl Store {
             let mut issued = Vec::new();
             for (account, label, role, member_state, language) in candidates {
                 let (poc_id, staff_id) = account.columns();
+                // On PostgreSQL, two requests for one account would each count the other's
+                // link as not there yet: the account's row lock makes the second count
+                // after the first commits. (SQLite's write transaction already serializes.)
+                let table = if poc_id.is_some() { "pocs" } else { "staff_accounts" };
+                let lock = format!("SELECT id FROM {table} WHERE id = $1{}", pool.lock_suffix());
+                sqlx::query(sqlx::AssertSqlSafe(lock))
+                    .bind(poc_id.or(staff_id))
+                    .execute(&mut *tx)
+                    .await?;
                 let recent: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM sign_in_links
                       WHERE (poc_id = $1 OR staff_id = $2) AND created_at > $3",

@@ -28,6 +28,7 @@ on_both_databases!(
     concurrent_redeems_of_one_link_start_exactly_one_session,
     a_link_works_for_15_minutes_and_not_a_moment_more,
     an_account_gets_at_most_5_links_in_15_minutes,
+    concurrent_requests_for_links_get_5_in_all,
     an_address_no_active_account_has_gets_no_link,
     a_deactivated_poc_gets_no_link_and_its_sessions_stop,
     a_session_ends_after_12_idle_hours_or_7_days_whatever_its_use,
@@ -294,6 +295,25 @@ async fn an_account_gets_at_most_5_links_in_15_minutes(db: TestDb) {
         1,
         "once the first ones are 15 minutes old, links come again"
     );
+}
+
+async fn concurrent_requests_for_links_get_5_in_all(db: TestDb) {
+    let store = open(&db).await;
+    add_poc(&store, "GTM", PocRole::Policy, "ana@minex.gob.gt", &["es"]).await;
+    let requests = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .create_sign_in_links(&email("ana@minex.gob.gt"), None, t0())
+                .await
+        })
+    });
+    let mut issued = 0;
+    for request in requests.collect::<Vec<_>>() {
+        issued += request.await.unwrap().unwrap().len();
+    }
+    assert_eq!(issued, 5);
+    assert_eq!(db.count("SELECT count(*) FROM sign_in_links").await, 5);
 }
 
 async fn an_address_no_active_account_has_gets_no_link(db: TestDb) {
