@@ -390,13 +390,15 @@ impl Store {
     /// already had [`SIGN_IN_LINKS_PER_WINDOW`] links in the last [`SIGN_IN_RATE_WINDOW`]
     /// (counted in the transaction that inserts, so concurrent requests cannot pass it).
     /// The caller cannot tell the two apart, so a form answering from this says nothing of
-    /// who has an account.
+    /// who has an account. `return_to` is kept only if it is a [`LocalPath`]: a link never
+    /// leads to another site, whatever a crafted form asked.
     pub async fn create_sign_in_links(
         &self,
         email: &EmailAddress,
-        return_to: Option<&LocalPath>,
+        return_to: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<IssuedSignInLink>, StoreError> {
+        let return_to = return_to.and_then(|path| LocalPath::parse(path).ok());
         let expires_at = now + SIGN_IN_LINK_LIFETIME;
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -475,7 +477,7 @@ impl Store {
                 .bind(hash_secret(&secret))
                 .bind(poc_id)
                 .bind(staff_id)
-                .bind(return_to.map(LocalPath::as_str))
+                .bind(return_to.as_ref().map(LocalPath::as_str))
                 .bind(now)
                 .bind(expires_at)
                 .execute(&mut *tx)

@@ -11,8 +11,8 @@ use cbm2::clock;
 use cbm2::delivery::email::{Mailer, send_sign_in_mail};
 use cbm2::domain::poc::Languages;
 use cbm2::domain::{
-    Affiliation, EmailAddress, Language, LanguageCode, LocalPath, MemberStateCode, PersonName,
-    PocId, PocRole, Principal,
+    Affiliation, EmailAddress, Language, LanguageCode, MemberStateCode, PersonName, PocId, PocRole,
+    Principal,
 };
 use cbm2::store::Store;
 use cbm2::store::accounts::{Account, AccountError, IssuedSession, SESSION_TOKEN_LABEL, StaffKey};
@@ -25,6 +25,7 @@ use crate::helpers::{TestDb, on_both_databases};
 
 on_both_databases!(
     a_sign_in_link_signs_in_once_and_only_once,
+    a_link_never_returns_to_another_site,
     concurrent_redeems_of_one_link_start_exactly_one_session,
     a_link_works_for_15_minutes_and_not_a_moment_more,
     an_account_gets_at_most_5_links_in_15_minutes,
@@ -127,9 +128,8 @@ async fn sign_in(store: &Store, address: &str, at: DateTime<Utc>) -> IssuedSessi
 async fn a_sign_in_link_signs_in_once_and_only_once(db: TestDb) {
     let store = open(&db).await;
     let poc = add_poc(&store, "BRA", PocRole::Policy, "ana@mre.gov.br", &["pt"]).await;
-    let return_to = LocalPath::parse("/inquiries/abc").unwrap();
     let links = store
-        .create_sign_in_links(&email("Ana@MRE.gov.br"), Some(&return_to), t0())
+        .create_sign_in_links(&email("Ana@MRE.gov.br"), Some("/inquiries/abc"), t0())
         .await
         .unwrap();
     assert_eq!(links.len(), 1, "the address matches whatever its case");
@@ -194,6 +194,35 @@ async fn a_sign_in_link_signs_in_once_and_only_once(db: TestDb) {
             .unwrap()
             .is_none()
     );
+}
+
+async fn a_link_never_returns_to_another_site(db: TestDb) {
+    let store = open(&db).await;
+    add_poc(
+        &store,
+        "ECU",
+        PocRole::Policy,
+        "ana@cancilleria.gob.ec",
+        &["es"],
+    )
+    .await;
+    for (asked, kept) in [
+        ("https://evil.example/", None),
+        ("//evil.example/", None),
+        ("/\\evil.example/", None),
+        ("/inbox?side=incoming", Some("/inbox?side=incoming")),
+    ] {
+        let links = store
+            .create_sign_in_links(&email("ana@cancilleria.gob.ec"), Some(asked), t0())
+            .await
+            .unwrap();
+        let info = store
+            .peek_sign_in_link(&links[0].secret, t0())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(info.return_to.as_deref(), kept, "{asked}");
+    }
 }
 
 async fn concurrent_redeems_of_one_link_start_exactly_one_session(db: TestDb) {
