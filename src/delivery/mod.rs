@@ -31,6 +31,8 @@ pub mod slots;
 pub mod target;
 pub mod webhook;
 
+pub use email::{SignInMailError, send_sign_in_mail};
+
 /// How delivery behaves; from `serve`'s flags and environment.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
