@@ -12,6 +12,7 @@
 //! PostgreSQL).
 
 mod harness;
+mod pages;
 
 use std::io::Write;
 use std::net::TcpListener;
