@@ -177,7 +177,7 @@ mod tests {
             "1 de dezembro de 2026, 09:30 -03"
         );
         assert_eq!(
-            page(Language::Fr, chrono_tz::America::Port_au_Prince).time(&at),
+            page(Language::Fr, chrono_tz::America::PortauPrince).time(&at),
             "1 décembre 2026 à 07:30 EST"
         );
     }
