@@ -39,6 +39,7 @@ mod scenarios;
 mod serve_process;
 mod tidy;
 mod tokens;
+mod web_directory;
 mod webhook_registration;
 mod webhooks;
 mod webhooks_multi;
