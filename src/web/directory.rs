@@ -353,7 +353,7 @@ pub async fn update_member_state(
 ) -> Result<Response, Failure> {
     let page = &signed_in.page;
     signed_in.check_form(&fields).at(page)?;
-    secretariat_only(&signed_in)?;
+    secretariat_only(&signed_in).at(&signed_in.page)?;
     let (code, member_state) = known_state(&state, page, &code).await?;
     let body = json!({
         "participating": value(&fields, "participating").is_some(),
@@ -377,7 +377,7 @@ pub async fn update_member_state(
             tracing::info!(member_state = %updated.code, participating = updated.participating, "member state changed from a page");
             Ok(Redirect::to(&format!("/directory/{code}?done=state-saved")).into_response())
         }
-        Err(Err(failure)) => Err(failure),
+        Err(Err(error)) => Err(Failure(page.clone(), error)),
         Err(Ok(refusal)) => {
             let form = state_fields(page, &member_state, &fields, Some(&refusal));
             let query = StateQuery::default();
@@ -389,22 +389,21 @@ pub async fn update_member_state(
 }
 
 /// A directory command's refusal: shown on the form (`Ok`), or a failure page (`Err`).
-fn directory_refusal(page: &Page, error: DirectoryError) -> Result<Refusal, Failure> {
+fn directory_refusal(page: &Page, error: DirectoryError) -> Result<Refusal, WebError> {
     match error {
-        DirectoryError::Store(error) => Err(Failure(page.clone(), error.into())),
-        DirectoryError::PocNotFound(_) => Err(Failure(page.clone(), WebError::NotFound)),
+        DirectoryError::Store(error) => Err(error.into()),
+        DirectoryError::PocNotFound(_) => Err(WebError::NotFound),
         other => Ok(Refusal::from_api(page, other.into())),
     }
 }
 
 /// The Secretariat's forms refuse anyone else, with the API's reason.
-fn secretariat_only(signed_in: &SignedIn) -> Result<(), Failure> {
+fn secretariat_only(signed_in: &SignedIn) -> Result<(), WebError> {
     if signed_in.caller().is_secretariat() {
         Ok(())
     } else {
-        Err(Failure(
-            signed_in.page.clone(),
-            WebError::Forbidden(signed_in.page.t("directory-secretariat-only")),
+        Err(WebError::Forbidden(
+            signed_in.page.t("directory-secretariat-only"),
         ))
     }
 }
@@ -573,7 +572,7 @@ pub async fn new_poc_form(
     State(state): State<AppState>,
     Query(query): Query<NewPocQuery>,
 ) -> Result<Response, Failure> {
-    secretariat_only(&signed_in)?;
+    secretariat_only(&signed_in).at(&signed_in.page)?;
     let page = &signed_in.page;
     let values = PocValues {
         member_state: query.member_state.unwrap_or_default(),
@@ -596,7 +595,7 @@ pub async fn create_poc(
 ) -> Result<Response, Failure> {
     let page = &signed_in.page;
     signed_in.check_form(&fields).at(page)?;
-    secretariat_only(&signed_in)?;
+    secretariat_only(&signed_in).at(&signed_in.page)?;
     let values = PocValues::sent(&fields);
     let result = match new_poc_from(&values.body(true)) {
         Ok(poc) => state
@@ -611,7 +610,7 @@ pub async fn create_poc(
             tracing::info!(poc_id = %record.id, member_state = %record.member_state, "point of contact added from a page");
             Ok(Redirect::to(&format!("/directory/pocs/{}?done=added", record.id)).into_response())
         }
-        Err(Err(failure)) => Err(failure),
+        Err(Err(error)) => Err(Failure(page.clone(), error)),
         Err(Ok(refusal)) => {
             let fields = poc_fields(&state, page, &values, true, Some(&refusal)).await?;
             let body = NewPocPage {
@@ -728,7 +727,7 @@ pub async fn update_poc(
             tracing::info!(poc_id = %updated.id, "point of contact changed from a page");
             Ok(Redirect::to(&format!("/directory/pocs/{}?done=saved", updated.id)).into_response())
         }
-        Err(Err(failure)) => Err(failure),
+        Err(Err(error)) => Err(Failure(page.clone(), error)),
         Err(Ok(refusal)) => {
             let status = refusal.status;
             let view =
@@ -772,7 +771,7 @@ pub async fn deactivate_poc(
 ) -> Result<Response, Failure> {
     let page = &signed_in.page;
     signed_in.check_form(&fields).at(page)?;
-    secretariat_only(&signed_in)?;
+    secretariat_only(&signed_in).at(&signed_in.page)?;
     let record = known_poc(&state, page, &id).await?;
     let id = record.id;
     let outcome = state
@@ -800,7 +799,7 @@ async fn command_outcome(
             )
         }
         Err(error) => {
-            let refusal = directory_refusal(&signed_in.page, error)?;
+            let refusal = directory_refusal(&signed_in.page, error).at(&signed_in.page)?;
             let status = refusal.status;
             let values = PocValues::of(&record);
             let view = poc_page(state, signed_in, record, Some((&values, &refusal)), None).await?;
@@ -820,11 +819,11 @@ struct StaffPage<'a> {
 }
 
 /// The Secretariat's own pages are not there for anyone else (the one 404 page).
-fn staff_only(signed_in: &SignedIn) -> Result<(), Failure> {
+fn staff_only(signed_in: &SignedIn) -> Result<(), WebError> {
     if signed_in.caller().is_secretariat() {
         Ok(())
     } else {
-        Err(Failure(signed_in.page.clone(), WebError::NotFound))
+        Err(WebError::NotFound)
     }
 }
 
@@ -858,7 +857,7 @@ pub async fn staff(
     State(state): State<AppState>,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Failure> {
-    staff_only(&signed_in)?;
+    staff_only(&signed_in).at(&signed_in.page)?;
     let view = staff_page(&state, &signed_in, &[], None, query.done.as_deref()).await?;
     Ok(html(&view))
 }
@@ -871,7 +870,7 @@ pub async fn add_staff(
 ) -> Result<Response, Failure> {
     let page = &signed_in.page;
     signed_in.check_form(&fields).at(page)?;
-    staff_only(&signed_in)?;
+    staff_only(&signed_in).at(&signed_in.page)?;
     let refuse = |field: &str| Refusal {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         field: Some(field.to_owned()),
@@ -921,7 +920,7 @@ pub async fn remove_staff(
 ) -> Result<Response, Failure> {
     let page = &signed_in.page;
     signed_in.check_form(&fields).at(page)?;
-    staff_only(&signed_in)?;
+    staff_only(&signed_in).at(&signed_in.page)?;
     let not_found = || Failure(page.clone(), WebError::NotFound);
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let removed = state
