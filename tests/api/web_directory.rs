@@ -212,6 +212,44 @@ async fn a_poc_reads_the_directory_and_a_states_points_of_contact(db: TestDb) {
     assert!(!chile.html.contains("/directory/pocs/new"));
     let unknown = page(&app, &ana, "/directory/ZZZ").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    let chosen = submit(
+        &app,
+        &ana,
+        "/language",
+        &[("language", "es"), ("next", "/directory")],
+    )
+    .await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    let in_spanish = page(&app, &ana, "/directory").await;
+    in_spanish.assert_holds(&[
+        "<h1>Directorio</h1>",
+        ">Brasil</a>",
+        "Sin punto de contacto político activo",
+    ]);
+}
+
+async fn a_long_list_of_points_of_contact_comes_in_pages(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.poc_with_token("CHL", "Ana Rojas").await;
+    for i in 0..26 {
+        app.create_poc("BRA", "technical", &format!("Analyst {i:02}"))
+            .await;
+    }
+    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+
+    let first = page(&app, &ana, "/directory/BRA").await;
+    first.assert_holds(&["Analyst 00", "Analyst 24", "rel=\"next\""]);
+    assert!(!first.html.contains("Analyst 25"));
+    let marker = "href=\"/directory/BRA?cursor=";
+    let start = first.html.find(marker).expect("a next page link") + "href=\"".len();
+    let end = first.html[start..].find('"').unwrap() + start;
+    let second = page(&app, &ana, &first.html[start..end]).await;
+
+    assert_eq!(second.status, StatusCode::OK);
+    second.assert_holds(&["Analyst 25"]);
+    assert!(!second.html.contains("Analyst 24"));
+    assert!(!second.html.contains("rel=\"next\""));
 }
 
 async fn a_poc_cannot_change_another_pocs_record(db: TestDb) {
@@ -366,10 +404,22 @@ async fn the_secretariat_adds_a_poc_and_a_bad_email_is_refused_next_to_its_field
     assert_eq!(record["phone"], Value::Null);
 }
 
-async fn the_secretariat_deactivates_a_poc_and_changes_a_state(db: TestDb) {
+async fn the_secretariat_edits_and_deactivates_a_poc_and_changes_a_state(db: TestDb) {
     let app = spawn_app(db).await;
     let (ana_id, _) = app.poc_with_token("CHL", "Ana Rojas").await;
     let lea = staff(&app, "lea.martin@oas.example.org", "Léa Martin").await;
+    let before = poc_record(&app, &ana_id).await;
+    let mut fields = own_form(&before, &[("role", "mfa")]);
+    fields.push(("member_state", "CHL".to_owned()));
+    let edited = submit(
+        &app,
+        &lea,
+        &format!("/directory/pocs/{ana_id}"),
+        &as_refs(&fields),
+    )
+    .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.html);
+    assert_eq!(poc_record(&app, &ana_id).await["role"], "mfa");
 
     let deactivated = submit(
         &app,
@@ -616,10 +666,11 @@ async fn forms_without_the_sessions_token_are_refused_and_write_nothing(db: Test
 
 on_both_databases!(
     a_poc_reads_the_directory_and_a_states_points_of_contact,
+    a_long_list_of_points_of_contact_comes_in_pages,
     a_poc_cannot_change_another_pocs_record,
     a_poc_edits_and_confirms_its_own_record,
     the_secretariat_adds_a_poc_and_a_bad_email_is_refused_next_to_its_field,
-    the_secretariat_deactivates_a_poc_and_changes_a_state,
+    the_secretariat_edits_and_deactivates_a_poc_and_changes_a_state,
     staff_accounts_are_added_and_removed_from_the_page_by_the_secretariat_only,
     sessions_are_listed_and_an_ended_one_no_longer_works,
     the_account_page_shows_webhooks_and_deliveries_but_never_a_secret,
