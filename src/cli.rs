@@ -89,7 +89,8 @@ pub enum Command {
     Staff(StaffCommand),
     /// Print the sign-in link(s) for an e-mail address, one per line with whom it signs in
     /// as, for an operator to hand over where no SMTP relay is configured. Each works
-    /// once, for 15 minutes. Exits 1 if no active POC or staff account has the address.
+    /// once, for 15 minutes, and signs in whoever holds it: hand it to its owner only.
+    /// Exits 1 if no active POC or staff account has the address.
     LoginLink(LoginLinkArgs),
     /// What the Secretariat monitors, read from the database (no API needed).
     #[command(subcommand)]
@@ -716,11 +717,17 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Staff(command) => {
             let store = open_store(&cli, false).await?;
-            with_store(store, async |store| staff::run(store, command.clone()).await).await?;
+            with_store(store, async |store| {
+                staff::run(store, command.clone()).await
+            })
+            .await?;
         }
         Command::LoginLink(args) => {
             let store = open_store(&cli, false).await?;
-            with_store(store, async |store| staff::login_link(store, args.clone()).await).await?;
+            with_store(store, async |store| {
+                staff::login_link(store, args.clone()).await
+            })
+            .await?;
         }
         Command::Backup(args) => backup(&cli, &args.to).await?,
         Command::Token(command) => {

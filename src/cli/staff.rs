@@ -143,7 +143,11 @@ pub(super) async fn login_link(store: &Store, args: LoginLinkArgs) -> anyhow::Re
         .public_url
         .unwrap_or_else(|| format!("http://{}", args.bind));
     let links = store
-        .create_sign_in_links(&args.email, args.return_to.as_ref(), clock::now())
+        .create_sign_in_links(
+            &args.email,
+            args.return_to.as_ref().map(LocalPath::as_str),
+            clock::now(),
+        )
         .await?;
     if links.is_empty() {
         // The store cannot tell these apart (the web form must not); the operator can.
@@ -172,7 +176,11 @@ pub(super) async fn login_link(store: &Store, args: LoginLinkArgs) -> anyhow::Re
         );
     }
     for link in &links {
-        outln!("{}  {}", sign_in_link(&public_url, &link.secret), link.label)?;
+        outln!(
+            "{}  {}",
+            sign_in_link(&public_url, &link.secret),
+            link.label
+        )?;
     }
     eprintln!(
         "{} sign-in link(s), each usable once, until {}",

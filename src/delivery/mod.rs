@@ -31,6 +31,8 @@ pub mod slots;
 pub mod target;
 pub mod webhook;
 
+pub use email::{SignInMailError, send_sign_in_mail};
+
 /// How delivery behaves; from `serve`'s flags and environment.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -216,10 +218,18 @@ impl Worker {
     /// Creates the deliveries of what was queued since the last tick.
     async fn fan_out(&self) {
         let public_url = self.settings.public_url.as_str();
-        let link = |data: &serde_json::Value| link::link(public_url, data);
+        let links = |data: &serde_json::Value| {
+            [
+                ("link", link::link(public_url, data)),
+                ("page", link::page(public_url, data)),
+            ]
+            .into_iter()
+            .filter_map(|(key, url)| url.map(|url| (key, url)))
+            .collect()
+        };
         if let Err(error) = self
             .store
-            .fan_out(&link, self.settings.email.is_some(), clock::now())
+            .fan_out(&links, self.settings.email.is_some(), clock::now())
             .await
         {
             tracing::error!(%error, "fanning out notifications failed; trying again at the next tick");

@@ -328,10 +328,12 @@ impl Store {
               WHERE removed_at IS NULL OR $1
               ORDER BY lower(email), created_at, id"
         );
-        Ok(dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(include_removed)
             .fetch_all(pool)
-            .await?))
+            .await?),
+        )
     }
 
     /// Removes the active staff account `key` names: it can no longer sign in, its
@@ -388,13 +390,15 @@ impl Store {
     /// already had [`SIGN_IN_LINKS_PER_WINDOW`] links in the last [`SIGN_IN_RATE_WINDOW`]
     /// (counted in the transaction that inserts, so concurrent requests cannot pass it).
     /// The caller cannot tell the two apart, so a form answering from this says nothing of
-    /// who has an account.
+    /// who has an account. `return_to` is kept only if it is a [`LocalPath`]: a link never
+    /// leads to another site, whatever a crafted form asked.
     pub async fn create_sign_in_links(
         &self,
         email: &EmailAddress,
-        return_to: Option<&LocalPath>,
+        return_to: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<IssuedSignInLink>, StoreError> {
+        let return_to = return_to.and_then(|path| LocalPath::parse(path).ok());
         let expires_at = now + SIGN_IN_LINK_LIFETIME;
         dispatch!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -442,6 +446,15 @@ impl Store {
             let mut issued = Vec::new();
             for (account, label, role, member_state, language) in candidates {
                 let (poc_id, staff_id) = account.columns();
+                // On PostgreSQL, two requests for one account would each count the other's
+                // link as not there yet: the account's row lock makes the second count
+                // after the first commits. (SQLite's write transaction already serializes.)
+                let table = if poc_id.is_some() { "pocs" } else { "staff_accounts" };
+                let lock = format!("SELECT id FROM {table} WHERE id = $1{}", pool.lock_suffix());
+                sqlx::query(sqlx::AssertSqlSafe(lock))
+                    .bind(poc_id.or(staff_id))
+                    .execute(&mut *tx)
+                    .await?;
                 let recent: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM sign_in_links
                       WHERE (poc_id = $1 OR staff_id = $2) AND created_at > $3",
@@ -464,7 +477,7 @@ impl Store {
                 .bind(hash_secret(&secret))
                 .bind(poc_id)
                 .bind(staff_id)
-                .bind(return_to.map(LocalPath::as_str))
+                .bind(return_to.as_ref().map(LocalPath::as_str))
                 .bind(now)
                 .bind(expires_at)
                 .execute(&mut *tx)
@@ -671,12 +684,21 @@ impl Store {
             }
         };
         if now - row.last_seen_at >= LAST_SEEN_RESOLUTION {
-            dispatch!(self, pool => sqlx::query("UPDATE web_sessions SET last_seen_at = $2 WHERE id = $1")
-                .bind(row.id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(drop)?);
+            // The session's token too, so `cbm2 token list` says when it was last used.
+            dispatch!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                sqlx::query("UPDATE web_sessions SET last_seen_at = $2 WHERE id = $1")
+                    .bind(row.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(row.token_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            });
         }
         Ok(Some(SessionCaller {
             session_id: row.id,
@@ -800,7 +822,10 @@ impl Store {
     /// Deletes sign-in links past their expiry (used or not: the rate limit counts only
     /// links created in its window, which have not expired yet) and sessions ended or expired more than 30 days ago. Their
     /// tokens stay: events name them.
-    pub async fn purge_expired_sign_in(&self, now: DateTime<Utc>) -> Result<SignInPurge, StoreError> {
+    pub async fn purge_expired_sign_in(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<SignInPurge, StoreError> {
         dispatch!(self, pool => {
             let links = sqlx::query("DELETE FROM sign_in_links WHERE expires_at <= $1")
                 .bind(now)
@@ -828,14 +853,20 @@ mod tests {
     #[test]
     fn a_user_agent_is_cut_at_200_characters_not_bytes() {
         let long = "é".repeat(300);
-        assert_eq!(truncate_user_agent(&long).chars().count(), USER_AGENT_MAX_CHARS);
+        assert_eq!(
+            truncate_user_agent(&long).chars().count(),
+            USER_AGENT_MAX_CHARS
+        );
         assert_eq!(truncate_user_agent("Firefox"), "Firefox");
     }
 
     #[test]
     fn a_pocs_first_oas_language_is_the_first_it_lists_that_the_ui_speaks() {
         let langs = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(first_oas_language(&langs(&["de", "pt", "en"])), Some(Language::Pt));
+        assert_eq!(
+            first_oas_language(&langs(&["de", "pt", "en"])),
+            Some(Language::Pt)
+        );
         assert_eq!(first_oas_language(&langs(&["de"])), None);
     }
 

@@ -165,15 +165,15 @@ impl Store {
     /// Creates the deliveries of queued notifications: one per active endpoint of the
     /// recipient that takes the event, and one e-mail to a POC recipient (recorded as
     /// skipped when no SMTP server is configured). Each notification is fanned out once,
-    /// whatever the number of workers. `link` gives the link a notification's `data`
-    /// carries, if any.
+    /// whatever the number of workers. `links` gives the links a notification's `data`
+    /// carries (`link`, the API's resource; `page`, its page in the web UI), if any.
     ///
     /// A POC is told only while it is active and, for an inquiry's notification, still
     /// a POC of the member state it was addressed for (the requesting or the responding
     /// state): one moved to another state since is told nothing more of the inquiry.
     pub async fn fan_out(
         &self,
-        link: &(dyn Fn(&Value) -> Option<String> + Sync),
+        links: &(dyn Fn(&Value) -> Vec<(&'static str, String)> + Sync),
         email_enabled: bool,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
@@ -215,8 +215,8 @@ impl Store {
                     continue;
                 }
                 let mut data: Value = serde_json::from_str(&data).unwrap_or_else(|_| json!({}));
-                if let Some(link) = link(&data) {
-                    data["link"] = json!(link);
+                for (key, url) in links(&data) {
+                    data[key] = json!(url);
                 }
                 let body = json!({ "type": event_type, "timestamp": created_at, "data": data }).to_string();
                 let endpoints: Vec<(Uuid, Option<Json<Vec<String>>>)> = sqlx::query_as(

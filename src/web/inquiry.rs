@@ -83,7 +83,6 @@ struct InquiryPage<'a> {
     page: &'a Page,
     view: InquiryView,
     participant: bool,
-    role: &'static str,
     timeline: Vec<Entry>,
     forms: Vec<ActionForm>,
     form_key: String,
@@ -216,7 +215,6 @@ async fn render_page<'a>(
     Ok(InquiryPage {
         page,
         participant,
-        role: party.role.as_str(),
         timeline,
         forms: action_forms,
         form_key: random_token(),

@@ -94,11 +94,6 @@ impl Page {
         )
     }
 
-    /// [`Page::time`] of an optional moment; empty when there is none.
-    pub fn time_opt(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.as_ref().map(|at| self.time(at)).unwrap_or_default()
-    }
-
     /// A moment in UTC, for the record: "2026-12-01 12:30 UTC".
     pub fn utc(&self, at: &DateTime<Utc>) -> String {
         at.format("%Y-%m-%d %H:%M UTC").to_string()

@@ -95,12 +95,9 @@ pub async fn send_link(
         }
     };
     let shown = email.as_str().to_owned();
-    let return_to = next
-        .as_deref()
-        .and_then(|next| crate::domain::local_path::LocalPath::parse(next).ok());
     let links = state
         .store
-        .create_sign_in_links(&email, return_to.as_ref(), clock::now())
+        .create_sign_in_links(&email, next.as_deref(), clock::now())
         .await
         .at(&visitor.page)?;
     if links.is_empty() {

@@ -3,9 +3,11 @@
 
 mod helpers;
 
+mod accounts;
 mod audit;
 mod authorization;
 mod backup;
+mod browser;
 mod checks;
 mod cli;
 mod concurrency;
@@ -39,6 +41,7 @@ mod scenarios;
 mod serve_process;
 mod tidy;
 mod tokens;
+mod web;
 mod web_directory;
 mod webhook_registration;
 mod webhooks;
