@@ -455,12 +455,3 @@ mod tests {
         }
     }
 }
-// TEMPORARY STUB (lead)
-pub async fn send_sign_in_mail(
-    _m: &email::Mailer,
-    _to: &crate::domain::EmailAddress,
-    _l: &[crate::store::accounts::IssuedSignInLink],
-    _p: &str,
-) -> Result<(), String> {
-    todo!()
-}
