@@ -2,7 +2,7 @@
 //! and changes what, forms refused next to the field with nothing written, sessions ended.
 
 use reqwest::StatusCode;
-use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::header::SET_COOKIE;
 use serde_json::{Value, json};
 
 use cbm2::clock;
@@ -11,64 +11,10 @@ use cbm2::store::Store;
 use cbm2::store::directory::Actor;
 
 use crate::helpers::{TestApp, TestDb, on_both_databases, spawn_app};
+use crate::web::WebSession;
 
-/// A browser signed in as one person: its cookie header and its forms' token.
-struct Browser {
-    cookie: String,
-    csrf: String,
-}
-
-/// A page as a browser gets it.
-struct Answer {
-    status: StatusCode,
-    location: String,
-    set_cookie: Vec<String>,
-    html: String,
-}
-
-impl Answer {
-    fn assert_holds(&self, texts: &[&str]) {
-        for text in texts {
-            assert!(
-                self.html.contains(text),
-                "the page ({}) lacks {text:?}:\n{}",
-                self.status,
-                self.html
-            );
-        }
-    }
-}
-
-/// Signs `email` in as its sign-in link would (the link made and redeemed in the store),
-/// with `agent` as the browser's User-Agent.
-async fn sign_in(app: &TestApp, email: &str, agent: &str) -> Browser {
-    let store = Store::connect(&app.db.url).await.expect("connect");
-    let address = EmailAddress::parse(email).expect("an e-mail address");
-    let links = store
-        .create_sign_in_links(&address, None, clock::now())
-        .await
-        .expect("links");
-    let link = links.first().expect("an account has that address");
-    let session = store
-        .redeem_sign_in_link(&link.secret, Some(agent), clock::now())
-        .await
-        .expect("a redeem")
-        .expect("a fresh link works");
-    let csrf = store
-        .authenticate_session(&session.secret, clock::now())
-        .await
-        .expect("a session read")
-        .expect("the new session works")
-        .csrf_token;
-    store.close().await;
-    Browser {
-        cookie: format!("cbm2_session={}", session.secret),
-        csrf,
-    }
-}
-
-/// A staff account for `email`, added as `cbm2 staff add` does, and its browser.
-async fn staff(app: &TestApp, email: &str, name: &str) -> Browser {
+/// A staff account for `email`, added as `cbm2 staff add` does, and its browser session.
+async fn staff(app: &TestApp, email: &str, name: &str) -> WebSession {
     let store = Store::connect(&app.db.url).await.expect("connect");
     store
         .add_staff(
@@ -80,73 +26,7 @@ async fn staff(app: &TestApp, email: &str, name: &str) -> Browser {
         .await
         .expect("a staff account");
     store.close().await;
-    sign_in(app, email, "Staff browser").await
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client")
-}
-
-async fn read(answer: reqwest::Response) -> Answer {
-    let status = answer.status();
-    let location = answer
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let set_cookie = answer
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
-    let html = answer.text().await.expect("a body");
-    Answer {
-        status,
-        location,
-        set_cookie,
-        html,
-    }
-}
-
-async fn page(app: &TestApp, browser: &Browser, path: &str) -> Answer {
-    let answer = client()
-        .get(format!("{}{path}", app.address))
-        .header("cookie", &browser.cookie)
-        .header("accept", "text/html")
-        .send()
-        .await
-        .expect("the request");
-    read(answer).await
-}
-
-/// POSTs a form as `browser`, with its token unless `fields` names `csrf`.
-async fn submit(app: &TestApp, browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Answer {
-    let mut form: Vec<(&str, &str)> = fields.to_vec();
-    if !fields.iter().any(|(name, _)| *name == "csrf") {
-        form.push(("csrf", &browser.csrf));
-    }
-    let answer = client()
-        .post(format!("{}{path}", app.address))
-        .header("cookie", &browser.cookie)
-        .header("accept", "text/html")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(&form))
-        .send()
-        .await
-        .expect("the request");
-    read(answer).await
-}
-
-/// A form's fields as a browser sends them.
-fn encode(fields: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
+    app.web_session(email).await
 }
 
 /// The POC `id` as the API shows it.
@@ -186,9 +66,9 @@ async fn a_poc_reads_the_directory_and_a_states_points_of_contact(db: TestDb) {
     let app = spawn_app(db).await;
     let (ana_id, _) = app.poc_with_token("CHL", "Ana Rojas").await;
     app.create_poc("CHL", "technical", "Tomas Vidal").await;
-    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+    let ana = app.web_session("ana.rojas@mfa.example.org").await;
 
-    let directory = page(&app, &ana, "/directory").await;
+    let directory = app.page("/directory", Some(&ana.cookie)).await;
     assert_eq!(directory.status, StatusCode::OK, "{}", directory.html);
     directory.assert_holds(&[
         "href=\"/directory/CHL\"",
@@ -197,7 +77,7 @@ async fn a_poc_reads_the_directory_and_a_states_points_of_contact(db: TestDb) {
         // Brazil has no policy POC here: no inquiry can be addressed to it.
         "No active policy point of contact",
     ]);
-    let chile = page(&app, &ana, "/directory/CHL").await;
+    let chile = app.page("/directory/CHL", Some(&ana.cookie)).await;
     assert_eq!(chile.status, StatusCode::OK);
     chile.assert_holds(&[
         &format!("href=\"/directory/pocs/{ana_id}\""),
@@ -210,22 +90,22 @@ async fn a_poc_reads_the_directory_and_a_states_points_of_contact(db: TestDb) {
     // A POC is offered none of the Secretariat's forms.
     assert!(!chile.html.contains("action=\"/directory/CHL\""));
     assert!(!chile.html.contains("/directory/pocs/new"));
-    let unknown = page(&app, &ana, "/directory/ZZZ").await;
+    let unknown = app.page("/directory/ZZZ", Some(&ana.cookie)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
-    let chosen = submit(
-        &app,
-        &ana,
-        "/language",
-        &[("language", "es"), ("next", "/directory")],
-    )
-    .await;
+    let chosen = app
+        .submit(
+            &ana,
+            "/language",
+            &[("language", "es"), ("back", "/directory")],
+        )
+        .await;
     assert_eq!(chosen.status, StatusCode::SEE_OTHER);
-    let in_spanish = page(&app, &ana, "/directory").await;
+    let in_spanish = app.page("/directory", Some(&ana.cookie)).await;
     in_spanish.assert_holds(&[
         "<h1>Directorio</h1>",
         ">Brasil</a>",
-        "Sin punto de contacto político activo",
+        "Sin punto de contacto de nivel político activo",
     ]);
 }
 
@@ -236,15 +116,15 @@ async fn a_long_list_of_points_of_contact_comes_in_pages(db: TestDb) {
         app.create_poc("BRA", "technical", &format!("Analyst {i:02}"))
             .await;
     }
-    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+    let ana = app.web_session("ana.rojas@mfa.example.org").await;
 
-    let first = page(&app, &ana, "/directory/BRA").await;
+    let first = app.page("/directory/BRA", Some(&ana.cookie)).await;
     first.assert_holds(&["Analyst 00", "Analyst 24", "rel=\"next\""]);
     assert!(!first.html.contains("Analyst 25"));
     let marker = "href=\"/directory/BRA?cursor=";
     let start = first.html.find(marker).expect("a next page link") + "href=\"".len();
     let end = first.html[start..].find('"').unwrap() + start;
-    let second = page(&app, &ana, &first.html[start..end]).await;
+    let second = app.page(&first.html[start..end], Some(&ana.cookie)).await;
 
     assert_eq!(second.status, StatusCode::OK);
     second.assert_holds(&["Analyst 25"]);
@@ -257,9 +137,11 @@ async fn a_poc_cannot_change_another_pocs_record(db: TestDb) {
     app.poc_with_token("CHL", "Ana Rojas").await;
     let bea = app.create_poc("CHL", "policy", "Bea Soto").await;
     let bea_id = bea["id"].as_str().unwrap();
-    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+    let ana = app.web_session("ana.rojas@mfa.example.org").await;
 
-    let shown = page(&app, &ana, &format!("/directory/pocs/{bea_id}")).await;
+    let shown = app
+        .page(&format!("/directory/pocs/{bea_id}"), Some(&ana.cookie))
+        .await;
     assert_eq!(shown.status, StatusCode::OK);
     shown.assert_holds(&["Bea Soto", "bea.soto@mfa.example.org"]);
     assert!(
@@ -271,27 +153,19 @@ async fn a_poc_cannot_change_another_pocs_record(db: TestDb) {
     );
 
     let fields = own_form(&bea, &[("name", "Someone Else")]);
-    let edit = submit(
-        &app,
-        &ana,
-        &format!("/directory/pocs/{bea_id}"),
-        &as_refs(&fields),
-    )
-    .await;
-    let confirm = submit(
-        &app,
-        &ana,
-        &format!("/directory/pocs/{bea_id}/confirm"),
-        &[],
-    )
-    .await;
-    let deactivate = submit(
-        &app,
-        &ana,
-        &format!("/directory/pocs/{bea_id}/deactivate"),
-        &[],
-    )
-    .await;
+    let edit = app
+        .submit(
+            &ana,
+            &format!("/directory/pocs/{bea_id}"),
+            &as_refs(&fields),
+        )
+        .await;
+    let confirm = app
+        .submit(&ana, &format!("/directory/pocs/{bea_id}/confirm"), &[])
+        .await;
+    let deactivate = app
+        .submit(&ana, &format!("/directory/pocs/{bea_id}/deactivate"), &[])
+        .await;
 
     assert_eq!(edit.status, StatusCode::FORBIDDEN, "{}", edit.html);
     assert_eq!(confirm.status, StatusCode::FORBIDDEN);
@@ -306,9 +180,9 @@ async fn a_poc_edits_and_confirms_its_own_record(db: TestDb) {
     let app = spawn_app(db).await;
     let (ana_id, _) = app.poc_with_token("CHL", "Ana Rojas").await;
     let before = poc_record(&app, &ana_id).await;
-    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+    let ana = app.web_session("ana.rojas@mfa.example.org").await;
     let path = format!("/directory/pocs/{ana_id}");
-    let own = page(&app, &ana, &path).await;
+    let own = app.page(&path, Some(&ana.cookie)).await;
     own.assert_holds(&[
         &format!("action=\"/directory/pocs/{ana_id}\""),
         &format!("action=\"/directory/pocs/{ana_id}/confirm\""),
@@ -319,7 +193,7 @@ async fn a_poc_edits_and_confirms_its_own_record(db: TestDb) {
     );
 
     let bad_fields = own_form(&before, &[("phone", "call me")]);
-    let bad = submit(&app, &ana, &path, &as_refs(&bad_fields)).await;
+    let bad = app.submit(&ana, &path, &as_refs(&bad_fields)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     bad.assert_holds(&[
         "id=\"poc-phone-error\"",
@@ -332,30 +206,34 @@ async fn a_poc_edits_and_confirms_its_own_record(db: TestDb) {
         &before,
         &[("name", "Ana María Rojas"), ("phone", "+56 2 2827 4200")],
     );
-    let saved = submit(&app, &ana, &path, &as_refs(&fields)).await;
+    let saved = app.submit(&ana, &path, &as_refs(&fields)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
-    assert_eq!(saved.location, format!("{path}?done=saved"));
+    assert_eq!(saved.location(), format!("{path}?done=saved"));
     let after = poc_record(&app, &ana_id).await;
     assert_eq!(after["name"], "Ana María Rojas");
     assert_eq!(after["phone"], "+56 2 2827 4200");
     assert_eq!(after["role"], "policy");
 
-    let confirmed = submit(&app, &ana, &format!("{path}/confirm"), &[]).await;
+    let confirmed = app.submit(&ana, &format!("{path}/confirm"), &[]).await;
     assert_eq!(confirmed.status, StatusCode::SEE_OTHER);
-    assert_eq!(confirmed.location, format!("{path}?done=confirmed"));
+    assert_eq!(confirmed.location(), format!("{path}?done=confirmed"));
     let reconfirmed = poc_record(&app, &ana_id).await;
     assert!(
         reconfirmed["last_confirmed_at"].as_str() > before["last_confirmed_at"].as_str(),
         "{reconfirmed:#}"
     );
-    let banner = page(&app, &ana, &format!("{path}?done=confirmed")).await;
+    let banner = app
+        .page(&format!("{path}?done=confirmed"), Some(&ana.cookie))
+        .await;
     banner.assert_holds(&["The details were confirmed as current."]);
 }
 
 async fn the_secretariat_adds_a_poc_and_a_bad_email_is_refused_next_to_its_field(db: TestDb) {
     let app = spawn_app(db).await;
     let lea = staff(&app, "lea.martin@oas.example.org", "Léa Martin").await;
-    let form = page(&app, &lea, "/directory/pocs/new?member_state=BRA").await;
+    let form = app
+        .page("/directory/pocs/new?member_state=BRA", Some(&lea.cookie))
+        .await;
     assert_eq!(form.status, StatusCode::OK);
     form.assert_holds(&["<option value=\"BRA\" selected>Brazil</option>"]);
     let fields = |email: &'static str| {
@@ -371,7 +249,9 @@ async fn the_secretariat_adds_a_poc_and_a_bad_email_is_refused_next_to_its_field
     };
     let count_before = app.db.count("SELECT count(*) FROM pocs").await;
 
-    let bad = submit(&app, &lea, "/directory/pocs", &fields("bruno.lima@")).await;
+    let bad = app
+        .submit(&lea, "/directory/pocs", &fields("bruno.lima@"))
+        .await;
 
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.html);
     bad.assert_holds(&[
@@ -384,16 +264,16 @@ async fn the_secretariat_adds_a_poc_and_a_bad_email_is_refused_next_to_its_field
         count_before
     );
 
-    let added = submit(
-        &app,
-        &lea,
-        "/directory/pocs",
-        &fields("bruno.lima@itamaraty.example.org"),
-    )
-    .await;
+    let added = app
+        .submit(
+            &lea,
+            "/directory/pocs",
+            &fields("bruno.lima@itamaraty.example.org"),
+        )
+        .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
     let id = added
-        .location
+        .location()
         .strip_prefix("/directory/pocs/")
         .and_then(|rest| rest.strip_suffix("?done=added"))
         .expect("the new record's page");
@@ -411,23 +291,19 @@ async fn the_secretariat_edits_and_deactivates_a_poc_and_changes_a_state(db: Tes
     let before = poc_record(&app, &ana_id).await;
     let mut fields = own_form(&before, &[("role", "mfa")]);
     fields.push(("member_state", "CHL".to_owned()));
-    let edited = submit(
-        &app,
-        &lea,
-        &format!("/directory/pocs/{ana_id}"),
-        &as_refs(&fields),
-    )
-    .await;
+    let edited = app
+        .submit(
+            &lea,
+            &format!("/directory/pocs/{ana_id}"),
+            &as_refs(&fields),
+        )
+        .await;
     assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.html);
     assert_eq!(poc_record(&app, &ana_id).await["role"], "mfa");
 
-    let deactivated = submit(
-        &app,
-        &lea,
-        &format!("/directory/pocs/{ana_id}/deactivate"),
-        &[],
-    )
-    .await;
+    let deactivated = app
+        .submit(&lea, &format!("/directory/pocs/{ana_id}/deactivate"), &[])
+        .await;
     assert_eq!(
         deactivated.status,
         StatusCode::SEE_OTHER,
@@ -435,33 +311,35 @@ async fn the_secretariat_edits_and_deactivates_a_poc_and_changes_a_state(db: Tes
         deactivated.html
     );
     assert_eq!(poc_record(&app, &ana_id).await["active"], false);
-    let shown = page(&app, &lea, &format!("/directory/pocs/{ana_id}")).await;
+    let shown = app
+        .page(&format!("/directory/pocs/{ana_id}"), Some(&lea.cookie))
+        .await;
     shown.assert_holds(&["Deactivated"]);
     assert!(
         !shown.html.contains("/deactivate\""),
         "nothing left to deactivate"
     );
 
-    let bad = submit(
-        &app,
-        &lea,
-        "/directory/CHL",
-        &[("participating", "on"), ("time_zone", "Santiago")],
-    )
-    .await;
+    let bad = app
+        .submit(
+            &lea,
+            "/directory/CHL",
+            &[("participating", "on"), ("time_zone", "Santiago")],
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.html);
     bad.assert_holds(&["id=\"state-form-time_zone-error\"", "value=\"Santiago\""]);
     let chl = app.get("/v1/member-states/CHL", &app.secretariat).await;
     assert_eq!(chl.body["time_zone"], "America/Santiago");
 
     // The box left unticked: Chile stops participating.
-    let saved = submit(
-        &app,
-        &lea,
-        "/directory/CHL",
-        &[("time_zone", "America/Punta_Arenas")],
-    )
-    .await;
+    let saved = app
+        .submit(
+            &lea,
+            "/directory/CHL",
+            &[("time_zone", "America/Punta_Arenas")],
+        )
+        .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
     let chl = app.get("/v1/member-states/CHL", &app.secretariat).await;
     assert_eq!(chl.body["time_zone"], "America/Punta_Arenas");
@@ -471,51 +349,47 @@ async fn the_secretariat_edits_and_deactivates_a_poc_and_changes_a_state(db: Tes
 async fn staff_accounts_are_added_and_removed_from_the_page_by_the_secretariat_only(db: TestDb) {
     let app = spawn_app(db).await;
     app.poc_with_token("CHL", "Ana Rojas").await;
-    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+    let ana = app.web_session("ana.rojas@mfa.example.org").await;
     let lea = staff(&app, "lea.martin@oas.example.org", "Léa Martin").await;
     assert_eq!(
-        page(&app, &ana, "/staff").await.status,
+        app.page("/staff", Some(&ana.cookie)).await.status,
         StatusCode::NOT_FOUND
     );
-    let by_poc = submit(
-        &app,
-        &ana,
-        "/staff",
-        &[("email", "x@oas.example.org"), ("name", "X")],
-    )
-    .await;
+    let by_poc = app
+        .submit(
+            &ana,
+            "/staff",
+            &[("email", "x@oas.example.org"), ("name", "X")],
+        )
+        .await;
     assert_eq!(by_poc.status, StatusCode::NOT_FOUND);
 
-    let bad = submit(
-        &app,
-        &lea,
-        "/staff",
-        &[("email", "tom"), ("name", "Tom Reyes")],
-    )
-    .await;
+    let bad = app
+        .submit(&lea, "/staff", &[("email", "tom"), ("name", "Tom Reyes")])
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     bad.assert_holds(&["id=\"staff-email-error\"", "value=\"Tom Reyes\""]);
-    let added = submit(
-        &app,
-        &lea,
-        "/staff",
-        &[
-            ("email", "tom.reyes@oas.example.org"),
-            ("name", "Tom Reyes"),
-        ],
-    )
-    .await;
+    let added = app
+        .submit(
+            &lea,
+            "/staff",
+            &[
+                ("email", "tom.reyes@oas.example.org"),
+                ("name", "Tom Reyes"),
+            ],
+        )
+        .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
-    let twice = submit(
-        &app,
-        &lea,
-        "/staff",
-        &[
-            ("email", "Tom.Reyes@oas.example.org"),
-            ("name", "Tom Reyes"),
-        ],
-    )
-    .await;
+    let twice = app
+        .submit(
+            &lea,
+            "/staff",
+            &[
+                ("email", "Tom.Reyes@oas.example.org"),
+                ("name", "Tom Reyes"),
+            ],
+        )
+        .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     twice.assert_holds(&["id=\"staff-email-error\""]);
     assert_eq!(
@@ -525,67 +399,72 @@ async fn staff_accounts_are_added_and_removed_from_the_page_by_the_secretariat_o
         2
     );
 
-    let tom = sign_in(&app, "tom.reyes@oas.example.org", "Edge").await;
-    let listed = page(&app, &lea, "/staff").await;
+    let tom = app.web_session("tom.reyes@oas.example.org").await;
+    let listed = app.page("/staff", Some(&lea.cookie)).await;
     listed.assert_holds(&["Tom Reyes", "tom.reyes@oas.example.org", "Léa Martin"]);
     let tom_id = form_id(row_of(&listed.html, "tom.reyes@oas.example.org"), "/staff/");
-    let removed = submit(&app, &lea, &format!("/staff/{tom_id}/remove"), &[]).await;
+    let removed = app
+        .submit(&lea, &format!("/staff/{tom_id}/remove"), &[])
+        .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
-    let listed = page(&app, &lea, "/staff?done=removed").await;
+    let listed = app.page("/staff?done=removed", Some(&lea.cookie)).await;
     assert!(!listed.html.contains("tom.reyes@oas.example.org"));
     // Removing an account ends its sessions.
-    let signed_out = page(&app, &tom, "/directory").await;
+    let signed_out = app.page("/directory", Some(&tom.cookie)).await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
-    assert!(signed_out.location.starts_with("/sign-in"));
+    assert!(signed_out.location().starts_with("/sign-in"));
 }
 
 async fn sessions_are_listed_and_an_ended_one_no_longer_works(db: TestDb) {
     let app = spawn_app(db).await;
     app.poc_with_token("CHL", "Ana Rojas").await;
-    let laptop = sign_in(&app, "ana.rojas@mfa.example.org", "Laptop Firefox").await;
-    let phone = sign_in(&app, "ana.rojas@mfa.example.org", "Phone Safari").await;
+    let laptop = app.web_session("ana.rojas@mfa.example.org").await;
+    let phone = app.web_session("ana.rojas@mfa.example.org").await;
 
-    let account = page(&app, &laptop, "/account").await;
+    let account = app.page("/account", Some(&laptop.cookie)).await;
     assert_eq!(account.status, StatusCode::OK, "{}", account.html);
-    assert!(row_of(&account.html, "Laptop Firefox").contains("This device"));
-    assert!(!row_of(&account.html, "Phone Safari").contains("This device"));
-    let phone_session = form_id(row_of(&account.html, "Phone Safari"), "/account/sessions/");
+    let sessions = form_ids(&account.html, "/account/sessions/");
+    assert_eq!(sessions.len(), 2, "{}", account.html);
+    assert_eq!(account.html.matches("This device").count(), 1);
+    let laptop_session = form_id(row_of(&account.html, "This device"), "/account/sessions/");
+    let phone_session = sessions.iter().find(|id| **id != laptop_session).unwrap();
 
-    let ended = submit(
-        &app,
-        &laptop,
-        &format!("/account/sessions/{phone_session}/end"),
-        &[],
-    )
-    .await;
+    let ended = app
+        .submit(
+            &laptop,
+            &format!("/account/sessions/{phone_session}/end"),
+            &[],
+        )
+        .await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
-    assert_eq!(ended.location, "/account?done=ended");
-    let on_phone = page(&app, &phone, "/account").await;
+    assert_eq!(ended.location(), "/account?done=ended");
+    let on_phone = app.page("/account", Some(&phone.cookie)).await;
     assert_eq!(on_phone.status, StatusCode::SEE_OTHER);
-    assert!(on_phone.location.starts_with("/sign-in"));
-    let listed = page(&app, &laptop, "/account").await;
-    assert!(!listed.html.contains("Phone Safari"));
-
-    let laptop_session = form_id(row_of(&listed.html, "Laptop Firefox"), "/account/sessions/");
-    let signed_out = submit(
-        &app,
-        &laptop,
-        &format!("/account/sessions/{laptop_session}/end"),
-        &[],
-    )
-    .await;
-    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
-    assert_eq!(signed_out.location, "/sign-in");
-    assert!(
-        signed_out
-            .set_cookie
-            .iter()
-            .any(|c| c.starts_with("cbm2_session=;") && c.contains("Max-Age=0")),
-        "the cookie is dropped: {:?}",
-        signed_out.set_cookie
-    );
+    assert!(on_phone.location().starts_with("/sign-in"));
+    let listed = app.page("/account", Some(&laptop.cookie)).await;
     assert_eq!(
-        page(&app, &laptop, "/account").await.status,
+        form_ids(&listed.html, "/account/sessions/"),
+        [laptop_session.clone()]
+    );
+
+    let signed_out = app
+        .submit(
+            &laptop,
+            &format!("/account/sessions/{laptop_session}/end"),
+            &[],
+        )
+        .await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_out.location(), "/sign-in");
+    let dropped = signed_out
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .any(|c| c.starts_with("cbm2_session=;") && c.contains("Max-Age=0"));
+    assert!(dropped, "the cookie is dropped: {:?}", signed_out.headers);
+    assert_eq!(
+        app.page("/account", Some(&laptop.cookie)).await.status,
         StatusCode::SEE_OTHER
     );
 }
@@ -598,6 +477,14 @@ fn row_of<'a>(html: &'a str, text: &str) -> &'a str {
     let start = html[..at].rfind("<tr>").expect("in a row");
     let end = html[at..].find("</tr>").expect("a row's end") + at;
     &html[start..end]
+}
+
+/// The ids after `prefix` in every form action of `html`.
+fn form_ids(html: &str, prefix: &str) -> Vec<String> {
+    let marker = format!("action=\"{prefix}");
+    html.match_indices(&marker)
+        .map(|(at, _)| html[at + marker.len()..at + marker.len() + 36].to_owned())
+        .collect()
 }
 
 /// The id after `prefix` in the first form action of `row`.
@@ -621,12 +508,23 @@ async fn the_account_page_shows_webhooks_and_deliveries_but_never_a_secret(db: T
         .as_str()
         .unwrap()
         .to_owned();
-    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+    let ana = app.web_session("ana.rojas@mfa.example.org").await;
 
-    let account = page(&app, &ana, "/account").await;
+    let account = app.page("/account", Some(&ana.cookie)).await;
 
     account.assert_holds(&["https://203.0.113.7/cbm2", "Active", "href=\"/docs\""]);
     assert!(!account.html.contains(&secret));
+    account.assert_holds(&["Language of the pages: English", "id=\"account-language\""]);
+    let chosen = app
+        .submit(
+            &ana,
+            "/language",
+            &[("language", "fr"), ("back", "/account")],
+        )
+        .await;
+    assert_eq!(chosen.location(), "/account");
+    let in_french = app.page("/account", Some(&ana.cookie)).await;
+    in_french.assert_holds(&["Langue des pages\u{a0}: Français", "Vos sessions"]);
     assert!(!account.html.contains("whsec_"));
 }
 
@@ -634,24 +532,19 @@ async fn forms_without_the_sessions_token_are_refused_and_write_nothing(db: Test
     let app = spawn_app(db).await;
     let (ana_id, _) = app.poc_with_token("CHL", "Ana Rojas").await;
     let before = poc_record(&app, &ana_id).await;
-    let ana = sign_in(&app, "ana.rojas@mfa.example.org", "Firefox").await;
+    let ana = app.web_session("ana.rojas@mfa.example.org").await;
     let lea = staff(&app, "lea.martin@oas.example.org", "Léa Martin").await;
     let path = format!("/directory/pocs/{ana_id}");
     let fields = own_form(&before, &[("name", "Forged"), ("csrf", "forged")]);
 
-    let forged = submit(&app, &ana, &path, &as_refs(&fields)).await;
-    let other_sessions = submit(
-        &app,
-        &ana,
-        &format!("{path}/confirm"),
-        &[("csrf", &lea.csrf)],
-    )
-    .await;
-    let missing = client()
+    let forged = app.submit(&ana, &path, &as_refs(&fields)).await;
+    let other_sessions = app
+        .submit(&ana, &format!("{path}/confirm"), &[("csrf", &lea.csrf)])
+        .await;
+    let missing = reqwest::Client::new()
         .post(format!("{}/staff", app.address))
         .header("cookie", &lea.cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(&[("email", "x@oas.example.org"), ("name", "X")]))
+        .form(&[("email", "x@oas.example.org"), ("name", "X")])
         .send()
         .await
         .unwrap()

@@ -2,7 +2,7 @@
 
 account-title = Your account
 account-language-title = Language
-account-language-current = The pages are shown in { $language }.
+account-language-current = Language of the pages: { $language }
 account-language-submit = Change the language
 account-sessions-title = Your sessions
 account-sessions-intro = The browsers signed in to your account. End any you do not recognise; ending this one signs you out.

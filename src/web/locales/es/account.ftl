@@ -2,7 +2,7 @@
 
 account-title = Su cuenta
 account-language-title = Idioma
-account-language-current = Las páginas se muestran en { $language }.
+account-language-current = Idioma de las páginas: { $language }
 account-language-submit = Cambiar el idioma
 account-sessions-title = Sus sesiones
 account-sessions-intro = Los navegadores con sesión iniciada en su cuenta. Cierre las que no reconozca; si cierra esta, se cerrará su sesión aquí.

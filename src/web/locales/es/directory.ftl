@@ -2,15 +2,15 @@
 
 ## Estados Miembros
 directory-title = Directorio
-directory-intro = Los Estados Miembros de la OEA y sus puntos de contacto en el marco de la MFC n.º 2. A los puntos de contacto de cada Estado se les muestran las horas en su huso horario.
+directory-intro = Los Estados Miembros de la OEA y sus puntos de contacto en el marco de la MFC N.º 2. A los puntos de contacto de cada Estado se les muestran las horas en su huso horario.
 directory-add-poc = Agregar un punto de contacto
 directory-col-state = Estado Miembro
-directory-col-participating = Participa en la MFC n.º 2
+directory-col-participating = Participa en la MFC N.º 2
 directory-col-time-zone = Huso horario
 directory-col-active-pocs = Puntos de contacto activos
 directory-yes = Sí
 directory-no = No
-directory-no-policy-poc = Sin punto de contacto político activo
+directory-no-policy-poc = Sin punto de contacto de nivel político activo
 directory-back = Volver al directorio
 directory-state-pocs = Puntos de contacto
 directory-show-all = Mostrar también los puntos de contacto desactivados
@@ -37,7 +37,7 @@ directory-invalid-participating = Marque la casilla o déjela vacía.
 
 ## Configuración de un Estado (Secretaría)
 state-form-title = Participación y huso horario
-state-form-participating = Este Estado participa en la MFC n.º 2
+state-form-participating = Este Estado participa en la MFC N.º 2
 state-form-participating-hint = Un Estado que no participa no puede enviar ni recibir consultas.
 state-form-time_zone = Huso horario
 state-form-time_zone-hint = El nombre IANA del huso horario de la capital, por ejemplo America/Santiago.

@@ -1,43 +1,43 @@
-# Les pages de l’annuaire et les comptes du personnel du Secrétariat, en français.
+# Les pages de l'annuaire et les comptes du personnel du Secrétariat, en français.
 
 ## États membres
 directory-title = Annuaire
-directory-intro = Les États membres de l’OEA et leurs points de contact au titre de la MDC no 2. Les heures sont affichées aux points de contact de chaque État dans son fuseau horaire.
+directory-intro = Les États membres de l'OEA et leurs points de contact au titre de la MDC n° 2. Les heures sont affichées aux points de contact de chaque État dans son fuseau horaire.
 directory-add-poc = Ajouter un point de contact
 directory-col-state = État membre
-directory-col-participating = Participe à la MDC no 2
+directory-col-participating = Participe à la MDC n° 2
 directory-col-time-zone = Fuseau horaire
 directory-col-active-pocs = Points de contact actifs
 directory-yes = Oui
 directory-no = Non
-directory-no-policy-poc = Aucun point de contact politique actif
-directory-back = Retour à l’annuaire
+directory-no-policy-poc = Aucun point de contact de niveau politique actif
+directory-back = Retour à l'annuaire
 directory-state-pocs = Points de contact
 directory-show-all = Afficher aussi les points de contact désactivés
-directory-active-only = N’afficher que les points de contact actifs
-directory-no-pocs = Cet État n’a aucun point de contact dans l’annuaire.
+directory-active-only = N'afficher que les points de contact actifs
+directory-no-pocs = Cet État n'a aucun point de contact dans l'annuaire.
 directory-next-page = Autres points de contact
-directory-secretariat-only = Seul le Secrétariat du CICTE modifie cette partie de l’annuaire.
+directory-secretariat-only = Seul le Secrétariat du CICTE modifie cette partie de l'annuaire.
 directory-done-added = Le point de contact a été ajouté.
 directory-done-saved = Les modifications ont été enregistrées.
 directory-done-confirmed = Les coordonnées ont été confirmées comme étant à jour.
 directory-done-deactivated = Le point de contact a été désactivé.
-directory-done-removed = Le compte du personnel a été supprimé ; ses sessions ont pris fin.
-directory-done-state-saved = Les paramètres de l’État ont été enregistrés.
-directory-done-staff-added = Le compte du personnel a été ajouté. Son titulaire se connecte au moyen d’un lien envoyé à cette adresse.
-directory-invalid-member_state = Choisissez un État membre de l’OEA.
+directory-done-removed = Le compte du personnel a été supprimé ; ses sessions ont pris fin.
+directory-done-state-saved = Les paramètres de l'État ont été enregistrés.
+directory-done-staff-added = Le compte du personnel a été ajouté. Son titulaire se connecte au moyen d'un lien envoyé à cette adresse.
+directory-invalid-member_state = Choisissez un État membre de l'OEA.
 directory-invalid-name = Saisissez un nom (200 caractères au plus, sur une seule ligne).
-directory-invalid-affiliation = Saisissez l’institution (300 caractères au plus, sur une seule ligne).
+directory-invalid-affiliation = Saisissez l'institution (300 caractères au plus, sur une seule ligne).
 directory-invalid-role = Choisissez une fonction.
 directory-invalid-email = Saisissez une adresse électronique, par exemple nom@ministere.gouv.
-directory-invalid-phone = Saisissez un numéro de téléphone tel que +56 2 2827 4200 : chiffres, espaces et + - . ( ), de 5 à 20 chiffres.
+directory-invalid-phone = Saisissez un numéro de téléphone tel que +56 2 2827 4200 : chiffres, espaces et + - . ( ), de 5 à 20 chiffres.
 directory-invalid-languages = Saisissez des codes de langue à deux lettres séparés par des virgules, par exemple fr, en (chacun une seule fois, 10 au plus).
-directory-invalid-time_zone = Saisissez un fuseau horaire IANA tel qu’il est écrit dans la liste, par exemple America/Port-au-Prince.
+directory-invalid-time_zone = Saisissez un fuseau horaire IANA tel qu'il est écrit dans la liste, par exemple America/Port-au-Prince.
 directory-invalid-participating = Cochez la case ou laissez-la vide.
 
-## Paramètres d’un État (Secrétariat)
+## Paramètres d'un État (Secrétariat)
 state-form-title = Participation et fuseau horaire
-state-form-participating = Cet État participe à la MDC no 2
+state-form-participating = Cet État participe à la MDC n° 2
 state-form-participating-hint = Un État qui ne participe pas ne peut ni envoyer ni recevoir de demandes.
 state-form-time_zone = Fuseau horaire
 state-form-time_zone-hint = Le nom IANA du fuseau horaire de la capitale, par exemple America/Port-au-Prince.
@@ -63,7 +63,7 @@ poc-email-hint = Les liens de connexion et les demandes sont envoyés à cette a
 poc-phone = Téléphone
 poc-phone-hint = Facultatif. Au format international, par exemple +509 2222 0000.
 poc-languages = Langues
-poc-languages-hint = Codes à deux lettres, par ordre de préférence, séparés par des virgules : fr, en. cbm2 écrit dans la première des langues anglais, espagnol, français et portugais figurant dans la liste.
+poc-languages-hint = Codes à deux lettres, par ordre de préférence, séparés par des virgules : fr, en. cbm2 écrit dans la première des langues anglais, espagnol, français et portugais figurant dans la liste.
 poc-new-title = Ajouter un point de contact
 poc-new-intro = Ajoutez une personne désignée par un État membre. Elle peut se connecter immédiatement avec cette adresse électronique.
 poc-new-submit = Ajouter le point de contact
@@ -80,7 +80,7 @@ poc-deactivate-submit = Désactiver le point de contact
 
 ## Comptes du personnel
 staff-title = Personnel du Secrétariat
-staff-intro = Les membres du Secrétariat du CICTE autorisés à se connecter. Ils voient l’annuaire et le moment où chaque étape des demandes a lieu, jamais ce qu’écrivent les États.
+staff-intro = Les membres du Secrétariat du CICTE autorisés à se connecter. Ils voient l'annuaire et le moment où chaque étape des demandes a lieu, jamais ce qu'écrivent les États.
 staff-col-name = Nom
 staff-col-email = Adresse électronique
 staff-col-added = Ajouté le

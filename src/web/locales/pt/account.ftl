@@ -2,7 +2,7 @@
 
 account-title = Sua conta
 account-language-title = Idioma
-account-language-current = As páginas são exibidas em { $language }.
+account-language-current = Idioma das páginas: { $language }
 account-language-submit = Mudar o idioma
 account-sessions-title = Suas sessões
 account-sessions-intro = Os navegadores conectados à sua conta. Encerre as que você não reconhecer; encerrar esta faz você sair.

@@ -2,15 +2,15 @@
 
 ## Estados membros
 directory-title = Diretório
-directory-intro = Os Estados membros da OEA e seus pontos de contato no âmbito da MFC nº 2. Os horários são exibidos aos pontos de contato de cada Estado no seu fuso horário.
+directory-intro = Os Estados membros da OEA e seus pontos de contato no âmbito da MFC n.º 2. Os horários são exibidos aos pontos de contato de cada Estado no seu fuso horário.
 directory-add-poc = Adicionar um ponto de contato
 directory-col-state = Estado membro
-directory-col-participating = Participa da MFC nº 2
+directory-col-participating = Participa da MFC n.º 2
 directory-col-time-zone = Fuso horário
 directory-col-active-pocs = Pontos de contato ativos
 directory-yes = Sim
 directory-no = Não
-directory-no-policy-poc = Nenhum ponto de contato político ativo
+directory-no-policy-poc = Nenhum ponto de contato de nível político ativo
 directory-back = Voltar ao diretório
 directory-state-pocs = Pontos de contato
 directory-show-all = Mostrar também os pontos de contato desativados
@@ -37,7 +37,7 @@ directory-invalid-participating = Marque a caixa ou deixe-a vazia.
 
 ## Configurações de um Estado (Secretaria)
 state-form-title = Participação e fuso horário
-state-form-participating = Este Estado participa da MFC nº 2
+state-form-participating = Este Estado participa da MFC n.º 2
 state-form-participating-hint = Um Estado que não participa não pode enviar nem receber consultas.
 state-form-time_zone = Fuso horário
 state-form-time_zone-hint = O nome IANA do fuso horário da capital, por exemplo America/Sao_Paulo.
