@@ -397,7 +397,7 @@ fn directory_refusal(page: &Page, error: DirectoryError) -> Result<Refusal, WebE
     }
 }
 
-/// The Secretariat's forms refuse anyone else, with the API's reason.
+/// The Secretariat's forms refuse anyone else (403, as the API does), saying who may.
 fn secretariat_only(signed_in: &SignedIn) -> Result<(), WebError> {
     if signed_in.caller().is_secretariat() {
         Ok(())
