@@ -62,7 +62,11 @@ impl IntoResponse for Failure {
             WebError::TooManyRequests(retry_after) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "error-too-many-title",
-                page.t1("error-too-many-text", "seconds", retry_after.as_secs().max(1)),
+                page.t1(
+                    "error-too-many-text",
+                    "seconds",
+                    retry_after.as_secs().max(1),
+                ),
             ),
             WebError::NotFound => (
                 StatusCode::NOT_FOUND,

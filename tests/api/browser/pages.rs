@@ -446,6 +446,22 @@ async fn two_states_take_an_inquiry_through_option_2_each_in_its_language(db: Te
     person.press(&row).await;
     assert_eq!(person.path().await, inquiry);
     assert_eq!(person.status().await, "Aguardando resposta");
+    // The invocation is in Spanish (the first language of Brazil's POCs) on a page in
+    // Portuguese: a screen reader is told to switch.
+    let invocation = person
+        .find(Locator::Css("pre.invocation"), "the invocation")
+        .await;
+    assert_eq!(
+        invocation.attr("lang").await.unwrap().as_deref(),
+        Some("es")
+    );
+    assert!(
+        invocation
+            .text()
+            .await
+            .unwrap()
+            .contains("no constituye una acusación")
+    );
     browser
         .axe_check("an open inquiry, with the acknowledgement form")
         .await;
@@ -694,6 +710,16 @@ async fn every_main_page_fits_a_phone_and_the_keyboard_skips_to_the_content() {
         "an inbox with rows"
     );
     person.assert_fits_width("the inbox").await;
+    // Its column headings are hidden at this width: each cell names its column instead.
+    let label = browser
+        .client()
+        .execute(
+            "return getComputedStyle(document.querySelector('table.list td[data-label]'), '::before').content;",
+            vec![],
+        )
+        .await
+        .expect("read the cell's label");
+    assert_eq!(label, "\"Outro Estado\"");
     person.open("/inquiries/new").await;
     person.assert_fits_width("the new inquiry page").await;
     person.open(&format!("/inquiries/{preparing}")).await;
@@ -714,5 +740,81 @@ async fn every_main_page_fits_a_phone_and_the_keyboard_skips_to_the_content() {
         .assert_fits_width("an open inquiry, with the acknowledgement form")
         .await;
     browser.screenshot("inquiry-phone").await;
+    browser.close().await;
+}
+
+/// Runs axe on each of `pages` (path, name) at desktop size, then checks each fits a
+/// phone's width, and leaves the browser at desktop size.
+async fn check_pages(person: &Person<'_>, pages: &[(&str, &str)]) {
+    for (path, name) in pages {
+        person.open(path).await;
+        assert_eq!(person.path().await, *path, "{name} opens");
+        person.browser.axe_check(name).await;
+    }
+    person.browser.phone_size().await;
+    for (path, name) in pages {
+        person.open(path).await;
+        person.assert_fits_width(name).await;
+    }
+    person.browser.set_viewport(super::DESKTOP).await;
+}
+
+/// The directory, staff and account pages as a POC and as the Secretariat's staff see
+/// them. Markup only, so SQLite alone: their store paths run on both databases in
+/// tests/api/web_directory.rs.
+#[tokio::test]
+async fn the_directory_staff_and_account_pages_pass_axe_and_fit_a_phone() {
+    let Some(browser) = Browser::start("fr").await else {
+        return;
+    };
+    let app = spawn_for_browser(TestDb::sqlite(), |_| {}).await;
+    let (ana_id, _) = app.poc_with_token("CHL", "Ana Rojas").await;
+    app.poc_with_token("BRA", "Bruno Lima").await;
+    let store = Store::connect(&app.db.url).await.expect("connect");
+    store
+        .add_staff(
+            cbm2::store::directory::Actor::CommandLine,
+            &EmailAddress::parse("duty@oas.example.org").unwrap(),
+            &cbm2::domain::PersonName::parse("Duty Officer").unwrap(),
+            clock::now(),
+        )
+        .await
+        .expect("a staff account");
+    store.close().await;
+    let person = Person {
+        browser: &browser,
+        app: &app,
+    };
+    let own_record = format!("/directory/pocs/{ana_id}");
+
+    person.sign_in(ANA).await;
+    check_pages(
+        &person,
+        &[
+            ("/directory", "the directory, as a POC"),
+            ("/directory/CHL", "a member state, as its POC"),
+            (&own_record, "a POC's own record, with its form"),
+            ("/account", "the account page"),
+        ],
+    )
+    .await;
+    person.sign_out().await;
+
+    person.sign_in("duty@oas.example.org").await;
+    check_pages(
+        &person,
+        &[
+            ("/directory", "the directory, as the Secretariat"),
+            (
+                "/directory/CHL",
+                "a member state, with the Secretariat's form",
+            ),
+            ("/directory/pocs/new", "the new POC form"),
+            (&own_record, "a POC's record, with the Secretariat's forms"),
+            ("/staff", "the staff accounts"),
+            ("/account", "the account page of staff"),
+        ],
+    )
+    .await;
     browser.close().await;
 }
