@@ -49,6 +49,57 @@ async fn spawn_for_browser(db: TestDb, configure: impl FnOnce(&mut Settings)) ->
     .await
 }
 
+/// A policy POC of `member_state` as a ministry would register one (the screenshots show
+/// it), with a token; returns the token.
+async fn ministry_poc(
+    app: &TestApp,
+    member_state: &str,
+    (name, email): (&str, &str),
+    affiliation: &str,
+    languages: &[&str],
+) -> String {
+    let created = app
+        .post(
+            "/v1/pocs",
+            &app.secretariat,
+            serde_json::json!({
+                "member_state": member_state,
+                "name": name,
+                "affiliation": affiliation,
+                "role": "policy",
+                "email": email,
+                "languages": languages,
+            }),
+        )
+        .await;
+    let id = created.assert_status(201)["id"].as_str().expect("an id");
+    app.issue_token(id).await.1
+}
+
+/// Chile's POC, who reads Spanish; returns a token.
+async fn chile(app: &TestApp) -> String {
+    ministry_poc(
+        app,
+        "CHL",
+        ("Ana Rojas", ANA),
+        "Ministerio de Relaciones Exteriores de Chile",
+        &["es"],
+    )
+    .await
+}
+
+/// Brazil's POC, who reads Portuguese, then English; returns a token.
+async fn brazil(app: &TestApp) -> String {
+    ministry_poc(
+        app,
+        "BRA",
+        ("Bruno Lima", BRUNO),
+        "Ministério das Relações Exteriores do Brasil",
+        &["pt", "en"],
+    )
+    .await
+}
+
 /// What to do with one field of a form.
 #[derive(Clone, Copy)]
 enum Input<'a> {
@@ -321,8 +372,8 @@ async fn two_states_take_an_inquiry_through_option_2_each_in_its_language(db: Te
         return;
     };
     let app = spawn_for_browser(db, |_| {}).await;
-    let (_, chl_token) = app.poc_with_token("CHL", "Ana Rojas").await;
-    app.poc_with_token("BRA", "Bruno Lima").await;
+    let chl_token = chile(&app).await;
+    brazil(&app).await;
     let person = Person {
         browser: &browser,
         app: &app,
@@ -351,7 +402,10 @@ async fn two_states_take_an_inquiry_through_option_2_each_in_its_language(db: Te
         )
         .await;
     assert_eq!(person.status().await, "Punto de contacto identificado");
-    person.act("invoke", &[]).await;
+    // Brazil's POC reads Portuguese first; Chile invokes in Spanish.
+    person
+        .act("invoke", &[("invoke-languages-es", Input::Tick)])
+        .await;
     assert_eq!(person.status().await, "MFC N.º 2 invocada");
     // An indicator the API refuses: the form comes back with the error beside the field,
     // linked to it, and what was typed kept.
@@ -446,8 +500,8 @@ async fn two_states_take_an_inquiry_through_option_2_each_in_its_language(db: Te
     person.press(&row).await;
     assert_eq!(person.path().await, inquiry);
     assert_eq!(person.status().await, "Aguardando resposta");
-    // The invocation is in Spanish (the first language of Brazil's POCs) on a page in
-    // Portuguese: a screen reader is told to switch.
+    // The invocation is in Spanish on a page in Portuguese: a screen reader is told to
+    // switch.
     let invocation = person
         .find(Locator::Css("pre.invocation"), "the invocation")
         .await;
@@ -480,6 +534,13 @@ async fn two_states_take_an_inquiry_through_option_2_each_in_its_language(db: Te
         )
         .await;
     assert_eq!(person.status().await, "Recebimento confirmado");
+    assert!(
+        person
+            .text("main")
+            .await
+            .contains("Dados de contato do solicitante\nAna Rojas · ana.rojas@mfa.example.org"),
+        "Brazil reads whose contact details these are"
+    );
     browser.axe_check("an acknowledged inquiry").await;
     browser.screenshot("inquiry-acknowledged-pt").await;
     person.sign_out().await;
@@ -645,8 +706,8 @@ async fn every_main_page_fits_a_phone_and_the_keyboard_skips_to_the_content() {
         return;
     };
     let app = spawn_for_browser(TestDb::sqlite(), |_| {}).await;
-    let (_, chl_token) = app.poc_with_token("CHL", "Ana Rojas").await;
-    app.poc_with_token("BRA", "Bruno Lima").await;
+    let chl_token = chile(&app).await;
+    brazil(&app).await;
     let preparing = app.described_inquiry(&chl_token, "BRA", false).await;
     let sent = app
         .send_inquiry(&chl_token, "BRA", "urgent", None, true)
