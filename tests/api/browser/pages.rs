@@ -33,8 +33,9 @@ const BRUNO: &str = "bruno.lima@mfa.example.org";
 const CARLA: &str = "carla.diaz@mfa.example.org";
 
 /// The server for a browser: its public URL is its own address, so the e-mailed links lead
-/// back to it, and (plain http on loopback) its cookies are not `Secure`, which a browser
-/// would refuse over http. `configure` sets anything else.
+/// back to it, and (plain http on loopback, as in a local trial) its cookies are not
+/// `Secure`: nothing rests on how lenient a browser is with `Secure` cookies over http.
+/// `configure` sets anything else.
 async fn spawn_for_browser(db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Free now, taken by the server a moment later (as the harness does for chromedriver).
     let port = TcpListener::bind("127.0.0.1:0")
@@ -297,10 +298,15 @@ impl Person<'_> {
             )
             .await
             .expect("measure the page");
-        let (scroll_width, width) = (outcome[0].as_u64(), outcome[1].as_u64());
+        let pixels = |i: usize| {
+            outcome[i]
+                .as_u64()
+                .unwrap_or_else(|| panic!("a width: {outcome}"))
+        };
+        let (scroll_width, width) = (pixels(0), pixels(1));
         assert!(
             scroll_width <= width,
-            "{page_name} scrolls sideways at {width:?} px: {scroll_width:?} px wide; wider: {}",
+            "{page_name} scrolls sideways at {width} px: {scroll_width} px wide; wider: {}",
             outcome[2]
         );
     }
@@ -347,6 +353,9 @@ async fn signing_in_by_the_emailed_link_lands_on_the_inbox(db: TestDb) {
     ana.press("form[action='/sign-in'] button[type=submit]")
         .await;
     assert_eq!(ana.text("h1").await, "Check your e-mail");
+    browser
+        .axe_check("the page saying a link is on its way")
+        .await;
 
     // Ana reads Spanish first (the directory says so): the e-mail is in Spanish.
     let mail = sink
