@@ -41,23 +41,6 @@ impl Page {
         i18n::text_with(self.lang, key, &[(name, value.to_string())])
     }
 
-    /// The string `key` with two arguments.
-    pub fn t2(
-        &self,
-        key: &str,
-        first: (&'static str, &dyn std::fmt::Display),
-        second: (&'static str, &dyn std::fmt::Display),
-    ) -> String {
-        i18n::text_with(
-            self.lang,
-            key,
-            &[
-                (first.0, first.1.to_string()),
-                (second.0, second.1.to_string()),
-            ],
-        )
-    }
-
     /// A status as a word ("Awaiting response"): the key `status-<status>`.
     pub fn status_word(&self, status: &str) -> String {
         self.t(&format!("status-{status}"))
@@ -120,7 +103,7 @@ impl Page {
         };
         let mut grouped = String::new();
         for (i, digit) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push_str(separator);
             }
             grouped.push(digit);

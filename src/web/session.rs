@@ -166,7 +166,10 @@ impl FromRequestParts<AppState> for Visitor {
         };
         // The same budgets as the API's: a person's by principal, anyone else's by address.
         if let Some(limiter) = state.rate_limiter.as_deref() {
-            let write = !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
+            let write = !matches!(
+                parts.method,
+                axum::http::Method::GET | axum::http::Method::HEAD
+            );
             let checked = match &session {
                 Some(session) => limiter.check_principal(&session.caller.principal, write),
                 None => match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
@@ -175,7 +178,13 @@ impl FromRequestParts<AppState> for Visitor {
                 },
             };
             if let Err(retry_after) = checked {
-                let page = Page { lang, reader: None, csrf: String::new(), here: here.clone(), zone: chrono_tz::UTC };
+                let page = Page {
+                    lang,
+                    reader: None,
+                    csrf: String::new(),
+                    here: here.clone(),
+                    zone: chrono_tz::UTC,
+                };
                 return Err(Failure(page, WebError::TooManyRequests(retry_after)).into_response());
             }
         }
