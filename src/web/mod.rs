@@ -20,7 +20,7 @@ use crate::http::AppState;
 
 mod account;
 mod directory;
-mod forms;
+pub(crate) mod forms;
 pub mod i18n;
 mod inbox;
 mod inquiry;
@@ -28,6 +28,7 @@ mod page;
 mod render;
 mod session;
 mod sign_in;
+mod words;
 
 /// What the pages need beyond the store.
 #[derive(Clone, Debug)]
