@@ -20,7 +20,10 @@ mod tests {
             .filter(|path| path.extension().is_some_and(|e| e == extension))
             .map(|path| {
                 let text = std::fs::read_to_string(&path).expect("readable");
-                (path.file_name().unwrap().to_string_lossy().into_owned(), text)
+                (
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    text,
+                )
             })
             .collect();
         files.sort();
@@ -60,7 +63,11 @@ mod tests {
     #[test]
     fn no_template_shows_words_of_its_own() {
         for (name, template) in sources("src/web/templates", "html") {
-            let code = without(&without(&without(&template, "{#", "#}"), "{%", "%}"), "{{", "}}");
+            let code = without(
+                &without(&without(&template, "{#", "#}"), "{%", "%}"),
+                "{{",
+                "}}",
+            );
             // Words people read inside tags: labels for assistive technology, tooltips.
             for attribute in ["aria-label=\"", "title=\"", "placeholder=\"", "alt=\""] {
                 let mut rest = code.as_str();
@@ -80,7 +87,9 @@ mod tests {
             assert!(
                 words.is_empty(),
                 "{name} shows text that is not in the translation files: {:?}",
-                text.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).collect::<Vec<_>>()
+                text.split_whitespace()
+                    .filter(|w| w.chars().any(char::is_alphabetic))
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -89,16 +98,26 @@ mod tests {
     fn every_key_a_page_names_exists() {
         let english = keys(Language::En);
         let mut named = BTreeSet::new();
-        for (name, text) in sources("src/web/templates", "html").into_iter().chain(sources("src/web", "rs")) {
+        for (name, text) in sources("src/web/templates", "html")
+            .into_iter()
+            .chain(sources("src/web", "rs"))
+        {
             for key in named_keys(&text) {
                 // Keys built at run time (`format!`) are checked by the tests below.
                 if !key.is_empty() && !key.contains('{') {
-                    assert!(english.contains(&key), "{name} names {key:?}, which en/*.ftl lacks");
+                    assert!(
+                        english.contains(&key),
+                        "{name} names {key:?}, which en/*.ftl lacks"
+                    );
                     named.insert(key);
                 }
             }
         }
-        assert!(named.len() > 100, "the scan finds the pages' keys ({})", named.len());
+        assert!(
+            named.len() > 100,
+            "the scan finds the pages' keys ({})",
+            named.len()
+        );
     }
 
     #[test]
