@@ -18,6 +18,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::delivery::email::Mailer;
 use crate::http::AppState;
 
+mod charts;
+mod checks;
+mod dashboard;
 mod forms;
 pub mod i18n;
 mod inbox;
@@ -86,6 +89,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/inquiries/{id}", get(inquiry::show))
         .route("/inquiries/{id}/actions/{action}", post(inquiry::act))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/checks", get(checks::list).post(checks::start))
+        .route("/checks/{id}", get(checks::show))
+        .route("/checks/{id}/reply", post(checks::reply))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state,
