@@ -41,6 +41,7 @@ mod serve_process;
 mod tidy;
 mod tokens;
 mod web;
+mod web_dashboard;
 mod webhook_registration;
 mod webhooks;
 mod webhooks_multi;
