@@ -32,10 +32,10 @@ pub struct ChartText<'a> {
 }
 
 /// Width of the whole drawing, in SVG units (it scales to its box).
-const WIDTH: i64 = 640;
+const WIDTH: i64 = 800;
 /// Where bars start (the labels are left of it) and how long the longest is.
-const LABEL_WIDTH: i64 = 150;
-const PLOT_WIDTH: i64 = 300;
+const LABEL_WIDTH: i64 = 230;
+const PLOT_WIDTH: i64 = 260;
 const ROW_HEIGHT: i64 = 28;
 const BAR_HEIGHT: i64 = 16;
 
@@ -52,7 +52,8 @@ pub fn median_bars(text: &ChartText<'_>, bars: &[Bar]) -> String {
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" \
          aria-labelledby=\"{}\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" \
-         preserveAspectRatio=\"xMinYMin meet\"><title id=\"{}\">{}</title>",
+         preserveAspectRatio=\"xMinYMin meet\" \
+         font-family=\"Liberation Sans, Arial, Helvetica, sans-serif\"><title id=\"{}\">{}</title>",
         escape(&title_id),
         escape(&title_id),
         escape(text.title),

@@ -71,6 +71,8 @@ struct DashboardPage<'a> {
     next: Option<String>,
     summary: Summary,
     statuses: Vec<(&'static str, usize)>,
+    /// States without an active policy POC: (name, participating), by name.
+    without_poc: Vec<(String, bool)>,
     charts: Vec<ChartBlock>,
     remind_window_days: u32,
 }
@@ -137,6 +139,12 @@ pub async fn dashboard(
         .filter(|(_, count)| **count > 0)
         .map(|(status, count)| (*status, *count))
         .collect();
+    let mut without_poc: Vec<(String, bool)> = summary
+        .states_without_active_policy_poc
+        .iter()
+        .map(|state| (page.state_name(&state.code), state.participating))
+        .collect();
+    without_poc.sort();
     let charts = vec![
         times_chart(page, &summary, "chart-acknowledge", |t| {
             &t.time_to_acknowledge
@@ -149,6 +157,7 @@ pub async fn dashboard(
         next,
         summary,
         statuses,
+        without_poc,
         charts,
         remind_window_days: REMIND_WINDOW_DAYS,
     }))

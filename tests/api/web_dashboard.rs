@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use cbm2::clock;
 use cbm2::domain::{EmailAddress, PersonName};
@@ -46,6 +46,7 @@ impl TestApp {
 /// Chile's Ana and Brazil's Bruno (policy POCs, with tokens and sessions), and the staff.
 struct People {
     chl_token: String,
+    bra_token: String,
     chl: WebSession,
     bra: WebSession,
     staff: WebSession,
@@ -53,9 +54,10 @@ struct People {
 
 async fn people(app: &TestApp) -> People {
     let (_, chl_token) = app.poc_with_token("CHL", "Ana Rojas").await;
-    app.poc_with_token("BRA", "Bruno Lima").await;
+    let (_, bra_token) = app.poc_with_token("BRA", "Bruno Lima").await;
     People {
         chl_token,
+        bra_token,
         chl: app.web_session("ana.rojas@mfa.example.org").await,
         bra: app.web_session("bruno.lima@mfa.example.org").await,
         staff: app.staff_session().await,
@@ -99,6 +101,17 @@ fn field_of_form(page: &WebPage, action: &str, name: &str) -> String {
 async fn the_dashboard_shows_an_overdue_inquirys_states_and_none_of_its_content(db: TestDb) {
     let app = spawn_app(db).await;
     let people = people(&app).await;
+    // Another inquiry, acknowledged: a time to acknowledge to chart.
+    let answered = app
+        .send_inquiry(&people.chl_token, "BRA", "urgent", None, false)
+        .await;
+    app.post(
+        &format!("/v1/inquiries/{}/acknowledge", answered["id"].as_str().unwrap()),
+        &people.bra_token,
+        json!({"estimated_timeframe": "P2D", "message": "MESSAGE-SECRET-9", "contact_requested": false}),
+    )
+    .await
+    .assert_status(200);
     let (_, dashboard) = overdue_inquiry(&app, &people).await;
     dashboard.assert_holds(&[
         "Inquiries past their deadline",
@@ -110,6 +123,9 @@ async fn the_dashboard_shows_an_overdue_inquirys_states_and_none_of_its_content(
         "/actions/remind",
         // The figures' charts, named for screen readers, with their tables.
         "role=\"img\" aria-labelledby=\"chart-acknowledge-title\"",
+        "class=\"chart-bar\"",
+        "<th scope=\"row\">All states</th>",
+        "<th scope=\"row\">Brazil</th>",
         "Time to respond, by responding state",
         "No times measured yet",
         // Directory health: a state no inquiry can reach.
@@ -117,7 +133,7 @@ async fn the_dashboard_shows_an_overdue_inquirys_states_and_none_of_its_content(
         "Argentina",
         "Failed deliveries",
     ]);
-    for secret in CONTENT {
+    for secret in CONTENT.iter().chain(&["MESSAGE-SECRET-9"]) {
         assert!(
             !dashboard.html.contains(secret),
             "the dashboard shows content ({secret:?})"
