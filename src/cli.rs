@@ -1,4 +1,5 @@
-//! The command line: `cbm2 serve`, `cbm2 migrate`, `cbm2 token …`, `cbm2 audit …`.
+//! The command line: `cbm2 serve`, `cbm2 migrate`, `cbm2 token …`, `cbm2 audit …`,
+//! `cbm2 staff …`, `cbm2 login-link`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,7 +27,9 @@ use crate::telemetry::{self, LogFormat};
 use crate::{bench, clock};
 
 mod poc;
+mod staff;
 pub use poc::PocCommand;
+pub use staff::{LoginLinkArgs, StaffCommand};
 
 /// cbm2: the inquiry-workflow engine for OAS Cyber Confidence-Building Measure #2.
 ///
@@ -81,6 +84,14 @@ pub enum Command {
     /// The directory of points of contact: add, list, import and export (CSV).
     #[command(subcommand)]
     Poc(PocCommand),
+    /// The Secretariat's staff accounts, who sign in to the web UI: add, list, remove.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Print the sign-in link(s) for an e-mail address, one per line with whom it signs in
+    /// as, for an operator to hand over where no SMTP relay is configured. Each works
+    /// once, for 15 minutes, and signs in whoever holds it: hand it to its owner only.
+    /// Exits 1 if no active POC or staff account has the address.
+    LoginLink(LoginLinkArgs),
     /// What the Secretariat monitors, read from the database (no API needed).
     #[command(subcommand)]
     Monitor(MonitorCommand),
@@ -703,6 +714,20 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Poc(command) => {
             let store = open_store(&cli, false).await?;
             with_store(store, async |store| poc::run(store, command.clone()).await).await?;
+        }
+        Command::Staff(command) => {
+            let store = open_store(&cli, false).await?;
+            with_store(store, async |store| {
+                staff::run(store, command.clone()).await
+            })
+            .await?;
+        }
+        Command::LoginLink(args) => {
+            let store = open_store(&cli, false).await?;
+            with_store(store, async |store| {
+                staff::login_link(store, args.clone()).await
+            })
+            .await?;
         }
         Command::Backup(args) => backup(&cli, &args.to).await?,
         Command::Token(command) => {

@@ -40,6 +40,15 @@ pub async fn run_sweeper(store: Store, interval: Duration, mut stop: watch::Rece
             Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
             Err(error) => tracing::error!(%error, "purging expired idempotency keys failed"),
         }
+        match store.purge_expired_sign_in(now).await {
+            Ok(purged) if purged == Default::default() => {}
+            Ok(purged) => tracing::info!(
+                links = purged.links,
+                sessions = purged.sessions,
+                "expired sign-in links and old sessions purged"
+            ),
+            Err(error) => tracing::error!(%error, "purging expired sign-in links failed"),
+        }
         let started = std::time::Instant::now();
         let swept = store.sweep_deadlines(now).await;
         crate::metrics::sweeper_ticked(

@@ -6,7 +6,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::webhook::Failure;
-use crate::domain::TimeZone;
+use crate::domain::{EmailAddress, TimeZone};
+use crate::store::accounts::IssuedSignInLink;
 use crate::store::deliveries::ClaimedDelivery;
 
 /// An SMTP relay and the sender address.
@@ -135,4 +136,50 @@ pub async fn send(mailer: &Mailer, delivery: &ClaimedDelivery) -> Result<Option<
             Err(Failure::transient(status, format!("SMTP failed: {error}")))
         }
     }
+}
+
+/// Why a sign-in e-mail was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInMailError {
+    #[error("there is no sign-in link to send")]
+    NoLinks,
+    #[error("cannot build the sign-in e-mail: {0}")]
+    Build(String),
+    #[error("SMTP failed: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("the SMTP relay did not take the sign-in e-mail within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Sends `links` (one per account `to` has) to `to` in one e-mail, in the reader's
+/// language, now (not through the outbox: a link is worth something for 15 minutes, and
+/// the person is waiting for it). The whole attempt takes at most the mailer's timeout.
+pub async fn send_sign_in_mail(
+    mailer: &Mailer,
+    to: &EmailAddress,
+    links: &[IssuedSignInLink],
+    public_url: &str,
+) -> Result<(), SignInMailError> {
+    if links.is_empty() {
+        return Err(SignInMailError::NoLinks);
+    }
+    let rendered = super::email_templates::render_sign_in(links, public_url)
+        .map_err(SignInMailError::Build)?;
+    let to: Mailbox = to
+        .as_str()
+        .parse()
+        .map_err(|e: lettre::address::AddressError| SignInMailError::Build(e.to_string()))?;
+    let message = Message::builder()
+        .from(mailer.from.clone())
+        .to(to)
+        .subject(rendered.subject)
+        .multipart(MultiPart::alternative_plain_html(
+            rendered.text,
+            rendered.html,
+        ))
+        .map_err(|e| SignInMailError::Build(e.to_string()))?;
+    tokio::time::timeout(mailer.timeout, mailer.transport.send(message))
+        .await
+        .map_err(|_| SignInMailError::Timeout(mailer.timeout))??;
+    Ok(())
 }

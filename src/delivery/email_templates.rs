@@ -17,7 +17,9 @@ use minijinja::{AutoEscape, Environment, context};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::delivery::link::sign_in_link;
 use crate::domain::{Language, StateNameForms, TimeZone};
+use crate::store::accounts::IssuedSignInLink;
 
 /// The strings of one language.
 #[derive(Debug, Deserialize, Serialize)]
@@ -49,6 +51,24 @@ pub struct Strings {
     time_sensitivities: BTreeMap<String, String>,
     subjects: BTreeMap<String, String>,
     summaries: BTreeMap<String, String>,
+    /// The sign-in e-mail's.
+    sign_in: SignInStrings,
+}
+
+/// The strings of the sign-in e-mail in one language.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct SignInStrings {
+    subject: String,
+    intro: String,
+    validity: String,
+    ignore: String,
+    /// Whom a link signs in as, for a Secretariat staff account.
+    secretariat: String,
+    /// Whom a link signs in as, for a POC: `{role}` (a word of `roles`) and `{of_state}`.
+    poc: String,
+    /// Each POC role, as `poc` names it.
+    roles: BTreeMap<String, String>,
 }
 
 /// The languages e-mails are written in (the OAS official languages), with their strings,
@@ -107,6 +127,18 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../protocol/templates/email/email.html"),
         )
         .expect("email.html is a valid template");
+    environment
+        .add_template(
+            "sign_in.txt",
+            include_str!("../../protocol/templates/email/sign_in.txt"),
+        )
+        .expect("sign_in.txt is a valid template");
+    environment
+        .add_template(
+            "sign_in.html",
+            include_str!("../../protocol/templates/email/sign_in.html"),
+        )
+        .expect("sign_in.html is a valid template");
     environment
 });
 
@@ -260,6 +292,67 @@ pub fn render(body: &str, reader: &Reader) -> Result<Rendered, String> {
         subject,
         text: render("email.txt")?,
         html: render("email.html")?,
+    })
+}
+
+/// One link of a sign-in e-mail, as the templates show it.
+#[derive(Debug, Serialize)]
+struct SignInEntry {
+    /// Whom the link signs in as, in the reader's language.
+    label: String,
+    url: String,
+}
+
+/// The sign-in e-mail for `links` (one per account the address has), in the language of
+/// the first link's reader: each link with whom it signs in as, that it works once within
+/// 15 minutes, and to ignore the e-mail if it was not asked for.
+pub fn render_sign_in(links: &[IssuedSignInLink], public_url: &str) -> Result<Rendered, String> {
+    let language = links.first().map(|link| link.language).unwrap_or_default();
+    let code = language.as_str();
+    let (_, strings) = &LANGUAGES[code];
+    let entries: Vec<SignInEntry> = links
+        .iter()
+        .map(|link| {
+            let label = match (link.role, &link.member_state) {
+                (Some(role), Some(state)) => {
+                    let forms = StateNameForms::of_state(state.as_str(), language)
+                        .unwrap_or_else(|| StateNameForms::bare(state.as_str(), language));
+                    strings
+                        .sign_in
+                        .poc
+                        .replace(
+                            "{role}",
+                            Strings::word(&strings.sign_in.roles, role.as_str()),
+                        )
+                        .replace("{of_state}", &forms.of)
+                }
+                _ => strings.sign_in.secretariat.clone(),
+            };
+            SignInEntry {
+                label,
+                url: sign_in_link(public_url, &link.secret),
+            }
+        })
+        .collect();
+    let subject = strings.sign_in.subject.clone();
+    let ctx = context! {
+        language => code,
+        subject => &subject,
+        strings => minijinja::value::Value::from(minijinja::value::Serde(&strings.sign_in)),
+        signature => &strings.signature,
+        links => minijinja::value::Value::from(minijinja::value::Serde(&entries)),
+    };
+    let render = |name: &str| {
+        ENVIRONMENT
+            .get_template(name)
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| e.to_string())
+    };
+    Ok(Rendered {
+        language: code.to_owned(),
+        subject,
+        text: render("sign_in.txt")?,
+        html: render("sign_in.html")?,
     })
 }
 
@@ -720,6 +813,63 @@ mod tests {
         for (language, (_, strings)) in LANGUAGES.iter() {
             assert_eq!(keys(strings), english, "{language}");
         }
+    }
+
+    fn sign_in_link_for(
+        language: Language,
+        role: Option<crate::domain::PocRole>,
+        state: Option<&str>,
+    ) -> IssuedSignInLink {
+        IssuedSignInLink {
+            secret: "s3cret<&>".into(),
+            account: crate::store::accounts::Account::Staff(uuid::Uuid::nil()),
+            label: String::new(),
+            role,
+            member_state: state.map(|s| crate::domain::MemberStateCode::parse(s).unwrap()),
+            language,
+            expires_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn every_language_names_every_poc_role_in_the_sign_in_email() {
+        for (language, (_, strings)) in LANGUAGES.iter() {
+            for role in ["policy", "mfa", "technical"] {
+                assert!(
+                    strings.sign_in.roles.contains_key(role),
+                    "{language}: no word for {role}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_sign_in_email_labels_each_link_in_the_readers_language_and_escapes_html() {
+        use crate::domain::PocRole;
+        let links = [
+            sign_in_link_for(Language::Fr, Some(PocRole::Policy), Some("BRA")),
+            sign_in_link_for(Language::Fr, None, None),
+        ];
+        let mail = render_sign_in(&links, "https://cbm2.example.org/").unwrap();
+        assert_eq!(mail.language, "fr");
+        assert_eq!(mail.subject, "cbm2 : votre lien de connexion");
+        for part in [&mail.text, &mail.html] {
+            assert!(
+                part.contains("Point de contact de niveau politique du Brésil"),
+                "{part}"
+            );
+            assert!(part.contains("Secrétariat du CICTE (OEA)"), "{part}");
+            assert!(part.contains("15 minutes"), "{part}");
+        }
+        assert!(
+            mail.text
+                .contains("https://cbm2.example.org/sign-in/s3cret<&>")
+        );
+        assert!(
+            mail.html
+                .contains(&escape_html("https://cbm2.example.org/sign-in/s3cret<&>"))
+        );
+        assert!(!mail.html.contains("s3cret<&>"));
     }
 
     #[test]

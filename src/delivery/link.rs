@@ -5,6 +5,12 @@
 
 use serde_json::Value;
 
+/// The page a sign-in link opens: `{public_url}/sign-in/{secret}`, whose "Continue" button
+/// redeems it (the web UI serves it).
+pub fn sign_in_link(public_url: &str, secret: &str) -> String {
+    format!("{}/sign-in/{secret}", public_url.trim_end_matches('/'))
+}
+
 /// Where a notification whose `data` is `data` links to, if anywhere.
 pub fn link(public_url: &str, data: &Value) -> Option<String> {
     let base = public_url.trim_end_matches('/');

@@ -31,6 +31,8 @@ pub mod slots;
 pub mod target;
 pub mod webhook;
 
+pub use email::{SignInMailError, send_sign_in_mail};
+
 /// How delivery behaves; from `serve`'s flags and environment.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -452,13 +454,4 @@ mod tests {
             assert!((0.0..1.0).contains(&jitter()));
         }
     }
-}
-// TEMPORARY STUB (lead)
-pub async fn send_sign_in_mail(
-    _m: &email::Mailer,
-    _to: &crate::domain::EmailAddress,
-    _l: &[crate::store::accounts::IssuedSignInLink],
-    _p: &str,
-) -> Result<(), String> {
-    todo!()
 }

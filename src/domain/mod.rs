@@ -3,12 +3,14 @@
 //! code never re-checks.
 
 pub mod inquiry;
+pub mod local_path;
 pub mod member_state;
 pub mod poc;
 pub mod principal;
 pub mod text;
 
 pub use inquiry::{ContactDetails, Indicator, IsoDuration, Language, TimeSensitivity};
+pub use local_path::LocalPath;
 pub use member_state::{MemberStateCode, StateNameForms, TimeZone};
 pub use poc::{EmailAddress, LanguageCode, PhoneNumber, PocId, PocRole};
 pub use principal::{Caller, Principal};

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::extract::{ApiJson, ApiPath, Secretariat};
 use super::pocs::present;
@@ -109,6 +110,22 @@ struct MemberStatePatch {
     time_zone: Option<TimeZone>,
 }
 
+impl From<MemberStatePatch> for MemberStateChanges {
+    fn from(patch: MemberStatePatch) -> Self {
+        MemberStateChanges {
+            participating: patch.participating,
+            time_zone: patch.time_zone,
+        }
+    }
+}
+
+/// The changes to a member state in a JSON body, read exactly as
+/// `PATCH /v1/member-states/{code}` reads them.
+pub(crate) fn member_state_changes_from(body: &Value) -> Result<MemberStateChanges, ApiError> {
+    let bytes = serde_json::to_vec(body).expect("a JSON value serializes");
+    super::extract::parse_json::<MemberStatePatch>(&bytes).map(MemberStateChanges::from)
+}
+
 async fn update(
     Secretariat(caller): Secretariat,
     State(state): State<AppState>,
@@ -121,10 +138,7 @@ async fn update(
         .update_member_state(
             Actor::Caller(&caller),
             &code,
-            &MemberStateChanges {
-                participating: patch.participating,
-                time_zone: patch.time_zone,
-            },
+            &MemberStateChanges::from(patch),
             clock::now(),
         )
         .await

@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Secretariat};
@@ -87,20 +88,33 @@ struct CreatePoc {
     languages: Languages,
 }
 
+impl From<CreatePoc> for NewPoc {
+    fn from(body: CreatePoc) -> Self {
+        NewPoc {
+            member_state: body.member_state,
+            name: body.name,
+            affiliation: body.affiliation,
+            role: body.role,
+            email: body.email,
+            phone: body.phone,
+            languages: body.languages,
+        }
+    }
+}
+
+/// A new POC from a JSON body, read exactly as `POST /v1/pocs` reads it (the web UI's
+/// form builds the same body, so both refuse the same input, naming the same field).
+pub(crate) fn new_poc_from(body: &Value) -> Result<NewPoc, ApiError> {
+    let bytes = serde_json::to_vec(body).expect("a JSON value serializes");
+    super::extract::parse_json::<CreatePoc>(&bytes).map(NewPoc::from)
+}
+
 async fn create(
     Secretariat(caller): Secretariat,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreatePoc>,
 ) -> Result<Response, ApiError> {
-    let poc = NewPoc {
-        member_state: body.member_state,
-        name: body.name,
-        affiliation: body.affiliation,
-        role: body.role,
-        email: body.email,
-        phone: body.phone,
-        languages: body.languages,
-    };
+    let poc = NewPoc::from(body);
     let now = clock::now();
     let record = state
         .store
@@ -189,12 +203,21 @@ pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
-async fn update(
-    caller: Caller,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(patch): ApiJson<PatchPoc>,
-) -> Result<Json<PocBody>, ApiError> {
+/// The changes `caller` asks of POC `id` in a JSON body, read and allowed exactly as
+/// `PATCH /v1/pocs/{id}` reads and allows them.
+pub(crate) fn poc_changes_from(
+    caller: &Caller,
+    id: Uuid,
+    body: &Value,
+) -> Result<PocChanges, ApiError> {
+    let bytes = serde_json::to_vec(body).expect("a JSON value serializes");
+    let patch = super::extract::parse_json::<PatchPoc>(&bytes)?;
+    allowed_changes(caller, id, patch)
+}
+
+/// Who may change what: the Secretariat anything; a POC its own record, but not its state
+/// or role.
+fn allowed_changes(caller: &Caller, id: Uuid, patch: PatchPoc) -> Result<PocChanges, ApiError> {
     if !caller.is_secretariat() {
         if caller.poc_id() != Some(PocId(id)) {
             return Err(ApiError::Forbidden(
@@ -212,7 +235,7 @@ async fn update(
             }
         }
     }
-    let changes = PocChanges {
+    Ok(PocChanges {
         member_state: patch.member_state,
         name: patch.name,
         affiliation: patch.affiliation,
@@ -220,7 +243,16 @@ async fn update(
         email: patch.email,
         phone: patch.phone,
         languages: patch.languages,
-    };
+    })
+}
+
+async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<PatchPoc>,
+) -> Result<Json<PocBody>, ApiError> {
+    let changes = allowed_changes(&caller, id, patch)?;
     let now = clock::now();
     let record = state
         .store
@@ -247,17 +279,24 @@ async fn confirm(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PocBody>, ApiError> {
-    if !caller.is_secretariat() && caller.poc_id() != Some(PocId(id)) {
-        return Err(ApiError::Forbidden(
-            "only the point of contact itself or the Secretariat confirms its details".into(),
-        ));
-    }
+    may_confirm(&caller, id)?;
     let now = clock::now();
     let record = state
         .store
         .confirm_poc(Actor::Caller(&caller), id, now)
         .await?;
     Ok(Json(PocBody::new(record, now)))
+}
+
+/// Only the POC itself or the Secretariat confirms a POC's details.
+pub(crate) fn may_confirm(caller: &Caller, id: Uuid) -> Result<(), ApiError> {
+    if caller.is_secretariat() || caller.poc_id() == Some(PocId(id)) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only the point of contact itself or the Secretariat confirms its details".into(),
+        ))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

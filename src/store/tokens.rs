@@ -58,14 +58,21 @@ struct TokenOwnerRow {
 
 /// 256 random bits from the operating system, URL-safe base64, with the cbm2 prefix.
 fn generate_secret() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(format!("{TOKEN_PREFIX}{}", random_secret()?))
 }
 
-/// The stored form of a token: hex SHA-256. A fast hash is right here: the secret has 256
-/// bits of entropy, so there is nothing to brute-force.
-fn hash_secret(secret: &str) -> String {
+/// 256 random bits from the operating system, URL-safe base64 without padding (43
+/// characters): the secret of a token, a sign-in link or a browser session.
+pub(super) fn random_secret() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The stored form of a secret (a token's, a sign-in link's, a session's): hex SHA-256. A
+/// fast hash is right here: the secret has 256 bits of entropy, so there is nothing to
+/// brute-force.
+pub(super) fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 

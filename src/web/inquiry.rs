@@ -87,6 +87,8 @@ struct InquiryPage<'a> {
     forms: Vec<ActionForm>,
     form_key: String,
     done: Option<String>,
+    /// A refusal of an action the page offers no form for (any more): shown at the top.
+    refusal: Option<String>,
     /// The wizard's steps while preparing: (title, done, current).
     steps: Vec<(String, bool, bool)>,
 }
@@ -212,8 +214,12 @@ async fn render_page<'a>(
     } else {
         Vec::new()
     };
+    let refusal = refused
+        .filter(|r| !view.allowed_actions.contains(&r.action) || form_of(r.action).is_none())
+        .map(|r| r.message);
     Ok(InquiryPage {
         page,
+        refusal,
         participant,
         timeline,
         forms: action_forms,

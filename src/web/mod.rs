@@ -18,9 +18,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::delivery::email::Mailer;
 use crate::http::AppState;
 
+mod account;
 mod charts;
 mod checks;
 mod dashboard;
+mod directory;
 mod forms;
 pub mod i18n;
 mod inbox;
@@ -93,6 +95,26 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/checks", get(checks::list).post(checks::start))
         .route("/checks/{id}", get(checks::show))
         .route("/checks/{id}/reply", post(checks::reply))
+        .route("/directory", get(directory::directory))
+        .route(
+            "/directory/{code}",
+            get(directory::member_state).post(directory::update_member_state),
+        )
+        .route("/directory/pocs", post(directory::create_poc))
+        .route("/directory/pocs/new", get(directory::new_poc_form))
+        .route(
+            "/directory/pocs/{id}",
+            get(directory::poc).post(directory::update_poc),
+        )
+        .route("/directory/pocs/{id}/confirm", post(directory::confirm_poc))
+        .route(
+            "/directory/pocs/{id}/deactivate",
+            post(directory::deactivate_poc),
+        )
+        .route("/staff", get(directory::staff).post(directory::add_staff))
+        .route("/staff/{id}/remove", post(directory::remove_staff))
+        .route("/account", get(account::account))
+        .route("/account/sessions/{id}/end", post(account::end_session))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state,

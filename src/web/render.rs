@@ -24,6 +24,9 @@ pub enum WebError {
     /// A request the pages never make (a hand-made URL).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The reader's rate limit is spent (the API's limits, `http::limits`).
+    #[error("too many requests: retry in {0:?}")]
+    TooManyRequests(std::time::Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -56,6 +59,11 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure(page, error) = self;
         let (status, title, message) = match &error {
+            WebError::TooManyRequests(retry_after) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "error-too-many-title",
+                page.t1("error-too-many-text", "seconds", retry_after.as_secs().max(1)),
+            ),
             WebError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "error-not-found-title",

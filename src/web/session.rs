@@ -2,7 +2,9 @@
 //! `store::accounts`), the visitor's form token, the language; and the checks every form
 //! post passes (the form token, and a session for anything but signing in).
 
-use axum::extract::{FromRequestParts, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -13,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::i18n;
 use super::page::{Page, Reader};
-use super::render::{self, WebError};
+use super::render::{self, Failure, WebError};
 use crate::clock;
 use crate::domain::{Caller, Language, Principal};
 use crate::http::AppState;
@@ -162,6 +164,21 @@ impl FromRequestParts<AppState> for Visitor {
                 .map_or(chrono_tz::UTC, |m| m.time_zone.tz()),
             None => chrono_tz::UTC,
         };
+        // The same budgets as the API's: a person's by principal, anyone else's by address.
+        if let Some(limiter) = state.rate_limiter.as_deref() {
+            let write = !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
+            let checked = match &session {
+                Some(session) => limiter.check_principal(&session.caller.principal, write),
+                None => match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+                    Some(ConnectInfo(address)) => limiter.check_address(address.ip()),
+                    None => Ok(()),
+                },
+            };
+            if let Err(retry_after) = checked {
+                let page = Page { lang, reader: None, csrf: String::new(), here: here.clone(), zone: chrono_tz::UTC };
+                return Err(Failure(page, WebError::TooManyRequests(retry_after)).into_response());
+            }
+        }
         if let Some(session) = &session {
             let span = tracing::Span::current();
             span.record(

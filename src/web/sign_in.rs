@@ -254,7 +254,7 @@ pub async fn choose_language(
             super::render::WebError::BadRequest("language".into()),
         ));
     };
-    let next = local_path(value("next")).unwrap_or_else(|| "/".to_owned());
+    let next = local_path(value("back")).unwrap_or_else(|| "/".to_owned());
     let mut jar = CookieJar::new();
     match &visitor.session {
         Some(session) => state

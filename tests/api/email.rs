@@ -25,7 +25,7 @@ const INDICATOR: &str = "198.51.100.23";
 const CONTACT_NAME: &str = "Duty Officer Mendes";
 const SECRETS: [&str; 4] = [NATURE, QUESTIONS, INDICATOR, CONTACT_NAME];
 
-const SENDER: &str = "cbm2 <cbm2@example.org>";
+pub(crate) const SENDER: &str = "cbm2 <cbm2@example.org>";
 const WAIT: Duration = Duration::from_secs(20);
 
 /// One message the listener accepted: the envelope and the raw message.
@@ -87,13 +87,13 @@ impl Handler for Sink {
 
 /// An SMTP listener on 127.0.0.1 that keeps what it accepts. Its thread lives as long as
 /// the test binary (mailin-embedded serves forever).
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     mailbox: Arc<Mutex<Mailbox>>,
     port: u16,
 }
 
 impl SmtpSink {
-    fn start(refuse_first: usize) -> Self {
+    pub(crate) fn start(refuse_first: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let port = listener.local_addr().unwrap().port();
         let mailbox = Arc::new(Mutex::new(Mailbox {
@@ -117,7 +117,7 @@ impl SmtpSink {
     }
 
     /// Plain SMTP, no TLS: lettre reads `smtp://` without a `tls` parameter as unencrypted.
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
@@ -130,7 +130,7 @@ impl SmtpSink {
     }
 
     /// Waits for the one message accepted for `to` whose subject is `subject`.
-    async fn message_to(&self, to: &str, subject: &str) -> Email {
+    pub(crate) async fn message_to(&self, to: &str, subject: &str) -> Email {
         poll_until(
             &format!("an e-mail to {to}: {subject:?}"),
             WAIT,
@@ -148,16 +148,16 @@ impl SmtpSink {
 
 /// A received message as a mail client reads it.
 #[derive(Debug)]
-struct Email {
+pub(crate) struct Email {
     envelope: Received,
     raw: String,
-    subject: String,
+    pub(crate) subject: String,
     header_from: String,
     header_to: String,
     content_type: String,
     /// The decoded text/plain and text/html alternatives, with CRLF made LF.
-    text: String,
-    html: String,
+    pub(crate) text: String,
+    pub(crate) html: String,
 }
 
 impl Email {
@@ -202,7 +202,7 @@ impl Email {
     /// Asserts the message is a text + HTML alternative holding every one of `needles`
     /// (in HTML, escaped as minijinja escapes) and none of the inquiry's content.
     #[track_caller]
-    fn assert_holds(&self, needles: &[&str]) {
+    pub(crate) fn assert_holds(&self, needles: &[&str]) {
         assert_eq!(self.content_type, "multipart/alternative", "{}", self.raw);
         assert_eq!(self.header_from, "cbm2@example.org");
         assert_eq!(self.envelope.from, "cbm2@example.org");

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod audit;
 mod authorization;
 mod backup;
@@ -42,6 +43,7 @@ mod tidy;
 mod tokens;
 mod web;
 mod web_dashboard;
+mod web_directory;
 mod webhook_registration;
 mod webhooks;
 mod webhooks_multi;

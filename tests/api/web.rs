@@ -364,7 +364,7 @@ async fn pages_speak_the_readers_language(db: TestDb) {
         .submit(
             &states.bra,
             "/language",
-            &[("language", "fr"), ("next", "/inbox")],
+            &[("language", "fr"), ("back", "/inbox")],
         )
         .await;
     assert_eq!(chosen.status, StatusCode::SEE_OTHER);
@@ -527,12 +527,15 @@ async fn a_refused_form_shows_why_beside_the_field_and_writes_nothing(db: TestDb
         "Anything?",
     ]);
     // An action the table refuses is refused with the API's reason.
-    let refused = act(&app, &states.chl, &id, "close", &[]).await;
-    assert_eq!(
-        refused.status,
-        StatusCode::NOT_FOUND,
-        "close is not offered while preparing: not a form on the page"
-    );
+    let refused = app
+        .submit(
+            &states.chl,
+            &format!("/inquiries/{id}/actions/close"),
+            &[("resolution", "Done")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
+    refused.assert_holds(&["role=\"alert\"", "incident_described"]);
     let forged = app
         .submit(
             &states.chl,
@@ -572,7 +575,13 @@ async fn a_third_state_gets_the_same_404_page_as_a_missing_inquiry(db: TestDb) {
         )
         .await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
-    assert_eq!(theirs.html, missing.html, "one 404 page for both");
+    assert_eq!(
+        theirs.html.replace(id, "ID"),
+        missing
+            .html
+            .replace("0190f1e2-7c3a-7d4e-9b1a-2f3c4d5e6f72", "ID"),
+        "one 404 page for both (the language form brings the reader back to the address typed)"
+    );
     let acted = app
         .submit(
             &argentina,

@@ -34,6 +34,8 @@ error-bad-request-title = This address is not valid
 error-bad-request-text = The page cannot read this address. Start again from your inbox.
 error-internal-title = Something went wrong
 error-internal-text = cbm2 could not show this page. Nothing was lost; try again in a moment. If it happens again, tell your administrator.
+error-too-many-title = Too many requests
+error-too-many-text = Too many requests came from here in a short time. Wait { $seconds } seconds, then try again.
 error-home = Go to the start page
 
 ## Signing in

@@ -35,6 +35,8 @@ error-bad-request-title = Esta dirección no es válida
 error-bad-request-text = La página no puede interpretar esta dirección. Vuelva a empezar desde su bandeja de entrada.
 error-internal-title = Se ha producido un error
 error-internal-text = cbm2 no pudo mostrar esta página. No se ha perdido ningún dato; inténtelo de nuevo en unos instantes. Si el problema persiste, informe a su administrador.
+error-too-many-title = Demasiadas solicitudes
+error-too-many-text = Se recibieron demasiadas solicitudes desde aquí en poco tiempo. Espere { $seconds } segundos y vuelva a intentarlo.
 error-home = Ir a la página de inicio
 
 ## Inicio de sesión

@@ -36,6 +36,8 @@ error-bad-request-title = Cette adresse n'est pas valide
 error-bad-request-text = La page ne peut pas interpréter cette adresse. Recommencez à partir de votre boîte de réception.
 error-internal-title = Une erreur s'est produite
 error-internal-text = cbm2 n'a pas pu afficher cette page. Aucune donnée n'a été perdue ; veuillez réessayer dans un instant. Si le problème se reproduit, prévenez votre administrateur.
+error-too-many-title = Trop de demandes
+error-too-many-text = Trop de demandes sont venues d’ici en peu de temps. Veuillez patienter { $seconds } secondes, puis réessayer.
 error-home = Aller à la page d'accueil
 
 ## Connexion

@@ -35,6 +35,8 @@ error-bad-request-title = Este endereço não é válido
 error-bad-request-text = A página não consegue interpretar este endereço. Recomece a partir da sua caixa de entrada.
 error-internal-title = Ocorreu um erro
 error-internal-text = O cbm2 não conseguiu exibir esta página. Nenhum dado foi perdido; tente novamente em alguns instantes. Se o problema persistir, informe o administrador do sistema.
+error-too-many-title = Solicitações em excesso
+error-too-many-text = Chegaram daqui solicitações demais em pouco tempo. Aguarde { $seconds } segundos e tente novamente.
 error-home = Ir para a página inicial
 
 ## Acesso

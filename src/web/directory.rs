@@ -1,0 +1,938 @@
+//! The directory as pages: the member states, each state's points of contact, one POC's
+//! record; the Secretariat's changes to them (add, edit, deactivate a POC; a state's
+//! participation and time zone), a POC's changes to its own record and its confirmation;
+//! and the Secretariat's staff accounts.
+//!
+//! Every signed-in person reads the directory, as `GET /v1/member-states` and `/v1/pocs`
+//! allow. Changes go through the API's own reading of a request body (each form builds the
+//! JSON body the API takes) and its authorization, so a page refuses what the API refuses,
+//! naming the same field.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::inquiry::{Choice, FieldView};
+use super::page::Page;
+use super::render::{At, Failure, WebError, html};
+use super::session::SignedIn;
+use crate::clock;
+use crate::domain::poc::STALE_AFTER;
+use crate::domain::{EmailAddress, MemberStateCode, PersonName, PocRole};
+use crate::http::AppState;
+use crate::http::member_states::member_state_changes_from;
+use crate::http::pagination::{decode_cursor, encode_cursor};
+use crate::http::pocs::{may_confirm, new_poc_from, poc_changes_from};
+use crate::http::problem::ApiError;
+use crate::store::accounts::{AccountError, StaffAccount, StaffKey};
+use crate::store::directory::{
+    Actor, DirectoryError, MemberState, PocCursor, PocFilter, PocRecord,
+};
+
+/// Points of contact on one page of a state's list.
+const PAGE_SIZE: u32 = 25;
+
+/// The outcomes a page reports after a form (`?done=…`); anything else is ignored.
+const DONE: [&str; 7] = [
+    "added",
+    "saved",
+    "confirmed",
+    "deactivated",
+    "removed",
+    "state-saved",
+    "staff-added",
+];
+
+/// The banner for `?done=<word>`, when the word is one of ours.
+fn done_banner(page: &Page, done: Option<&str>) -> Option<String> {
+    let word = DONE.into_iter().find(|w| Some(*w) == done)?;
+    Some(page.t(&format!("directory-done-{word}")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+/// One member state, as the directory lists it.
+pub struct StateRow {
+    pub code: String,
+    pub name: String,
+    pub participating: bool,
+    pub time_zone: String,
+    pub active_pocs: i64,
+    /// No active policy POC: no inquiry can be addressed to the state.
+    pub no_policy_poc: bool,
+}
+
+impl StateRow {
+    fn new(page: &Page, state: &MemberState) -> Self {
+        Self {
+            code: state.code.to_string(),
+            name: page.state_name(state.code.as_str()),
+            participating: state.participating,
+            time_zone: state.time_zone.to_string(),
+            active_pocs: state.active_pocs,
+            no_policy_poc: state.active_policy_pocs == 0,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "directory.html", config = "src/web/askama.toml")]
+struct DirectoryPage<'a> {
+    page: &'a Page,
+    rows: Vec<StateRow>,
+}
+
+/// `GET /directory`: the member states, by name in the reader's language.
+pub async fn directory(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    let states = state.store.list_member_states().await.at(page)?;
+    let mut rows: Vec<StateRow> = states.iter().map(|s| StateRow::new(page, s)).collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(html(&DirectoryPage { page, rows }))
+}
+
+/// One POC, as lists and its own page show it.
+pub struct PocRow {
+    pub id: Uuid,
+    pub member_state: String,
+    pub name: String,
+    pub affiliation: String,
+    pub role: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub languages: String,
+    pub active: bool,
+    pub last_confirmed_at: DateTime<Utc>,
+    /// Not confirmed for a year (the API's `stale`).
+    pub stale: bool,
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl PocRow {
+    fn new(page: &Page, record: PocRecord, now: DateTime<Utc>) -> Self {
+        Self {
+            id: record.id,
+            member_state: record.member_state.to_string(),
+            role: page.word("poc-role", record.role.as_str()),
+            languages: record.languages.0.join(", "),
+            stale: now - record.last_confirmed_at >= STALE_AFTER,
+            name: record.name,
+            affiliation: record.affiliation,
+            email: record.email,
+            phone: record.phone,
+            active: record.active,
+            last_confirmed_at: record.last_confirmed_at,
+            deactivated_at: record.deactivated_at,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "directory_state.html", config = "src/web/askama.toml")]
+struct StatePage<'a> {
+    page: &'a Page,
+    state: StateRow,
+    pocs: Vec<PocRow>,
+    /// Deactivated POCs are listed too.
+    all: bool,
+    next: Option<String>,
+    /// The Secretariat's form for participation and time zone.
+    form: Option<Vec<FieldView>>,
+    done: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StateQuery {
+    #[serde(default)]
+    all: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// A state's code from the path; an unknown one is the 404 page.
+async fn known_state(
+    state: &AppState,
+    page: &Page,
+    code: &str,
+) -> Result<(MemberStateCode, MemberState), Failure> {
+    let not_found = || Failure(page.clone(), WebError::NotFound);
+    let code = MemberStateCode::parse(code).map_err(|_| not_found())?;
+    let found = state.store.get_member_state(&code).await.at(page)?;
+    found.map(|m| (code, m)).ok_or_else(not_found)
+}
+
+/// `GET /directory/{code}`: the state and its POCs, a page at a time.
+pub async fn member_state(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<StateQuery>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    let (code, member_state) = known_state(&state, page, &code).await?;
+    let form = signed_in
+        .caller()
+        .is_secretariat()
+        .then(|| state_fields(page, &member_state, &[], None));
+    let view = state_page(&state, &signed_in, code, &member_state, &query, form).await?;
+    Ok(html(&view))
+}
+
+async fn state_page<'a>(
+    state: &AppState,
+    signed_in: &'a SignedIn,
+    code: MemberStateCode,
+    member_state: &MemberState,
+    query: &StateQuery,
+    form: Option<Vec<FieldView>>,
+) -> Result<StatePage<'a>, Failure> {
+    let page = &signed_in.page;
+    let all = query.all.is_some();
+    let after: Option<PocCursor> = decode_cursor(query.cursor.as_deref())
+        .map_err(|_| WebError::BadRequest("cursor".into()))
+        .at(page)?;
+    let filter = PocFilter {
+        member_state: Some(code.clone()),
+        role: None,
+        active: (!all).then_some(true),
+    };
+    let mut records = state
+        .store
+        .list_pocs(&filter, after.as_ref(), PAGE_SIZE + 1)
+        .await
+        .at(page)?;
+    let more = records.len() > PAGE_SIZE as usize;
+    records.truncate(PAGE_SIZE as usize);
+    let next = more.then(|| {
+        let last = records.last().expect("a full page has a last row");
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if all {
+            query.append_pair("all", "on");
+        }
+        query.append_pair("cursor", &encode_cursor(&last.cursor()));
+        format!("/directory/{code}?{}", query.finish())
+    });
+    let now = clock::now();
+    Ok(StatePage {
+        page,
+        state: StateRow::new(page, member_state),
+        pocs: records
+            .into_iter()
+            .map(|r| PocRow::new(page, r, now))
+            .collect(),
+        all,
+        next,
+        form,
+        done: done_banner(page, query.done.as_deref()),
+    })
+}
+
+/// The value of the form field `name`, if sent.
+fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A text field of one of the directory's forms.
+fn text_field(
+    page: &Page,
+    form: &str,
+    name: &str,
+    value: String,
+    required: bool,
+    error: Option<&Refusal>,
+) -> FieldView {
+    let key = format!("{form}-{name}");
+    let hint_key = format!("{key}-hint");
+    FieldView {
+        id: format!("{form}-{name}"),
+        name: name.to_owned(),
+        kind: "text",
+        label: page.t(&key),
+        hint: super::i18n::has(page.lang, &hint_key).then(|| page.t(&hint_key)),
+        required,
+        value,
+        parts: Vec::new(),
+        choices: Vec::new(),
+        error: error
+            .filter(|e| e.field.as_deref() == Some(name))
+            .map(|e| e.message.clone()),
+    }
+}
+
+/// Why a form was refused: next to a field when the refusal names one.
+pub struct Refusal {
+    pub status: StatusCode,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Refusal {
+    /// The API's refusal as a form shows it: a bad field named in the reader's language.
+    fn from_api(page: &Page, error: ApiError) -> Self {
+        let status = error.status_code();
+        match error {
+            ApiError::InvalidField { field, detail } => {
+                // `languages[2]` is the languages field.
+                let name = field.split(['[', '.']).next().unwrap_or(&field).to_owned();
+                let key = format!("directory-invalid-{name}");
+                let message = if super::i18n::has(page.lang, &key) {
+                    page.t(&key)
+                } else {
+                    format!("{field}: {detail}")
+                };
+                Refusal {
+                    status,
+                    field: Some(name),
+                    message,
+                }
+            }
+            other => Refusal {
+                status,
+                field: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn state_fields(
+    page: &Page,
+    member_state: &MemberState,
+    sent: &[(String, String)],
+    refusal: Option<&Refusal>,
+) -> Vec<FieldView> {
+    let (participating, time_zone) = if refusal.is_some() {
+        (
+            value(sent, "participating").is_some(),
+            value(sent, "time_zone").unwrap_or_default().to_owned(),
+        )
+    } else {
+        (
+            member_state.participating,
+            member_state.time_zone.to_string(),
+        )
+    };
+    let mut participating_field = text_field(
+        page,
+        "state-form",
+        "participating",
+        if participating { "on" } else { "" }.to_owned(),
+        false,
+        refusal,
+    );
+    participating_field.kind = "boolean";
+    vec![
+        participating_field,
+        text_field(page, "state-form", "time_zone", time_zone, true, refusal),
+    ]
+}
+
+/// `POST /directory/{code}`: the Secretariat changes a state's participation and time zone.
+pub async fn update_member_state(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    secretariat_only(&signed_in).at(&signed_in.page)?;
+    let (code, member_state) = known_state(&state, page, &code).await?;
+    let body = json!({
+        "participating": value(&fields, "participating").is_some(),
+        "time_zone": value(&fields, "time_zone").unwrap_or_default().trim(),
+    });
+    let result = match member_state_changes_from(&body) {
+        Ok(changes) => state
+            .store
+            .update_member_state(
+                Actor::Caller(signed_in.caller()),
+                &code,
+                &changes,
+                clock::now(),
+            )
+            .await
+            .map_err(|e| directory_refusal(page, e)),
+        Err(error) => Err(Ok(Refusal::from_api(page, error))),
+    };
+    match result {
+        Ok(updated) => {
+            tracing::info!(member_state = %updated.code, participating = updated.participating, "member state changed from a page");
+            Ok(Redirect::to(&format!("/directory/{code}?done=state-saved")).into_response())
+        }
+        Err(Err(error)) => Err(Failure(page.clone(), error)),
+        Err(Ok(refusal)) => {
+            let form = state_fields(page, &member_state, &fields, Some(&refusal));
+            let query = StateQuery::default();
+            let view =
+                state_page(&state, &signed_in, code, &member_state, &query, Some(form)).await?;
+            Ok((refusal.status, html(&view)).into_response())
+        }
+    }
+}
+
+/// A directory command's refusal: shown on the form (`Ok`), or a failure page (`Err`).
+fn directory_refusal(page: &Page, error: DirectoryError) -> Result<Refusal, WebError> {
+    match error {
+        DirectoryError::Store(error) => Err(error.into()),
+        DirectoryError::PocNotFound(_) => Err(WebError::NotFound),
+        other => Ok(Refusal::from_api(page, other.into())),
+    }
+}
+
+/// The Secretariat's forms refuse anyone else (403, as the API does), saying who may.
+fn secretariat_only(signed_in: &SignedIn) -> Result<(), WebError> {
+    if signed_in.caller().is_secretariat() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            signed_in.page.t("directory-secretariat-only"),
+        ))
+    }
+}
+
+/// What a POC form holds: the record's values, or what was sent.
+#[derive(Clone, Default)]
+struct PocValues {
+    member_state: String,
+    name: String,
+    affiliation: String,
+    role: String,
+    email: String,
+    phone: String,
+    languages: String,
+}
+
+impl PocValues {
+    fn of(record: &PocRecord) -> Self {
+        Self {
+            member_state: record.member_state.to_string(),
+            name: record.name.clone(),
+            affiliation: record.affiliation.clone(),
+            role: record.role.as_str().to_owned(),
+            email: record.email.clone(),
+            phone: record.phone.clone().unwrap_or_default(),
+            languages: record.languages.0.join(", "),
+        }
+    }
+
+    fn sent(fields: &[(String, String)]) -> Self {
+        let get = |name: &str| value(fields, name).unwrap_or_default().to_owned();
+        Self {
+            member_state: get("member_state"),
+            name: get("name"),
+            affiliation: get("affiliation"),
+            role: get("role"),
+            email: get("email"),
+            phone: get("phone"),
+            languages: get("languages"),
+        }
+    }
+
+    /// The JSON body the API takes, with the fields `full` allows (a POC's own form has
+    /// no state and no role). An empty phone is `null`: none, or cleared.
+    fn body(&self, full: bool) -> Value {
+        let languages: Vec<&str> = self
+            .languages
+            .split([',', ' ', ';'])
+            .map(str::trim)
+            .filter(|code| !code.is_empty())
+            .collect();
+        let phone = self.phone.trim();
+        let mut body = json!({
+            "name": self.name,
+            "affiliation": self.affiliation,
+            "email": self.email.trim(),
+            "phone": if phone.is_empty() { Value::Null } else { json!(phone) },
+            "languages": languages,
+        });
+        if full {
+            body["member_state"] = json!(self.member_state);
+            body["role"] = json!(self.role);
+        }
+        body
+    }
+}
+
+/// The fields of a POC form; `full` for the Secretariat (state and role too).
+async fn poc_fields(
+    state: &AppState,
+    page: &Page,
+    values: &PocValues,
+    full: bool,
+    refusal: Option<&Refusal>,
+) -> Result<Vec<FieldView>, Failure> {
+    let mut fields = Vec::new();
+    if full {
+        let states = state.store.list_member_states().await.at(page)?;
+        let mut choices: Vec<Choice> = states
+            .iter()
+            .map(|m| Choice {
+                selected: m.code.as_str() == values.member_state,
+                label: page.state_name(m.code.as_str()),
+                value: m.code.to_string(),
+            })
+            .collect();
+        choices.sort_by(|a, b| a.label.cmp(&b.label));
+        let mut field = text_field(page, "poc", "member_state", String::new(), true, refusal);
+        field.kind = "select";
+        field.choices = choices;
+        fields.push(field);
+    }
+    fields.push(text_field(
+        page,
+        "poc",
+        "name",
+        values.name.clone(),
+        true,
+        refusal,
+    ));
+    fields.push(text_field(
+        page,
+        "poc",
+        "affiliation",
+        values.affiliation.clone(),
+        true,
+        refusal,
+    ));
+    if full {
+        let mut field = text_field(page, "poc", "role", String::new(), true, refusal);
+        field.kind = "select";
+        field.choices = PocRole::ALL
+            .into_iter()
+            .map(|role| Choice {
+                selected: role.as_str() == values.role,
+                label: page.word("poc-role", role.as_str()),
+                value: role.as_str().to_owned(),
+            })
+            .collect();
+        fields.push(field);
+    }
+    fields.push(text_field(
+        page,
+        "poc",
+        "email",
+        values.email.clone(),
+        true,
+        refusal,
+    ));
+    fields.push(text_field(
+        page,
+        "poc",
+        "phone",
+        values.phone.clone(),
+        false,
+        refusal,
+    ));
+    fields.push(text_field(
+        page,
+        "poc",
+        "languages",
+        values.languages.clone(),
+        false,
+        refusal,
+    ));
+    Ok(fields)
+}
+
+#[derive(Template)]
+#[template(path = "directory_poc_new.html", config = "src/web/askama.toml")]
+struct NewPocPage<'a> {
+    page: &'a Page,
+    fields: Vec<FieldView>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewPocQuery {
+    #[serde(default)]
+    member_state: Option<String>,
+}
+
+/// `GET /directory/pocs/new`: the Secretariat's form for a new POC.
+pub async fn new_poc_form(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Query(query): Query<NewPocQuery>,
+) -> Result<Response, Failure> {
+    secretariat_only(&signed_in).at(&signed_in.page)?;
+    let page = &signed_in.page;
+    let values = PocValues {
+        member_state: query.member_state.unwrap_or_default(),
+        role: PocRole::Policy.as_str().to_owned(),
+        ..PocValues::default()
+    };
+    let fields = poc_fields(&state, page, &values, true, None).await?;
+    Ok(html(&NewPocPage {
+        page,
+        fields,
+        error: None,
+    }))
+}
+
+/// `POST /directory/pocs`: the Secretariat adds a POC.
+pub async fn create_poc(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    secretariat_only(&signed_in).at(&signed_in.page)?;
+    let values = PocValues::sent(&fields);
+    let result = match new_poc_from(&values.body(true)) {
+        Ok(poc) => state
+            .store
+            .create_poc(Actor::Caller(signed_in.caller()), &poc, clock::now())
+            .await
+            .map_err(|e| directory_refusal(page, e)),
+        Err(error) => Err(Ok(Refusal::from_api(page, error))),
+    };
+    match result {
+        Ok(record) => {
+            tracing::info!(poc_id = %record.id, member_state = %record.member_state, "point of contact added from a page");
+            Ok(Redirect::to(&format!("/directory/pocs/{}?done=added", record.id)).into_response())
+        }
+        Err(Err(error)) => Err(Failure(page.clone(), error)),
+        Err(Ok(refusal)) => {
+            let fields = poc_fields(&state, page, &values, true, Some(&refusal)).await?;
+            let body = NewPocPage {
+                page,
+                fields,
+                error: refusal.field.is_none().then(|| refusal.message.clone()),
+            };
+            Ok((refusal.status, html(&body)).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "directory_poc.html", config = "src/web/askama.toml")]
+struct PocPage<'a> {
+    page: &'a Page,
+    poc: PocRow,
+    state_name: String,
+    /// The edit form, for the POC itself or the Secretariat (an active record only).
+    fields: Option<Vec<FieldView>>,
+    error: Option<String>,
+    may_confirm: bool,
+    may_deactivate: bool,
+    own: bool,
+    done: Option<String>,
+}
+
+/// The POC `id` from the path; an unknown or malformed one is the 404 page.
+async fn known_poc(state: &AppState, page: &Page, id: &str) -> Result<PocRecord, Failure> {
+    let not_found = || Failure(page.clone(), WebError::NotFound);
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    state
+        .store
+        .get_poc(id)
+        .await
+        .at(page)?
+        .ok_or_else(not_found)
+}
+
+async fn poc_page<'a>(
+    state: &AppState,
+    signed_in: &'a SignedIn,
+    record: PocRecord,
+    sent: Option<(&PocValues, &Refusal)>,
+    done: Option<&str>,
+) -> Result<PocPage<'a>, Failure> {
+    let page = &signed_in.page;
+    let caller = signed_in.caller();
+    let secretariat = caller.is_secretariat();
+    let own = caller.poc_id().is_some_and(|id| id.0 == record.id);
+    let editable = record.active && (secretariat || own);
+    let fields = if editable {
+        let values = match sent {
+            Some((values, _)) => values.clone(),
+            None => PocValues::of(&record),
+        };
+        Some(poc_fields(state, page, &values, secretariat, sent.map(|(_, r)| r)).await?)
+    } else {
+        None
+    };
+    Ok(PocPage {
+        page,
+        state_name: page.state_name(record.member_state.as_str()),
+        may_confirm: record.active && may_confirm(caller, record.id).is_ok(),
+        may_deactivate: record.active && secretariat,
+        own,
+        fields,
+        error: sent
+            .filter(|(_, r)| r.field.is_none())
+            .map(|(_, r)| r.message.clone()),
+        done: done_banner(page, done),
+        poc: PocRow::new(page, record, clock::now()),
+    })
+}
+
+/// `GET /directory/pocs/{id}`: one POC's record; editable by itself and the Secretariat.
+pub async fn poc(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, Failure> {
+    let record = known_poc(&state, &signed_in.page, &id).await?;
+    let view = poc_page(&state, &signed_in, record, None, query.done.as_deref()).await?;
+    Ok(html(&view))
+}
+
+/// `POST /directory/pocs/{id}`: changes to a POC's record, by itself or the Secretariat.
+pub async fn update_poc(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    let record = known_poc(&state, page, &id).await?;
+    let caller = signed_in.caller();
+    let values = PocValues::sent(&fields);
+    let result = match poc_changes_from(caller, record.id, &values.body(caller.is_secretariat())) {
+        Ok(changes) => state
+            .store
+            .update_poc(Actor::Caller(caller), record.id, &changes, clock::now())
+            .await
+            .map_err(|e| directory_refusal(page, e)),
+        // Another POC's record: refused with the API's reason, before reading any field.
+        Err(ApiError::Forbidden(reason)) => {
+            return Err(Failure(page.clone(), WebError::Forbidden(reason)));
+        }
+        Err(error) => Err(Ok(Refusal::from_api(page, error))),
+    };
+    match result {
+        Ok(updated) => {
+            tracing::info!(poc_id = %updated.id, "point of contact changed from a page");
+            Ok(Redirect::to(&format!("/directory/pocs/{}?done=saved", updated.id)).into_response())
+        }
+        Err(Err(error)) => Err(Failure(page.clone(), error)),
+        Err(Ok(refusal)) => {
+            let status = refusal.status;
+            let view =
+                poc_page(&state, &signed_in, record, Some((&values, &refusal)), None).await?;
+            Ok((status, html(&view)).into_response())
+        }
+    }
+}
+
+/// `POST /directory/pocs/{id}/confirm`: the POC (or the Secretariat) says its details are
+/// still right.
+pub async fn confirm_poc(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    let record = known_poc(&state, page, &id).await?;
+    if let Err(error) = may_confirm(signed_in.caller(), record.id) {
+        return Err(Failure(
+            page.clone(),
+            WebError::Forbidden(error.to_string()),
+        ));
+    }
+    let outcome = state
+        .store
+        .confirm_poc(Actor::Caller(signed_in.caller()), record.id, clock::now())
+        .await;
+    command_outcome(&state, &signed_in, record, outcome, "confirmed").await
+}
+
+/// `POST /directory/pocs/{id}/deactivate`: the Secretariat removes a POC from the
+/// directory (its record stays, marked deactivated).
+pub async fn deactivate_poc(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    secretariat_only(&signed_in).at(&signed_in.page)?;
+    let record = known_poc(&state, page, &id).await?;
+    let id = record.id;
+    let outcome = state
+        .store
+        .deactivate_poc(Actor::Caller(signed_in.caller()), id, clock::now())
+        .await;
+    command_outcome(&state, &signed_in, record, outcome, "deactivated").await
+}
+
+/// After a command without fields: back to the record with a banner, or the record with
+/// the refusal (a deactivated POC cannot be confirmed).
+async fn command_outcome(
+    state: &AppState,
+    signed_in: &SignedIn,
+    record: PocRecord,
+    outcome: Result<PocRecord, DirectoryError>,
+    done: &str,
+) -> Result<Response, Failure> {
+    match outcome {
+        Ok(updated) => {
+            tracing::info!(poc_id = %updated.id, done, "point of contact changed from a page");
+            Ok(
+                Redirect::to(&format!("/directory/pocs/{}?done={done}", updated.id))
+                    .into_response(),
+            )
+        }
+        Err(error) => {
+            let refusal = directory_refusal(&signed_in.page, error).at(&signed_in.page)?;
+            let status = refusal.status;
+            let values = PocValues::of(&record);
+            let view = poc_page(state, signed_in, record, Some((&values, &refusal)), None).await?;
+            Ok((status, html(&view)).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff.html", config = "src/web/askama.toml")]
+struct StaffPage<'a> {
+    page: &'a Page,
+    staff: Vec<StaffAccount>,
+    fields: Vec<FieldView>,
+    error: Option<String>,
+    done: Option<String>,
+}
+
+/// The Secretariat's own pages are not there for anyone else (the one 404 page).
+fn staff_only(signed_in: &SignedIn) -> Result<(), WebError> {
+    if signed_in.caller().is_secretariat() {
+        Ok(())
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+async fn staff_page<'a>(
+    state: &AppState,
+    signed_in: &'a SignedIn,
+    sent: &[(String, String)],
+    refusal: Option<&Refusal>,
+    done: Option<&str>,
+) -> Result<StaffPage<'a>, Failure> {
+    let page = &signed_in.page;
+    let staff = state.store.list_staff(false).await.at(page)?;
+    let typed = |name: &str| value(sent, name).unwrap_or_default().to_owned();
+    Ok(StaffPage {
+        page,
+        staff,
+        fields: vec![
+            text_field(page, "staff", "email", typed("email"), true, refusal),
+            text_field(page, "staff", "name", typed("name"), true, refusal),
+        ],
+        error: refusal
+            .filter(|r| r.field.is_none())
+            .map(|r| r.message.clone()),
+        done: done_banner(page, done),
+    })
+}
+
+/// `GET /staff`: the Secretariat's staff accounts.
+pub async fn staff(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, Failure> {
+    staff_only(&signed_in).at(&signed_in.page)?;
+    let view = staff_page(&state, &signed_in, &[], None, query.done.as_deref()).await?;
+    Ok(html(&view))
+}
+
+/// `POST /staff`: adds a staff account (its holder then signs in by e-mail).
+pub async fn add_staff(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    staff_only(&signed_in).at(&signed_in.page)?;
+    let refuse = |field: &str| Refusal {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        field: Some(field.to_owned()),
+        message: page.t(&format!("directory-invalid-{field}")),
+    };
+    let parsed = EmailAddress::parse(value(&fields, "email").unwrap_or_default().trim())
+        .map_err(|_| refuse("email"))
+        .and_then(|email| {
+            PersonName::parse(value(&fields, "name").unwrap_or_default())
+                .map(|name| (email, name))
+                .map_err(|_| refuse("name"))
+        });
+    let refusal = match parsed {
+        Ok((email, name)) => match state
+            .store
+            .add_staff(
+                Actor::Caller(signed_in.caller()),
+                &email,
+                &name,
+                clock::now(),
+            )
+            .await
+        {
+            Ok(account) => {
+                tracing::info!(staff_id = %account.id, "staff account added from a page");
+                return Ok(Redirect::to("/staff?done=staff-added").into_response());
+            }
+            Err(AccountError::DuplicateEmail(_)) => Refusal {
+                status: StatusCode::CONFLICT,
+                field: Some("email".into()),
+                message: page.t("staff-duplicate-email"),
+            },
+            Err(AccountError::Store(error)) => return Err(Failure(page.clone(), error.into())),
+        },
+        Err(refusal) => refusal,
+    };
+    let view = staff_page(&state, &signed_in, &fields, Some(&refusal), None).await?;
+    Ok((refusal.status, html(&view)).into_response())
+}
+
+/// `POST /staff/{id}/remove`: removes a staff account; its sessions end.
+pub async fn remove_staff(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    staff_only(&signed_in).at(&signed_in.page)?;
+    let not_found = || Failure(page.clone(), WebError::NotFound);
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let removed = state
+        .store
+        .remove_staff(
+            Actor::Caller(signed_in.caller()),
+            StaffKey::Id(id),
+            clock::now(),
+        )
+        .await
+        .at(page)?
+        .ok_or_else(not_found)?;
+    tracing::info!(staff_id = %removed.id, "staff account removed from a page");
+    Ok(Redirect::to("/staff?done=removed").into_response())
+}
