@@ -226,7 +226,8 @@ async fn visible(state: &AppState, signed_in: &SignedIn, id: Uuid) -> Result<Che
     }
 }
 
-/// `POST /checks`: starts a check (the Secretariat's only), then shows it.
+/// `POST /checks`: starts a check (the Secretariat's only: 403 for anyone else, as the
+/// API), then shows it.
 pub async fn start(
     signed_in: SignedIn,
     State(state): State<AppState>,
@@ -235,7 +236,11 @@ pub async fn start(
     let page = &signed_in.page;
     signed_in.check_form(&values).at(page)?;
     if !signed_in.caller().is_secretariat() {
-        return Err(Failure(page.clone(), WebError::NotFound));
+        // As the API answers (403), saying who may.
+        return Err(Failure(
+            page.clone(),
+            WebError::Forbidden(page.t("checks-secretariat-only")),
+        ));
     }
     let ticked: Vec<String> = values
         .iter()
@@ -357,8 +362,11 @@ pub async fn reply(
         return Err(Failure(page.clone(), WebError::NotFound));
     };
     if signed_in.caller().is_secretariat() {
-        // Only a POC asked replies; to anyone else there is nothing here to reply to.
-        return Err(Failure(page.clone(), WebError::NotFound));
+        // As the API answers (403): only a POC asked replies.
+        return Err(Failure(
+            page.clone(),
+            WebError::Forbidden(page.t("checks-reply-poc-only")),
+        ));
     }
     match state
         .store

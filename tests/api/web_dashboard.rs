@@ -172,11 +172,16 @@ async fn a_poc_gets_the_404_page_for_the_dashboard_and_for_a_check_not_asking_it
         .submit(&people.chl, &format!("{check}/reply"), &[])
         .await;
     assert_eq!(replied.status, StatusCode::NOT_FOUND);
-    // Nor may a POC start one.
+    // Nor may a POC start one, nor the Secretariat reply: refused as the API refuses.
     let refused = app
         .submit(&people.chl, "/checks", &[("reply_window_days", "7")])
         .await;
-    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    refused.assert_holds(&["Only the CICTE Secretariat starts communication checks."]);
+    let refused = app
+        .submit(&people.staff, &format!("{check}/reply"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.db
             .count("SELECT COUNT(*) FROM communication_check_targets WHERE replied_at IS NOT NULL")
