@@ -285,6 +285,12 @@ async fn starting_a_check_and_replying_to_it_from_the_pages(db: TestDb) {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let theirs = app.page("/checks", Some(&people.bra.cookie)).await;
+    theirs.assert_holds(&["Checks that ask you", "Reply awaited"]);
+    assert!(
+        !theirs.html.contains("Start a check"),
+        "the form is the Secretariat's"
+    );
     let replied = app
         .submit(&people.bra, &format!("{check}/reply"), &[])
         .await;
