@@ -19,6 +19,9 @@ use crate::delivery::email::Mailer;
 use crate::http::AppState;
 
 mod account;
+mod charts;
+mod checks;
+mod dashboard;
 mod directory;
 pub(crate) mod forms;
 pub mod i18n;
@@ -89,6 +92,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/inquiries/{id}", get(inquiry::show))
         .route("/inquiries/{id}/actions/{action}", post(inquiry::act))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/checks", get(checks::list).post(checks::start))
+        .route("/checks/{id}", get(checks::show))
+        .route("/checks/{id}/reply", post(checks::reply))
         .route("/directory", get(directory::directory))
         .route(
             "/directory/{code}",
