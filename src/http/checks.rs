@@ -42,53 +42,53 @@ impl From<CheckError> for ApiError {
 
 /// A check, with every POC asked when the Secretariat reads it.
 #[derive(Debug, Serialize)]
-struct CheckView {
-    id: Uuid,
-    created_at: DateTime<Utc>,
-    reply_window: String,
-    window_ends_at: DateTime<Utc>,
+pub(crate) struct CheckView {
+    pub(crate) id: Uuid,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) reply_window: String,
+    pub(crate) window_ends_at: DateTime<Utc>,
     /// The window has ended: those who did not reply by then are listed in `not_replied`.
-    window_ended: bool,
+    pub(crate) window_ended: bool,
     /// The states asked; `null` when every active POC was.
-    member_states: Option<Vec<String>>,
+    pub(crate) member_states: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    results: Option<CheckResults>,
+    pub(crate) results: Option<CheckResults>,
     /// For a POC: when it replied (null if not yet).
     #[serde(skip_serializing_if = "Option::is_none")]
-    your_reply: Option<Option<DateTime<Utc>>>,
+    pub(crate) your_reply: Option<Option<DateTime<Utc>>>,
 }
 
 #[derive(Debug, Serialize)]
-struct CheckResults {
-    asked: usize,
-    replied: usize,
-    replied_in_time: usize,
-    by_state: Vec<StateResult>,
+pub(crate) struct CheckResults {
+    pub(crate) asked: usize,
+    pub(crate) replied: usize,
+    pub(crate) replied_in_time: usize,
+    pub(crate) by_state: Vec<StateResult>,
     /// Once the window has ended: the POCs that did not reply within it.
-    not_replied: Vec<TargetView>,
+    pub(crate) not_replied: Vec<TargetView>,
 }
 
 #[derive(Debug, Serialize)]
-struct StateResult {
-    member_state: String,
-    asked: usize,
-    replied: usize,
-    pocs: Vec<TargetView>,
+pub(crate) struct StateResult {
+    pub(crate) member_state: String,
+    pub(crate) asked: usize,
+    pub(crate) replied: usize,
+    pub(crate) pocs: Vec<TargetView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-struct TargetView {
-    poc_id: Uuid,
-    name: String,
-    role: String,
-    replied_at: Option<DateTime<Utc>>,
+pub(crate) struct TargetView {
+    pub(crate) poc_id: Uuid,
+    pub(crate) name: String,
+    pub(crate) role: String,
+    pub(crate) replied_at: Option<DateTime<Utc>>,
     /// From the start of the check to the reply.
-    reply_time: Option<IsoDuration>,
+    pub(crate) reply_time: Option<IsoDuration>,
     /// Replied after the window ended.
-    late: bool,
+    pub(crate) late: bool,
 }
 
-fn view(
+pub(crate) fn view(
     record: CheckRecord,
     targets: Option<Vec<CheckTarget>>,
     your_reply: Option<Option<DateTime<Utc>>>,
@@ -164,23 +164,34 @@ struct CreateCheck {
     reply_window: IsoDuration,
 }
 
-async fn create(
-    Secretariat(caller): Secretariat,
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<CreateCheck>,
-) -> Result<Response, ApiError> {
-    if body.member_states.as_ref().is_some_and(Vec::is_empty) {
+/// What a new check must be, beyond its types: some states or all of them (never an empty
+/// list), and a reply window of at most 90 days. The page that starts a check applies
+/// the same rules.
+pub(crate) fn check_rules(
+    member_states: Option<&[MemberStateCode]>,
+    reply_window: IsoDuration,
+) -> Result<(), ApiError> {
+    if member_states.is_some_and(<[MemberStateCode]>::is_empty) {
         return Err(ApiError::invalid_field(
             "member_states",
             "must name at least one state, or be left out to ask every state",
         ));
     }
-    if body.reply_window.as_delta() > chrono::TimeDelta::days(90) {
+    if reply_window.as_delta() > chrono::TimeDelta::days(90) {
         return Err(ApiError::invalid_field(
             "reply_window",
             "must be at most P90D",
         ));
     }
+    Ok(())
+}
+
+async fn create(
+    Secretariat(caller): Secretariat,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateCheck>,
+) -> Result<Response, ApiError> {
+    check_rules(body.member_states.as_deref(), body.reply_window)?;
     let record = state
         .store
         .create_check(
@@ -230,7 +241,11 @@ async fn list(
 
 /// The check as `caller` may see it: everything for the Secretariat, its own reply for a
 /// POC asked, 404 for anyone else.
-async fn check_for(state: &AppState, caller: &Caller, id: Uuid) -> Result<CheckView, ApiError> {
+pub(crate) async fn check_for(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<CheckView, ApiError> {
     let not_found = || ApiError::NotFound(format!("no communication check has id {id}"));
     let (record, targets) = state.store.get_check(id).await?.ok_or_else(not_found)?;
     match &caller.principal {

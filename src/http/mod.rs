@@ -23,7 +23,7 @@ use tracing::Level;
 
 use crate::store::Store;
 
-mod checks;
+pub(crate) mod checks;
 mod directory_events;
 mod docs;
 pub mod extract;

@@ -42,11 +42,19 @@ pub fn text(language: Language, key: &str) -> String {
     lookup(language, key, None)
 }
 
-/// The string `key` in `language`, with its `{ $name }` placeables filled from `args`.
+/// The string `key` in `language`, with its `{ $name }` placeables filled from `args`
+/// (whole numbers as numbers, for plurals).
 pub fn text_with(language: Language, key: &str, args: &[(&'static str, String)]) -> String {
     let args: HashMap<Cow<'static, str>, FluentValue> = args
         .iter()
-        .map(|(name, value)| (Cow::Borrowed(*name), FluentValue::from(value.clone())))
+        .map(|(name, value)| {
+            // A whole number is passed as a number, so `{ $n -> [one] … }` picks its plural.
+            let value = match value.parse::<i64>() {
+                Ok(number) => FluentValue::from(number),
+                Err(_) => FluentValue::from(value.clone()),
+            };
+            (Cow::Borrowed(*name), value)
+        })
         .collect();
     lookup(language, key, Some(&args))
 }

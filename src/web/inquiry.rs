@@ -128,7 +128,7 @@ pub async fn show(
             signed_in.page.t1(
                 "inquiry-done",
                 "action",
-                &action_title(&signed_in.page, action),
+                action_title(&signed_in.page, action),
             )
         });
     let page = render_page(&state, &signed_in, &inquiry, party, None, done).await?;

@@ -19,8 +19,11 @@ use crate::delivery::email::Mailer;
 use crate::http::AppState;
 
 mod account;
+mod charts;
+mod checks;
+mod dashboard;
 mod directory;
-mod forms;
+pub(crate) mod forms;
 pub mod i18n;
 mod inbox;
 mod inquiry;
@@ -28,6 +31,7 @@ mod page;
 mod render;
 mod session;
 mod sign_in;
+mod words;
 
 /// What the pages need beyond the store.
 #[derive(Clone, Debug)]
@@ -88,6 +92,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/inquiries/{id}", get(inquiry::show))
         .route("/inquiries/{id}/actions/{action}", post(inquiry::act))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/checks", get(checks::list).post(checks::start))
+        .route("/checks/{id}", get(checks::show))
+        .route("/checks/{id}/reply", post(checks::reply))
         .route("/directory", get(directory::directory))
         .route(
             "/directory/{code}",

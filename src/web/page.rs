@@ -41,21 +41,24 @@ impl Page {
         i18n::text_with(self.lang, key, &[(name, value.to_string())])
     }
 
-    /// The string `key` with two arguments.
-    pub fn t2(
-        &self,
-        key: &str,
-        first: (&'static str, &dyn std::fmt::Display),
-        second: (&'static str, &dyn std::fmt::Display),
-    ) -> String {
-        i18n::text_with(
-            self.lang,
-            key,
-            &[
-                (first.0, first.1.to_string()),
-                (second.0, second.1.to_string()),
-            ],
-        )
+    /// A duration in words ("2 days 4 hours", "3 días"), to the minute.
+    pub fn duration(&self, duration: &crate::domain::IsoDuration) -> String {
+        let minutes = duration.as_delta().num_minutes();
+        let parts = [
+            ("duration-days", minutes / (24 * 60)),
+            ("duration-hours", minutes / 60 % 24),
+            ("duration-minutes", minutes % 60),
+        ];
+        let words: Vec<String> = parts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(key, n)| self.t1(key, "n", n))
+            .collect();
+        if words.is_empty() {
+            self.t1("duration-minutes", "n", 0)
+        } else {
+            words.join(" ")
+        }
     }
 
     /// A status as a word ("Awaiting response"): the key `status-<status>`.
@@ -120,7 +123,7 @@ impl Page {
         };
         let mut grouped = String::new();
         for (i, digit) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push_str(separator);
             }
             grouped.push(digit);
@@ -174,6 +177,31 @@ mod tests {
         assert_eq!(
             page(Language::Fr, chrono_tz::America::PortauPrince).time(&at),
             "1 décembre 2026 à 07:30 EST"
+        );
+    }
+
+    #[test]
+    fn a_duration_reads_in_words() {
+        let d = |text: &str| crate::domain::IsoDuration::parse(text).unwrap();
+        assert_eq!(
+            page(Language::En, chrono_tz::UTC).duration(&d("P2DT4H")),
+            "2 days 4 hours"
+        );
+        assert_eq!(
+            page(Language::En, chrono_tz::UTC).duration(&d("P1DT1H")),
+            "1 day 1 hour"
+        );
+        assert_eq!(
+            page(Language::Es, chrono_tz::UTC).duration(&d("P3D")),
+            "3 días"
+        );
+        assert_eq!(
+            page(Language::Pt, chrono_tz::UTC).duration(&d("PT90M")),
+            "1 hora 30 minutos"
+        );
+        assert_eq!(
+            page(Language::Fr, chrono_tz::UTC).duration(&d("PT30S")),
+            "0 minute"
         );
     }
 

@@ -29,8 +29,6 @@ pub enum WebError {
     TooManyRequests(std::time::Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Unexpected(String),
 }
 
 /// A [`WebError`] with the page it happened on, so it is shown in the reader's language.
@@ -38,6 +36,9 @@ pub struct Failure(pub Page, pub WebError);
 
 /// `result.at(&page)`: the error, with where to show it.
 pub trait At<T> {
+    // A failure is a page to render (the reader's context included), built once on a
+    // request's way out: its size costs nothing worth a box.
+    #[allow(clippy::result_large_err)]
     fn at(self, page: &Page) -> Result<T, Failure>;
 }
 
@@ -88,7 +89,7 @@ impl IntoResponse for Failure {
                 "error-bad-request-title",
                 page.t("error-bad-request-text"),
             ),
-            WebError::Store(_) | WebError::Unexpected(_) => (
+            WebError::Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "error-internal-title",
                 page.t("error-internal-text"),

@@ -218,6 +218,7 @@ fn plausible_secret(secret: &str) -> bool {
 pub async fn sign_out(
     signed_in: SignedIn,
     State(state): State<AppState>,
+    jar: CookieJar,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     signed_in.check_form(&fields).at(&signed_in.page)?;
@@ -231,8 +232,9 @@ pub async fn sign_out(
         .await
         .at(&signed_in.page)?;
     tracing::info!(session_id = %signed_in.session.session_id, "a browser session ended by signing out");
+    // Removed from the request's jar, so the answer tells the browser to drop it.
     let gone = session::cookie(SESSION_COOKIE, String::new(), state.web.secure_cookies);
-    Ok((CookieJar::new().remove(gone), Redirect::to("/sign-in")).into_response())
+    Ok((jar.remove(gone), Redirect::to("/sign-in")).into_response())
 }
 
 /// Chooses the pages' language: kept on the account when signed in, in a cookie otherwise.

@@ -42,6 +42,7 @@ mod serve_process;
 mod tidy;
 mod tokens;
 mod web;
+mod web_dashboard;
 mod web_directory;
 mod webhook_registration;
 mod webhooks;

@@ -374,6 +374,9 @@ async fn pages_speak_the_readers_language(db: TestDb) {
     inbox.assert_holds(&["Brésil"]);
 }
 
+/// Who takes which action with what in the form.
+type Step<'a> = (&'a WebSession, &'a str, Vec<(&'a str, &'a str)>);
+
 /// Takes `action` on the inquiry page as `session`, with the page's own hidden fields.
 async fn act(
     app: &TestApp,
@@ -407,7 +410,7 @@ async fn two_states_go_through_option_2_on_the_pages(db: TestDb) {
         .location()
         .trim_start_matches("/inquiries/")
         .to_owned();
-    let steps: [(&WebSession, &str, Vec<(&str, &str)>); 8] = [
+    let steps: [Step; 8] = [
         (&states.chl, "lookup_poc", vec![("member_state", "BRA")]),
         (&states.chl, "invoke", vec![("languages", "pt")]),
         (
@@ -610,6 +613,11 @@ async fn signing_out_ends_the_session(db: TestDb) {
     let states = two_states(&app).await;
     let out = app.submit(&states.chl, "/sign-out", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let dropped = set_cookie_line(&out.headers, "cbm2_session");
+    assert!(
+        dropped.contains("Max-Age=0"),
+        "the browser is told to drop it: {dropped}"
+    );
     let after = app.page("/inbox", Some(&states.chl.cookie)).await;
     assert_eq!(
         after.status,

@@ -86,6 +86,18 @@ status-acknowledged = Acknowledged
 status-responded = Responded
 status-closed = Closed
 status-withdrawn = Withdrawn
+duration-days = { $n ->
+    [one] { $n } day
+   *[other] { $n } days
+}
+duration-hours = { $n ->
+    [one] { $n } hour
+   *[other] { $n } hours
+}
+duration-minutes = { $n ->
+    [one] { $n } minute
+   *[other] { $n } minutes
+}
 badge-exercise = Exercise
 badge-overdue = Past deadline
 sensitivity-routine = Routine

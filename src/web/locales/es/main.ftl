@@ -87,6 +87,18 @@ status-acknowledged = Con acuse de recibo
 status-responded = Respondida
 status-closed = Cerrada
 status-withdrawn = Retirada
+duration-days = { $n ->
+    [one] { $n } día
+   *[other] { $n } días
+}
+duration-hours = { $n ->
+    [one] { $n } hora
+   *[other] { $n } horas
+}
+duration-minutes = { $n ->
+    [one] { $n } minuto
+   *[other] { $n } minutos
+}
 badge-exercise = Ejercicio
 badge-overdue = Plazo vencido
 sensitivity-routine = Ordinaria

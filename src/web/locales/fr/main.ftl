@@ -88,6 +88,18 @@ status-acknowledged = Réception accusée
 status-responded = Réponse donnée
 status-closed = Clôturée
 status-withdrawn = Retirée
+duration-days = { $n ->
+    [one] { $n } jour
+   *[other] { $n } jours
+}
+duration-hours = { $n ->
+    [one] { $n } heure
+   *[other] { $n } heures
+}
+duration-minutes = { $n ->
+    [one] { $n } minute
+   *[other] { $n } minutes
+}
 badge-exercise = Exercice
 badge-overdue = Délai dépassé
 sensitivity-routine = Ordinaire

@@ -87,6 +87,18 @@ status-acknowledged = Recebimento confirmado
 status-responded = Respondida
 status-closed = Encerrada
 status-withdrawn = Retirada
+duration-days = { $n ->
+    [one] { $n } dia
+   *[other] { $n } dias
+}
+duration-hours = { $n ->
+    [one] { $n } hora
+   *[other] { $n } horas
+}
+duration-minutes = { $n ->
+    [one] { $n } minuto
+   *[other] { $n } minutos
+}
 badge-exercise = Exercício
 badge-overdue = Prazo vencido
 sensitivity-routine = Ordinária
