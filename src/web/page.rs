@@ -41,6 +41,23 @@ impl Page {
         i18n::text_with(self.lang, key, &[(name, value.to_string())])
     }
 
+    /// The string `key` with two arguments.
+    pub fn t2(
+        &self,
+        key: &str,
+        first: (&'static str, &dyn std::fmt::Display),
+        second: (&'static str, &dyn std::fmt::Display),
+    ) -> String {
+        i18n::text_with(
+            self.lang,
+            key,
+            &[
+                (first.0, first.1.to_string()),
+                (second.0, second.1.to_string()),
+            ],
+        )
+    }
+
     /// A duration in words ("2 days 4 hours", "3 días"), to the minute.
     pub fn duration(&self, duration: &crate::domain::IsoDuration) -> String {
         let minutes = duration.as_delta().num_minutes();

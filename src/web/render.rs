@@ -29,6 +29,9 @@ pub enum WebError {
     TooManyRequests(std::time::Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A failure that is neither the reader's nor the store's (logged, 500).
+    #[error("{0}")]
+    Unexpected(String),
 }
 
 /// A [`WebError`] with the page it happened on, so it is shown in the reader's language.
@@ -89,7 +92,7 @@ impl IntoResponse for Failure {
                 "error-bad-request-title",
                 page.t("error-bad-request-text"),
             ),
-            WebError::Store(_) => (
+            WebError::Store(_) | WebError::Unexpected(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "error-internal-title",
                 page.t("error-internal-text"),
