@@ -829,17 +829,59 @@ async fn check_pages(person: &Person<'_>, pages: &[(&str, &str)]) {
     person.browser.set_viewport(super::DESKTOP).await;
 }
 
-/// The directory, staff and account pages as a POC and as the Secretariat's staff see
-/// them. Markup only, so SQLite alone: their store paths run on both databases in
-/// tests/api/web_directory.rs.
+/// The Secretariat's pages (dashboard, checks, staff) and the directory and account pages,
+/// as a POC and as the Secretariat's staff see them, with rows in their lists. Markup only,
+/// so SQLite alone: their store paths run on both databases in tests/api/web_directory.rs
+/// and tests/api/web_dashboard.rs.
 #[tokio::test]
-async fn the_directory_staff_and_account_pages_pass_axe_and_fit_a_phone() {
+async fn the_secretariat_directory_and_account_pages_pass_axe_and_fit_a_phone() {
     let Some(browser) = Browser::start("fr").await else {
         return;
     };
     let app = spawn_for_browser(TestDb::sqlite(), |_| {}).await;
-    let (ana_id, _) = app.poc_with_token("CHL", "Ana Rojas").await;
-    app.poc_with_token("BRA", "Bruno Lima").await;
+    let (ana_id, chl_token) = app.poc_with_token("CHL", "Ana Rojas").await;
+    let (_, bra_token) = app.poc_with_token("BRA", "Bruno Lima").await;
+    // The dashboard's every part filled: an acknowledged inquiry (its delays measured) and
+    // one past its deadline.
+    let answered = app
+        .send_inquiry(&chl_token, "BRA", "urgent", None, false)
+        .await;
+    app.post(
+        &format!(
+            "/v1/inquiries/{}/acknowledge",
+            answered["id"].as_str().unwrap()
+        ),
+        &bra_token,
+        serde_json::json!({"estimated_timeframe": "P3D"}),
+    )
+    .await
+    .assert_status(200);
+    let late = app
+        .send_inquiry(
+            &chl_token,
+            "BRA",
+            "critical",
+            Some(Duration::from_secs(1)),
+            false,
+        )
+        .await;
+    let late = format!("/v1/inquiries/{}", late["id"].as_str().unwrap());
+    poll_until("the inquiry to pass its deadline", WAIT, async || {
+        let view = app.get(&late, &chl_token).await;
+        (view.assert_status(200)["overdue"] == true).then_some(())
+    })
+    .await;
+    let check = app
+        .post(
+            "/v1/communication-checks",
+            &app.secretariat,
+            serde_json::json!({"member_states": ["BRA", "CHL"], "reply_window": "P3D"}),
+        )
+        .await;
+    let check = format!(
+        "/checks/{}",
+        check.assert_status(201)["id"].as_str().expect("an id")
+    );
     let store = Store::connect(&app.db.url).await.expect("connect");
     store
         .add_staff(
@@ -865,6 +907,8 @@ async fn the_directory_staff_and_account_pages_pass_axe_and_fit_a_phone() {
             ("/directory/CHL", "a member state, as its POC"),
             (&own_record, "a POC's own record, with its form"),
             ("/account", "the account page"),
+            ("/checks", "the checks that ask a POC"),
+            (&check, "a check, with a POC's reply form"),
         ],
     )
     .await;
@@ -874,6 +918,9 @@ async fn the_directory_staff_and_account_pages_pass_axe_and_fit_a_phone() {
     check_pages(
         &person,
         &[
+            ("/dashboard", "the Secretariat's dashboard"),
+            ("/checks", "the checks, with the form that starts one"),
+            (&check, "a check, as the Secretariat sees its replies"),
             ("/directory", "the directory, as the Secretariat"),
             (
                 "/directory/CHL",
@@ -886,5 +933,7 @@ async fn the_directory_staff_and_account_pages_pass_axe_and_fit_a_phone() {
         ],
     )
     .await;
+    person.open("/dashboard").await;
+    browser.screenshot("dashboard").await;
     browser.close().await;
 }
