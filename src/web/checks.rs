@@ -252,11 +252,10 @@ pub async fn start(
         && !values
             .iter()
             .any(|(name, value)| name == "scope" && value == "chosen");
-    let days = values
-        .iter()
-        .find(|(name, _)| name == "reply_window_days")
-        .map(|(_, value)| value.trim().to_owned())
-        .unwrap_or_default();
+    let days = super::forms::field(&values, "reply_window_days")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let mut form = StartForm {
         all,
         states: state_choices(&state, page, &ticked).await?,

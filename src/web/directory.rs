@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::forms::field;
 use super::inquiry::{Choice, FieldView};
 use super::page::Page;
 use super::render::{At, Failure, WebError, html};
@@ -241,14 +242,6 @@ async fn state_page<'a>(
     })
 }
 
-/// The value of the form field `name`, if sent.
-fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// A text field of one of the directory's forms.
 fn text_field(
     page: &Page,
@@ -320,8 +313,8 @@ fn state_fields(
 ) -> Vec<FieldView> {
     let (participating, time_zone) = if refusal.is_some() {
         (
-            value(sent, "participating").is_some(),
-            value(sent, "time_zone").unwrap_or_default().to_owned(),
+            field(sent, "participating").is_some(),
+            field(sent, "time_zone").unwrap_or_default().to_owned(),
         )
     } else {
         (
@@ -356,8 +349,8 @@ pub async fn update_member_state(
     secretariat_only(&signed_in).at(&signed_in.page)?;
     let (code, member_state) = known_state(&state, page, &code).await?;
     let body = json!({
-        "participating": value(&fields, "participating").is_some(),
-        "time_zone": value(&fields, "time_zone").unwrap_or_default().trim(),
+        "participating": field(&fields, "participating").is_some(),
+        "time_zone": field(&fields, "time_zone").unwrap_or_default().trim(),
     });
     let result = match member_state_changes_from(&body) {
         Ok(changes) => state
@@ -434,7 +427,7 @@ impl PocValues {
     }
 
     fn sent(fields: &[(String, String)]) -> Self {
-        let get = |name: &str| value(fields, name).unwrap_or_default().to_owned();
+        let get = |name: &str| field(fields, name).unwrap_or_default().to_owned();
         Self {
             member_state: get("member_state"),
             name: get("name"),
@@ -836,7 +829,7 @@ async fn staff_page<'a>(
 ) -> Result<StaffPage<'a>, Failure> {
     let page = &signed_in.page;
     let staff = state.store.list_staff(false).await.at(page)?;
-    let typed = |name: &str| value(sent, name).unwrap_or_default().to_owned();
+    let typed = |name: &str| field(sent, name).unwrap_or_default().to_owned();
     Ok(StaffPage {
         page,
         staff,
@@ -876,10 +869,10 @@ pub async fn add_staff(
         field: Some(field.to_owned()),
         message: page.t(&format!("directory-invalid-{field}")),
     };
-    let parsed = EmailAddress::parse(value(&fields, "email").unwrap_or_default().trim())
+    let parsed = EmailAddress::parse(field(&fields, "email").unwrap_or_default().trim())
         .map_err(|_| refuse("email"))
         .and_then(|email| {
-            PersonName::parse(value(&fields, "name").unwrap_or_default())
+            PersonName::parse(field(&fields, "name").unwrap_or_default())
                 .map(|name| (email, name))
                 .map_err(|_| refuse("name"))
         });

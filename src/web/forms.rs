@@ -56,6 +56,14 @@ static FORMS: LazyLock<BTreeMap<String, FormDefinition>> = LazyLock::new(|| {
         .unwrap_or_else(|e| panic!("protocol/forms.toml is invalid: {e}"))
 });
 
+/// The value of the submitted field `name`, if sent (the first, when it repeats).
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
 /// The form of `action`, if people take it through a form.
 pub fn form_of(action: ActionName) -> Option<&'static FormDefinition> {
     FORMS.get(action.as_str())
@@ -78,13 +86,7 @@ pub fn to_body(
     values: &[(String, String)],
     zone: Tz,
 ) -> Result<Value, FormError> {
-    let one = |name: &str| {
-        values
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .filter(|value| !value.trim().is_empty())
-    };
+    let one = |name: &str| field(values, name).filter(|value| !value.trim().is_empty());
     let all = |name: &str| -> Vec<String> {
         values
             .iter()

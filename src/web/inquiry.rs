@@ -473,12 +473,7 @@ pub async fn act(
     let Some(definition) = form_of(action) else {
         return Err(Failure(page.clone(), WebError::NotFound));
     };
-    let value = |name: &str| {
-        values
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let value = |name: &str| forms::field(&values, name);
     let refuse = |status: StatusCode, field: Option<String>, message: String| {
         Refused {
             action,

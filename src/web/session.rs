@@ -96,10 +96,7 @@ impl Visitor {
     /// Refuses a form whose token is not this visitor's (another site's form, or a page
     /// from an ended session).
     pub fn check_form(&self, fields: &[(String, String)]) -> Result<(), WebError> {
-        let sent = fields
-            .iter()
-            .find(|(name, _)| name == CSRF_FIELD)
-            .map(|(_, value)| value.as_bytes());
+        let sent = super::forms::field(fields, CSRF_FIELD).map(str::as_bytes);
         let expected = self.page.csrf.as_bytes();
         let same = sent.is_some_and(|sent| {
             sent.len() == expected.len()

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::forms::field;
 use super::i18n;
 use super::page::Page;
 use super::render::{At, Failure, html};
@@ -74,13 +75,7 @@ pub async fn send_link(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     visitor.check_form(&fields).at(&visitor.page)?;
-    let value = |name: &str| {
-        fields
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
+    let value = |name: &str| field(&fields, name).unwrap_or_default().trim().to_owned();
     let (typed, next) = (value("email"), local_path(Some(&value("next"))));
     let email = match EmailAddress::try_from(typed.clone()) {
         Ok(email) => email,
@@ -244,12 +239,7 @@ pub async fn choose_language(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     visitor.check_form(&fields).at(&visitor.page)?;
-    let value = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let value = |name: &str| field(&fields, name);
     let Some(language) = value("language").and_then(i18n::parse_language) else {
         return Err(Failure(
             visitor.page.clone(),
