@@ -224,15 +224,21 @@ impl Browser {
     /// `docs/screenshots/NAME.png` when `CBM2_UPDATE_SCREENSHOTS=1` (so ordinary runs
     /// leave the checkout clean). Returns the path under `target/`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.expect("take a screenshot");
-        let file = format!("{name}.png");
-        let under_target = target_dir().join("screenshots").join(&file);
-        write_file(&under_target, &png);
+        let (png, under_target) = self.screenshot_in_target(name).await;
         if std::env::var("CBM2_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
             let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-            write_file(&docs.join(&file), &png);
+            write_file(&docs.join(format!("{name}.png")), &png);
         }
         under_target
+    }
+
+    /// Saves a PNG of the viewport as `target/screenshots/NAME.png` only, never in docs/
+    /// (for the harness's own tests); returns the image and its path.
+    pub async fn screenshot_in_target(&self, name: &str) -> (Vec<u8>, PathBuf) {
+        let png = self.client.screenshot().await.expect("take a screenshot");
+        let under_target = target_dir().join("screenshots").join(format!("{name}.png"));
+        write_file(&under_target, &png);
+        (png, under_target)
     }
 
     /// Ends the session (Chromium exits), then stops chromedriver and hands on the turn.
