@@ -134,6 +134,16 @@ pub fn route_table() -> Vec<(Method, String)> {
     routes().table
 }
 
+/// A request's path as logs show it: a sign-in link's secret (`/sign-in/{secret}`) is
+/// left out, since whoever reads the log could otherwise sign in with it.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/sign-in/") {
+        "/sign-in/{secret}"
+    } else {
+        path
+    }
+}
+
 /// The answer to a request whose handler panicked: logged at error level with the panic's
 /// message (the request's span names the request), 500 problem+json to the caller, which
 /// learns nothing of the cause.
@@ -204,7 +214,7 @@ pub fn app(state: AppState, limits: &HttpLimits) -> Router {
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        path = %request.uri().path(),
+                        path = %logged_path(request.uri().path()),
                         request_id,
                         // Who called, once the token is checked: `principal=secretariat`,
                         // or `principal=poc:<uuid> state=CHL`.
@@ -226,6 +236,13 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[test]
+    fn a_sign_in_secret_never_reaches_the_log() {
+        assert_eq!(logged_path("/sign-in/abcDEF123"), "/sign-in/{secret}");
+        assert_eq!(logged_path("/sign-in"), "/sign-in");
+        assert_eq!(logged_path("/v1/inquiries/1"), "/v1/inquiries/1");
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_answers_500_problem_json_and_the_router_serves_on() {
