@@ -131,6 +131,12 @@ fn code_point(c: char) -> String {
 /// Trims `value` and checks it against the rules every bounded text shares; multi-line
 /// text comes back with CR LF read as LF.
 fn check_text(value: &str, max: usize, lines: Lines) -> Result<String, InvalidText> {
+    // The bound holds for what was sent, as the contract's maxLength says, not only for
+    // what is left once the surrounding spaces (which include U+0085) are trimmed.
+    let sent = value.chars().count();
+    if sent > max {
+        return Err(InvalidText::TooLong { max, len: sent });
+    }
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(InvalidText::Empty);
@@ -264,5 +270,15 @@ mod tests {
     #[test]
     fn counts_characters_not_bytes() {
         assert!(PersonName::parse(&"é".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn the_bound_counts_what_was_sent_before_trimming() {
+        let padded = format!("{}000{}", "\u{85}", "\u{85}".repeat(100));
+        assert_eq!(
+            Label::parse(&padded),
+            Err(InvalidText::TooLong { max: 100, len: 104 })
+        );
+        assert_eq!(Label::parse("  ok  ").unwrap().as_str(), "ok");
     }
 }
