@@ -63,7 +63,7 @@ fn generate_secret() -> Result<String, getrandom::Error> {
 
 /// 256 random bits from the operating system, URL-safe base64 without padding (43
 /// characters): the secret of a token, a sign-in link or a browser session.
-pub(super) fn random_secret() -> Result<String, getrandom::Error> {
+pub(crate) fn random_secret() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))

@@ -4,14 +4,12 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::i18n;
 use super::page::{Page, Reader};
@@ -37,7 +35,7 @@ struct VisitorToken(String);
 /// Gives every browser a form token of its own (a cookie, set on the first answer), so
 /// that the forms shown before signing in carry a token a third-party site cannot know.
 pub async fn visitor_token(
-    State(settings): axum::extract::State<AppState>,
+    State(settings): State<AppState>,
     jar: CookieJar,
     mut request: Request,
     next: Next,
@@ -60,13 +58,10 @@ pub async fn visitor_token(
     }
 }
 
-use axum::extract::State;
-
-/// 256 random bits, URL-safe base64 (43 characters).
+/// 256 random bits, URL-safe base64 (43 characters): the store's secrets, for a form's
+/// token or key.
 pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source works");
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::store::tokens::random_secret().expect("the operating system's random source works")
 }
 
 /// A cookie as cbm2 sets them: the whole site, `HttpOnly`, `SameSite=Lax`, `Secure` unless
