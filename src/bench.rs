@@ -28,6 +28,7 @@ use crate::domain::{
     Affiliation, Caller, EmailAddress, Language, LongText, MemberStateCode, Nature, PersonName,
     PocId, PocRole, ShortText, TimeSensitivity,
 };
+use crate::http::monitoring::Summary;
 use crate::protocol::inquiry::{EventData, Incident, PocSnapshot, Requester, StateName, create};
 use crate::protocol::{Action, Inquiry, apply};
 use crate::startup::{Application, Settings};
@@ -515,12 +516,15 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
             against_ceiling(load, ceiling),
         ));
     }
-    for (concurrency, load) in in_process {
+    for (concurrency, load, per_commit) in in_process {
         rows.push(Row::load(
             "transitions in process (Store::execute, message)",
             concurrency,
             load,
-            against_ceiling(load, ceiling),
+            format!(
+                "{}, {per_commit:.1} a commit",
+                against_ceiling(load, ceiling)
+            ),
         ));
     }
     for (concurrency, load) in http_writes {
@@ -562,7 +566,12 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     ));
 
     if let Some(scale) = plan.scale {
-        scale_rows(store, url, plan.connect_timeout, scale, &mut rows).await?;
+        let at_size = AtSize {
+            fixture: &fixture,
+            ceiling,
+            duration,
+        };
+        scale_rows(store, url, plan.connect_timeout, scale, at_size, &mut rows).await?;
     }
     print_table(&rows)?;
     outln!(
@@ -667,13 +676,15 @@ async fn ceiling_figures(
 }
 
 /// The transitions through `Store::execute` at each level.
+/// Each with the commands a group commit held on average.
 async fn in_process_figures(
     store: &Store,
     fixture: &Fixture,
     levels: &[usize],
     duration: Duration,
-) -> anyhow::Result<Figures> {
+) -> anyhow::Result<Vec<(usize, Load, f64)>> {
     tracing::info!("transitions in process");
+    let writes = store.clone();
     let mut in_process = Vec::new();
     for &concurrency in levels {
         let (store, caller, inquiries) = (
@@ -693,17 +704,32 @@ async fn in_process_figures(
                 command(&store, &caller, id, action).await
             })
         });
-        in_process.push((concurrency, load(concurrency, duration, operation).await?));
+        let stats = || writes.write_stats();
+        let before = stats();
+        let figures = load(concurrency, duration, operation).await?;
+        let after = stats();
+        let per_commit = (after.commands - before.commands) as f64
+            / (after.batches - before.batches).max(1) as f64;
+        in_process.push((concurrency, figures, per_commit));
     }
     Ok(in_process)
 }
 
-/// The figures at scale: fill, the overdue query, the sweeper, a start on the filled database.
+/// What the scale figures compare with the figures at the bench's own size.
+struct AtSize<'a> {
+    fixture: &'a Fixture,
+    ceiling: Load,
+    duration: Duration,
+}
+
+/// The figures at scale: fill, the overdue query, the Secretariat's summary, a
+/// transition, the sweeper, a start on the filled database.
 async fn scale_rows(
     store: &Store,
     url: &str,
     connect_timeout: Duration,
     plan: ScalePlan,
+    at_size: AtSize<'_>,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     let now = clock::now();
@@ -738,6 +764,31 @@ async fn scale_rows(
         timing(samples),
         plan.samples,
     ));
+
+    // Every inquiry's figures, as `GET /v1/monitoring/summary` gathers them.
+    let runs = plan.samples.clamp(1, 20);
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        Summary::gather(store, clock::now()).await?;
+        samples.push(t.elapsed());
+    }
+    rows.push(Row::timed(
+        "scale: the Secretariat's summary (GET /v1/monitoring/summary's work)",
+        timing(samples),
+        runs,
+    ));
+
+    // A transition on the filled database, against the ceiling measured before the fill.
+    let transitions = in_process_figures(store, at_size.fixture, &[1], at_size.duration).await?;
+    for (concurrency, load, _) in transitions {
+        rows.push(Row::load(
+            "scale: transitions in process at size (Store::execute, message)",
+            concurrency,
+            load,
+            against_ceiling(load, at_size.ceiling),
+        ));
+    }
 
     let t = Instant::now();
     let report = store.sweep_deadlines(clock::now()).await?;

@@ -245,6 +245,11 @@ pub struct ServeArgs {
     /// (0 to 1).
     #[arg(long, env = "CBM2_REMINDER_SHARE", default_value_t = crate::store::DEFAULT_REMINDER_SHARE, value_parser = parse_share)]
     pub reminder_share: f64,
+    /// How many inquiry commands one database transaction may hold (group commit: the
+    /// commands that arrive while a commit is in flight share the next one; 1 to 1024,
+    /// 1 commits each alone).
+    #[arg(long, env = "CBM2_WRITE_BATCH", default_value_t = crate::store::writer::DEFAULT_MAX_BATCH, value_parser = parse_write_batch)]
+    pub write_batch: usize,
     /// The base of the links in notifications (default: http://BIND).
     #[arg(long, env = "CBM2_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
@@ -417,6 +422,16 @@ fn parse_sweep_interval(value: &str) -> Result<Duration, String> {
         ));
     }
     Ok(interval)
+}
+
+fn parse_write_batch(value: &str) -> Result<usize, String> {
+    let limit = crate::store::writer::MAX_BATCH_LIMIT;
+    match value.parse::<usize>() {
+        Ok(size) if (1..=limit).contains(&size) => Ok(size),
+        _ => Err(format!(
+            "must be a whole number from 1 to {limit}, got {value:?}"
+        )),
+    }
 }
 
 fn parse_share(value: &str) -> Result<f64, String> {
@@ -611,6 +626,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 metrics_bind: args.metrics_bind.clone(),
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
+                write_batch: args.write_batch,
                 delivery,
                 max_webhooks_per_owner: args.max_webhooks_per_owner,
                 shutdown_grace: args.shutdown_grace,

@@ -32,6 +32,11 @@ pub const OUTBOX_DEPTH: &str = "cbm2_outbox_depth";
 pub const DELIVERY_ATTEMPTS: &str = "cbm2_delivery_attempts_total";
 /// The database pool's connections, by `state` (`idle`, `in_use`). Read at each scrape.
 pub const DB_POOL_CONNECTIONS: &str = "cbm2_db_pool_connections";
+/// How many inquiry commands each group commit held (refused ones included).
+pub const WRITE_BATCH_COMMANDS: &str = "cbm2_write_batch_commands";
+
+/// Batch size buckets, in commands: from one alone to the largest batch allowed.
+const BATCH_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 /// Latency buckets, in seconds: from a cached read to the request timeout.
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -59,6 +64,8 @@ pub fn install() -> Result<PrometheusHandle, InstallError> {
             Matcher::Suffix("_duration_seconds".into()),
             &LATENCY_BUCKETS,
         )
+        .map_err(|e| InstallError(e.to_string()))?
+        .set_buckets_for_metric(Matcher::Full(WRITE_BATCH_COMMANDS.into()), &BATCH_BUCKETS)
         .map_err(|e| InstallError(e.to_string()))?
         .build_recorder();
     let handle = recorder.handle();
@@ -106,11 +113,21 @@ fn describe() {
         DB_POOL_CONNECTIONS,
         "Database pool connections, by state (idle, in_use)"
     );
+    describe_histogram!(
+        WRITE_BATCH_COMMANDS,
+        Unit::Count,
+        "Inquiry commands per group commit (one transaction, one durable commit)"
+    );
 }
 
 /// An inquiry event was committed.
 pub fn transition_recorded(action: &'static str) {
     counter!(TRANSITIONS, "action" => action).increment(1);
+}
+
+/// A group commit of `commands` inquiry commands is about to commit.
+pub fn batch_committed(commands: usize) {
+    metrics::histogram!(WRITE_BATCH_COMMANDS).record(commands as f64);
 }
 
 /// A sweeper tick ended: whether it succeeded, how long it took, and how late the oldest

@@ -32,6 +32,8 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// The share of a deadline's window after which the acting state is reminded.
     pub reminder_share: f64,
+    /// How many inquiry commands one transaction may hold (group commit).
+    pub write_batch: usize,
     /// How notifications are delivered.
     pub delivery: DeliverySettings,
     /// How many active webhooks one owner may have.
@@ -61,6 +63,7 @@ impl Settings {
             bind,
             sweep_interval: Duration::from_secs(30),
             reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
+            write_batch: crate::store::writer::DEFAULT_MAX_BATCH,
             max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             http: HttpLimits::default(),
@@ -178,7 +181,8 @@ impl Application {
         };
         let store = Store::open(&settings.database_url, options)
             .await?
-            .with_reminder_share(settings.reminder_share);
+            .with_reminder_share(settings.reminder_share)
+            .with_write_batch(settings.write_batch);
         let database_lock = match open::sqlite_file(&settings.database_url) {
             Some(path) => match lock_database(&path) {
                 Ok(lock) => Some(lock),

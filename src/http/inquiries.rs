@@ -526,7 +526,7 @@ async fn run(
         idempotency: idempotency_key(headers, path, body)?,
         now,
     };
-    let render = |inquiry: &Inquiry, party: Party| {
+    let render = move |inquiry: &Inquiry, party: Party| {
         serde_json::to_string(&InquiryView::new(inquiry, party, now)).expect("views serialize")
     };
     match state.store.execute(command, render).await? {

@@ -208,6 +208,10 @@ impl From<StoreError> for ApiError {
             StoreError::Database(database) if database_unavailable(database) => {
                 ApiError::Unavailable(error)
             }
+            StoreError::Batch(database) if database_unavailable(database) => {
+                ApiError::Unavailable(error)
+            }
+            StoreError::WriterStopped => ApiError::Unavailable(error),
             _ => ApiError::Internal(error),
         }
     }

@@ -287,7 +287,7 @@ impl Store {
              RETURNING {STAFF_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             // Checked in the transaction that inserts (SQLite's writers are serialized;
             // on PostgreSQL the unique index decides a race, answered the same below).
             let taken: i64 = sqlx::query_scalar(
@@ -356,7 +356,7 @@ impl Store {
              RETURNING {STAFF_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let removed: Option<StaffAccount> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(by_id)
                 .bind(by_email)
@@ -401,7 +401,7 @@ impl Store {
         let return_to = return_to.and_then(|path| LocalPath::parse(path).ok());
         let expires_at = now + SIGN_IN_LINK_LIFETIME;
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let pocs: Vec<PocCandidate> = sqlx::query_as(
                 "SELECT p.id, p.role, p.member_state, m.name_en AS state_name, p.languages,
                         ap.language
@@ -547,7 +547,7 @@ impl Store {
         let expires_at = now + SESSION_LIFETIME;
         let user_agent = user_agent.map(truncate_user_agent);
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let link: Option<RedeemedLink> = sqlx::query_as(
                 "UPDATE sign_in_links SET used_at = $2
                   WHERE secret_hash = $1 AND used_at IS NULL AND expires_at > $2
@@ -686,7 +686,7 @@ impl Store {
         if now - row.last_seen_at >= LAST_SEEN_RESOLUTION {
             // The session's token too, so `cbm2 token list` says when it was last used.
             dispatch!(self, pool => {
-                let mut tx = pool.begin_write().await?;
+                let mut tx = self.writes(pool).begin_write().await?;
                 sqlx::query("UPDATE web_sessions SET last_seen_at = $2 WHERE id = $1")
                     .bind(row.id)
                     .bind(now)
@@ -725,7 +725,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (poc_id, staff_id) = account.columns();
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let token_id: Option<Uuid> = sqlx::query_scalar(
                 "UPDATE web_sessions SET ended_at = $4
                   WHERE id = $1 AND (poc_id = $2 OR staff_id = $3) AND ended_at IS NULL
@@ -784,7 +784,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (poc_id, staff_id) = account.columns();
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             sqlx::query("DELETE FROM account_preferences WHERE poc_id = $1 OR staff_id = $2")
                 .bind(poc_id)
                 .bind(staff_id)
@@ -829,7 +829,7 @@ impl Store {
         dispatch!(self, pool => {
             let links = sqlx::query("DELETE FROM sign_in_links WHERE expires_at <= $1")
                 .bind(now)
-                .execute(pool)
+                .execute(self.writes(pool))
                 .await?
                 .rows_affected();
             let sessions = sqlx::query(
@@ -838,7 +838,7 @@ impl Store {
             )
             .bind(now - ENDED_SESSION_RETENTION)
             .bind(now - ENDED_SESSION_RETENTION - SESSION_IDLE_TIMEOUT)
-            .execute(pool)
+            .execute(self.writes(pool))
             .await?
             .rows_affected();
             Ok(SignInPurge { links, sessions })

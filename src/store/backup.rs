@@ -83,10 +83,7 @@ impl Store {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-            reminder_share: super::DEFAULT_REMINDER_SHARE,
-        })
+        Ok(Store::sqlite(pool.clone(), pool))
     }
 }
 

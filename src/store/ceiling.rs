@@ -24,17 +24,17 @@ impl Store {
             sqlx::query(
                 "CREATE TABLE bench_ceiling_counter (writer BIGINT PRIMARY KEY, commits BIGINT NOT NULL)",
             )
-            .execute(pool)
+            .execute(self.writes(pool))
             .await?;
             sqlx::query(
                 "CREATE TABLE bench_ceiling_log (writer BIGINT NOT NULL, commits BIGINT NOT NULL, at TEXT NOT NULL)",
             )
-            .execute(pool)
+            .execute(self.writes(pool))
             .await?;
             for writer in 0..writers {
                 sqlx::query("INSERT INTO bench_ceiling_counter (writer, commits) VALUES ($1, 0)")
                     .bind(writer as i64)
-                    .execute(pool)
+                    .execute(self.writes(pool))
                     .await?;
             }
         });
@@ -44,7 +44,7 @@ impl Store {
     /// One durable commit: bump `writer`'s counter and log the new count.
     pub async fn ceiling_commit(&self, writer: usize, at: &str) -> Result<(), StoreError> {
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             sqlx::query("UPDATE bench_ceiling_counter SET commits = commits + 1 WHERE writer = $1")
                 .bind(writer as i64)
                 .execute(&mut *tx)
@@ -65,7 +65,7 @@ impl Store {
     /// Drops the scratch tables (if there).
     pub async fn drop_ceiling_tables(&self) -> Result<(), StoreError> {
         for sql in DROP {
-            dispatch!(self, pool => sqlx::query(sql).execute(pool).await.map(drop)?);
+            dispatch!(self, pool => sqlx::query(sql).execute(self.writes(pool)).await.map(drop)?);
         }
         Ok(())
     }

@@ -76,7 +76,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CHECK_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             if let Some(states) = member_states {
                 for code in states {
                     let known: Option<String> = sqlx::query_scalar("SELECT code FROM member_states WHERE code = $1")
@@ -158,7 +158,7 @@ impl Store {
             return Err(CheckError::NotFound(id));
         };
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM communication_checks WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)

@@ -1,6 +1,7 @@
 //! The deadline sweep: record what falls due, through the protocol, once.
 
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, stream};
 use uuid::Uuid;
 
 use super::inquiries::{ActionRequest, Command, CommandError, Executed, IssuedBy};
@@ -24,6 +25,9 @@ pub struct SweepReport {
 
 /// How many due rows one query fetches.
 const SWEEP_BATCH: i64 = 500;
+
+/// How many of them are recorded at once (as many as one group commit holds by default).
+const SWEEP_CONCURRENCY: usize = super::writer::DEFAULT_MAX_BATCH;
 
 impl Store {
     /// Records, for every inquiry whose `next_sweep_at` has come, the `deadline_missed` or
@@ -61,22 +65,34 @@ impl Store {
                 .filter(|(id, _, _)| seen.insert(*id))
                 .map(|(id, due_at, _)| (id, due_at))
                 .collect();
-            for (id, due_at) in fresh {
-                let missed = due_at.is_some_and(|due| now > due);
-                let action = if missed {
-                    Action::DeadlineMissed
-                } else {
-                    Action::DeadlineReminder
-                };
-                let command = Command {
-                    inquiry_id: id,
-                    by: IssuedBy::Engine,
-                    action: ActionRequest::Ready(action),
-                    if_match: None,
-                    idempotency: None,
-                    now,
-                };
-                match self.execute(command, |_, _| String::new()).await {
+            // Side by side, so that they share group commits; in order, for the log.
+            let outcomes: Vec<_> = stream::iter(fresh)
+                .map(|(id, due_at)| async move {
+                    let missed = due_at.is_some_and(|due| now > due);
+                    let action = if missed {
+                        Action::DeadlineMissed
+                    } else {
+                        Action::DeadlineReminder
+                    };
+                    let command = Command {
+                        inquiry_id: id,
+                        by: IssuedBy::Engine,
+                        action: ActionRequest::Ready(action),
+                        if_match: None,
+                        idempotency: None,
+                        now,
+                    };
+                    (
+                        id,
+                        missed,
+                        self.execute(command, |_, _| String::new()).await,
+                    )
+                })
+                .buffered(SWEEP_CONCURRENCY)
+                .collect()
+                .await;
+            for (id, missed, outcome) in outcomes {
+                match outcome {
                     Ok(Executed::Applied(inquiry, _)) => {
                         tracing::info!(
                             inquiry_id = %inquiry.id,

@@ -109,7 +109,7 @@ impl Store {
         Ok(
             dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id).bind(webhook.id).bind(body).bind(now)
-            .fetch_one(pool).await?),
+            .fetch_one(self.writes(pool)).await?),
         )
     }
 
@@ -156,7 +156,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .execute(pool)
+        .execute(self.writes(pool))
         .await
         .map(drop)?);
         self.get_delivery(id).await
@@ -188,7 +188,7 @@ impl Store {
         }
         let mut fanned = 0;
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let claim_sql = format!(
                 "SELECT o.id, o.event_type, o.recipient_kind, o.recipient_poc_id, o.data, o.created_at,
                         p.email,
@@ -348,7 +348,7 @@ impl Store {
             for id in ids {
                 query = query.bind(id);
             }
-            query.fetch_all(pool).await?
+            query.fetch_all(self.writes(pool)).await?
         });
         if claimed.is_empty() {
             return Ok(Vec::new());
@@ -389,7 +389,7 @@ impl Store {
         };
         let attempt = delivery.attempts + 1;
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE deliveries SET state = $3, attempts = $4, last_status = $5, last_error = $6,
                      next_attempt_at = $7, delivered_at = $8, lease_owner = NULL, lease_until = NULL

@@ -272,7 +272,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<MemberState, DirectoryError> {
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let current: Option<(bool, String)> = sqlx::query_as(
                 "SELECT participating, time_zone FROM member_states WHERE code = $1",
             )
@@ -330,7 +330,7 @@ impl Store {
              RETURNING {POC_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(id)
                 .bind(poc.name.as_str())
@@ -440,7 +440,7 @@ impl Store {
              RETURNING {POC_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(id)
                 .bind(changes.member_state.as_ref().map(MemberStateCode::as_str))
@@ -477,7 +477,7 @@ impl Store {
               RETURNING {POC_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(id)
                 .bind(false)
@@ -507,7 +507,7 @@ impl Store {
               RETURNING {POC_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(id)
                 .bind(now)
@@ -557,7 +557,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut queued = 0;
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let due: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
                 "SELECT id, member_state, last_confirmed_at FROM pocs
                   WHERE active AND last_confirmed_at <= $1

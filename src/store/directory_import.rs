@@ -409,7 +409,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10, NULL)"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let member_states: Vec<String> = sqlx::query_scalar("SELECT code FROM member_states")
                 .fetch_all(&mut *tx)
                 .await?;

@@ -430,8 +430,11 @@ impl Store {
             return Err(CreateError::NotParticipating(member_state.clone()));
         }
         let id = Uuid::now_v7();
-        dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        let (caller, member_state, poc_id) = (caller.clone(), member_state.clone(), poc_id.0);
+        let reminder_share = self.reminder_share;
+        let (created, event_type) = dispatch!(self, pool => {
+            let pool = pool.clone();
+            self.commands(&pool).submit(move |tx| Box::pin(async move {
             if let Some(related) = related_inquiry_id {
                 let visible: Option<Uuid> = sqlx::query_scalar(
                     "SELECT id FROM inquiries WHERE id = $1
@@ -450,23 +453,24 @@ impl Store {
                    FROM pocs p JOIN member_states m ON m.code = p.member_state
                   WHERE p.id = $1",
             )
-            .bind(poc_id.0)
+            .bind(poc_id)
             .fetch_one(&mut *tx)
             .await?;
             let event = inquiry::create(
                 member_state.clone(),
                 StateName { en, es, fr, pt },
-                Requester { poc_id: poc_id.0, name, affiliation },
+                Requester { poc_id, name, affiliation },
                 exercise,
                 related_inquiry_id,
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
-            let actor = actor_of(Some(caller), Role::Requester);
-            record!(pool, tx, &created, &event, &actor, Role::Requester, now, true, self.reminder_share);
-            tx.commit().await?;
-            crate::metrics::transition_recorded(event.type_name());
-            Ok(created)
-        })
+            let actor = actor_of(Some(&caller), Role::Requester);
+            record!(pool, tx, &created, &event, &actor, Role::Requester, now, true, reminder_share);
+            Ok((created, event.type_name()))
+            })).await
+        })?;
+        crate::metrics::transition_recorded(event_type);
+        Ok(created)
     }
 
     /// One inquiry, whoever asks (callers check visibility with [`role_of`]).
@@ -481,21 +485,32 @@ impl Store {
     pub async fn execute(
         &self,
         command: Command<'_>,
-        render: impl Fn(&Inquiry, Party) -> String,
+        render: impl Fn(&Inquiry, Party) -> String + Send + 'static,
     ) -> Result<Executed, CommandError> {
         let (principal, caller) = match command.by {
-            IssuedBy::Caller(caller) => (principal_key(&caller.principal), Some(caller)),
+            IssuedBy::Caller(caller) => (principal_key(&caller.principal), Some(caller.clone())),
             IssuedBy::Engine => ("engine".to_owned(), None),
         };
-        dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        let Command {
+            inquiry_id,
+            action,
+            if_match,
+            idempotency,
+            now,
+            ..
+        } = command;
+        let reminder_share = self.reminder_share;
+        let (executed, recorded) = dispatch!(self, pool => {
+            let pool = pool.clone();
+            self.commands(&pool).submit(move |tx| Box::pin(async move {
+            let caller = caller.as_ref();
             let lock_sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1{}", pool.lock_suffix());
             let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_sql))
-                .bind(command.inquiry_id)
+                .bind(inquiry_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(state) = state else {
-                return Err(CommandError::NotFound(command.inquiry_id));
+                return Err(CommandError::NotFound(inquiry_id));
             };
             let current = decode_inquiry(&state)?;
             let party = match caller {
@@ -503,17 +518,17 @@ impl Store {
                 None => Some(Party::ENGINE),
             };
             let Some(party) = party else {
-                return Err(CommandError::NotFound(command.inquiry_id));
+                return Err(CommandError::NotFound(inquiry_id));
             };
             let role = party.role;
-            if let Some(key) = &command.idempotency {
+            if let Some(key) = &idempotency {
                 // An expired key is forgotten first, so it can be used again.
                 sqlx::query(
                     "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND created_at <= $3",
                 )
                 .bind(&principal)
                 .bind(&key.key)
-                .bind(command.now - IDEMPOTENCY_KEY_LIFETIME)
+                .bind(now - IDEMPOTENCY_KEY_LIFETIME)
                 .execute(&mut *tx)
                 .await?;
                 let earlier: Option<(String, String)> = sqlx::query_as(
@@ -528,21 +543,21 @@ impl Store {
                     if request_hash != key.request_hash {
                         return Err(CommandError::IdempotencyKeyReused);
                     }
-                    return Ok(Executed::Replayed { body });
+                    return Ok((Executed::Replayed { body }, None));
                 }
             }
-            if let Some(expected) = command.if_match
+            if let Some(expected) = if_match
                 && expected != current.version
             {
                 return Err(CommandError::VersionMismatch { expected, current: current.version });
             }
-            let name = match &command.action {
+            let name = match &action {
                 ActionRequest::Ready(action) => action.name(),
                 ActionRequest::LookupPoc(_) => ActionName::LookupPoc,
                 ActionRequest::Share(_) => ActionName::Share,
             };
-            inquiry::admit(&current, party, name, command.now)?;
-            let action = match command.action {
+            inquiry::admit(&current, party, name, now)?;
+            let action = match action {
                 ActionRequest::Ready(action) => action,
                 ActionRequest::LookupPoc(code) => {
                     let state: Option<(String, String, String, String, bool)> = sqlx::query_as(
@@ -606,7 +621,7 @@ impl Store {
                     })
                 }
             };
-            let event = decide(&current, party, action, command.now)?;
+            let event = decide(&current, party, action, now)?;
             if let EventData::Respond { third_states, .. } = &event {
                 // Whether a code names an OAS Member State is a fact of the directory.
                 for code in third_states {
@@ -624,11 +639,11 @@ impl Store {
                     }
                 }
             }
-            let next = apply(Some(&current), current.id, current.version + 1, &event, command.now)
+            let next = apply(Some(&current), current.id, current.version + 1, &event, now)
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
-            record!(pool, tx, &next, &event, &actor, role, command.now, false, self.reminder_share);
-            if let Some(key) = &command.idempotency {
+            record!(pool, tx, &next, &event, &actor, role, now, false, reminder_share);
+            if let Some(key) = &idempotency {
                 sqlx::query(
                     "INSERT INTO idempotency_keys
                          (principal, key, request_hash, response_body, created_at)
@@ -638,14 +653,17 @@ impl Store {
                 .bind(&key.key)
                 .bind(&key.request_hash)
                 .bind(render(&next, party))
-                .bind(command.now)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.commit().await?;
-            crate::metrics::transition_recorded(event.type_name());
-            Ok(Executed::Applied(Box::new(next), party))
-        })
+            Ok((Executed::Applied(Box::new(next), party), Some(event.type_name())))
+            })).await
+        })?;
+        if let Some(event_type) = recorded {
+            crate::metrics::transition_recorded(event_type);
+        }
+        Ok(executed)
     }
 
     /// A page of the inquiries `principal` may see, newest first. A policy POC sees its
@@ -772,7 +790,7 @@ impl Store {
             )
             .bind(now - IDEMPOTENCY_KEY_LIFETIME)
             .bind(BATCH)
-            .execute(pool)
+            .execute(self.writes(pool))
             .await?
             .rows_affected());
             removed += deleted;
@@ -842,7 +860,7 @@ impl Store {
                     .push_bind(inquiry.acknowledged_at)
                     .push_bind(inquiry.responded_at);
             });
-            builder.build().execute(pool).await.map(drop)?;
+            builder.build().execute(self.writes(pool)).await.map(drop)?;
         });
         Ok(())
     }

@@ -29,6 +29,9 @@ pub mod monitoring;
 pub mod open;
 pub mod tokens;
 pub mod webhooks;
+pub mod writer;
+
+use writer::{BatchStart, Writer};
 
 /// Whether `url` names a SQLite database (`sqlite:…`).
 fn is_sqlite_url(url: &str) -> bool {
@@ -58,10 +61,27 @@ pub enum Pool {
     Postgres(PgPool),
 }
 
+/// Where writes go. On SQLite, one dedicated connection: writers queue for it in
+/// arrival order instead of sleeping on SQLite's busy handler, and the connections of
+/// [`Pool`] only read (they are opened read-only). On PostgreSQL, the one pool. On both,
+/// the inquiry commands go through the group-commit [`Writer`].
+#[derive(Clone, Debug)]
+enum Writes {
+    Sqlite {
+        pool: SqlitePool,
+        commands: Writer<Sqlite>,
+    },
+    Postgres {
+        commands: Writer<Postgres>,
+    },
+}
+
 /// The database: a cheap, cloneable handle shared by every request.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Reads (and, on PostgreSQL, every write too).
     pool: Pool,
+    writes: Writes,
     /// The share of a deadline's window after which the acting state is reminded.
     reminder_share: f64,
 }
@@ -82,6 +102,51 @@ pub enum StoreError {
     Randomness(getrandom::Error),
     #[error("a stored row does not decode: {0}")]
     CorruptRow(String),
+    #[error("the transaction this command was committed in failed: {0}")]
+    Batch(std::sync::Arc<sqlx::Error>),
+    #[error("the database writer has stopped (see the log for why)")]
+    WriterStopped,
+}
+
+/// The pool a write goes to, for the backend of the pool a query is written against:
+/// `self.writes(pool)` inside [`dispatch!`].
+pub(crate) trait WritePool {
+    type Db: sqlx::Database;
+    fn of(store: &Store) -> &Self;
+    /// The group-commit writer inquiry commands go through.
+    fn commands(store: &Store) -> &Writer<Self::Db>;
+}
+
+impl WritePool for SqlitePool {
+    type Db = Sqlite;
+    fn of(store: &Store) -> &Self {
+        match &store.writes {
+            Writes::Sqlite { pool, .. } => pool,
+            Writes::Postgres { .. } => unreachable!("a store's pools are of one backend"),
+        }
+    }
+    fn commands(store: &Store) -> &Writer<Sqlite> {
+        match &store.writes {
+            Writes::Sqlite { commands, .. } => commands,
+            Writes::Postgres { .. } => unreachable!("a store's pools are of one backend"),
+        }
+    }
+}
+
+impl WritePool for PgPool {
+    type Db = Postgres;
+    fn of(store: &Store) -> &Self {
+        match &store.pool {
+            Pool::Postgres(pool) => pool,
+            Pool::Sqlite(_) => unreachable!("a store's pools are of one backend"),
+        }
+    }
+    fn commands(store: &Store) -> &Writer<Postgres> {
+        match &store.writes {
+            Writes::Postgres { commands } => commands,
+            Writes::Sqlite { .. } => unreachable!("a store's pools are of one backend"),
+        }
+    }
 }
 
 /// Opens write transactions the way each backend needs them.
@@ -144,21 +209,45 @@ impl Store {
         }
     }
 
-    /// A pool on a SQLite file, with the settings every connection gets.
+    /// The pools on a SQLite file, with the settings every connection gets: one writer
+    /// (opened first: it creates the file and puts it in WAL mode) and eight readers.
     async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
         // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
-        // commit: an accepted action (and its audit event) survives a power loss, at about
-        // 5 500 commits/s on the reference machine, far above this service's needs.
+        // commit: an accepted action (and its audit event) survives a power loss. The busy
+        // timeout covers another process writing (a CLI command beside the server): within
+        // the server, writers queue for the one write connection.
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
             .await?;
-        Ok(Self::with_pool(Pool::Sqlite(pool)))
+        let readers = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.create_if_missing(false).read_only(true))
+            .await?;
+        Ok(Self::sqlite(readers, writer))
+    }
+
+    /// A store on SQLite pools: `readers` for reads, `writer` (one connection) for writes.
+    fn sqlite(readers: SqlitePool, writer: SqlitePool) -> Self {
+        let start = BatchStart {
+            begin: "BEGIN IMMEDIATE",
+            first: None,
+        };
+        Self {
+            pool: Pool::Sqlite(readers),
+            writes: Writes::Sqlite {
+                commands: Writer::start(writer.clone(), start, writer::DEFAULT_MAX_BATCH),
+                pool: writer,
+            },
+            reminder_share: DEFAULT_REMINDER_SHARE,
+        }
     }
 
     /// A pool on a PostgreSQL database. Waiting for a connection is bounded (10 s), so a
@@ -169,20 +258,57 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self::with_pool(Pool::Postgres(pool)))
+        // Every batch locks the chain head before any inquiry row, as every other
+        // appender does after its row: see `writer`.
+        let start = BatchStart {
+            begin: "BEGIN",
+            first: Some("SELECT last_chain_seq FROM event_chain_head WHERE id = 1 FOR UPDATE"),
+        };
+        Ok(Self {
+            writes: Writes::Postgres {
+                commands: Writer::start(pool.clone(), start, writer::DEFAULT_MAX_BATCH),
+            },
+            pool: Pool::Postgres(pool),
+            reminder_share: DEFAULT_REMINDER_SHARE,
+        })
     }
 
-    fn with_pool(pool: Pool) -> Self {
-        Self {
-            pool,
-            reminder_share: DEFAULT_REMINDER_SHARE,
+    /// The pool writes go to, for a query written against `_read`'s backend.
+    pub(crate) fn writes<'a, P: WritePool>(&'a self, _read: &P) -> &'a P {
+        P::of(self)
+    }
+
+    /// The group-commit writer of `_read`'s backend.
+    pub(crate) fn commands<'a, P: WritePool>(&'a self, _read: &P) -> &'a Writer<P::Db> {
+        P::commands(self)
+    }
+
+    /// What the group-commit writer has done, and what waits for it.
+    pub fn write_stats(&self) -> writer::WriteStats {
+        match &self.writes {
+            Writes::Sqlite { commands, .. } => commands.stats(),
+            Writes::Postgres { commands } => commands.stats(),
         }
+    }
+
+    /// Sets how many inquiry commands one transaction may hold (at least 1: 1 commits
+    /// each command alone).
+    pub fn with_write_batch(self, max: usize) -> Self {
+        match &self.writes {
+            Writes::Sqlite { commands, .. } => commands.set_max_batch(max),
+            Writes::Postgres { commands } => commands.set_max_batch(max),
+        }
+        self
     }
 
     /// Applies the migrations embedded in the binary that the database has not seen yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Pool::Sqlite(pool) => {
+                sqlx::migrate!("migrations/sqlite")
+                    .run(self.writes(pool))
+                    .await?
+            }
             Pool::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -213,7 +339,10 @@ impl Store {
     /// autovacuum on some machines; SQLite's ANALYZE feeds its planner the same way).
     pub async fn analyze(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query("ANALYZE").execute(pool).await.map(drop)?,
+            Pool::Sqlite(pool) => sqlx::query("ANALYZE")
+                .execute(self.writes(pool))
+                .await
+                .map(drop)?,
             Pool::Postgres(pool) => sqlx::query("VACUUM ANALYZE")
                 .execute(pool)
                 .await
@@ -222,13 +351,23 @@ impl Store {
         Ok(())
     }
 
-    /// The pool's open connections and how many of them are idle, for the metrics.
+    /// The pools' open connections and how many of them are idle, for the metrics.
     pub fn pool_connections(&self) -> (u32, usize) {
-        dispatch!(self, pool => (pool.size(), pool.num_idle()))
+        match (&self.pool, &self.writes) {
+            (Pool::Sqlite(readers), Writes::Sqlite { pool: writer, .. }) => (
+                readers.size() + writer.size(),
+                readers.num_idle() + writer.num_idle(),
+            ),
+            _ => dispatch!(self, pool => (pool.size(), pool.num_idle())),
+        }
     }
 
-    /// Closes every connection; used on shutdown so SQLite checkpoints its WAL.
+    /// Closes every connection; used on shutdown so SQLite checkpoints its WAL (the
+    /// writer last: the last connection to close checkpoints).
     pub async fn close(&self) {
-        dispatch!(self, pool => pool.close().await)
+        dispatch!(self, pool => pool.close().await);
+        if let Writes::Sqlite { pool, .. } = &self.writes {
+            pool.close().await;
+        }
     }
 }

@@ -99,7 +99,7 @@ impl Store {
              RETURNING {TOKEN_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             if let Some(poc_id) = poc_id {
                 let active: Option<bool> = sqlx::query_scalar("SELECT active FROM pocs WHERE id = $1")
                     .bind(poc_id)
@@ -136,7 +136,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             let revoked_at: Option<Option<DateTime<Utc>>> =
                 sqlx::query_scalar("SELECT revoked_at FROM tokens WHERE id = $1")
                     .bind(id)
@@ -215,7 +215,7 @@ impl Store {
             dispatch!(self, pool => sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(row.id)
                 .bind(now)
-                .execute(pool)
+                .execute(self.writes(pool))
                 .await
                 .map(drop)?);
         }

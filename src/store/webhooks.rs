@@ -98,7 +98,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {WEBHOOK_COLUMNS}"
         );
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             if !pool.lock_suffix().is_empty() {
                 // PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself and with row
                 // writes, not with reads, so deliveries go on while registrations queue.
@@ -164,7 +164,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         dispatch!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = self.writes(pool).begin_write().await?;
             sqlx::query("UPDATE webhooks SET active = $2, disabled_reason = $3, disabled_at = $4 WHERE id = $1 AND active")
                 .bind(id)
                 .bind(false)

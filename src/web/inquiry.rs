@@ -517,7 +517,7 @@ pub async fn act(
         idempotency,
         now,
     };
-    let render = |inquiry: &Inquiry, party: Party| {
+    let render = move |inquiry: &Inquiry, party: Party| {
         serde_json::to_string(&InquiryView::new(inquiry, party, now)).expect("views serialize")
     };
     match state.store.execute(command, render).await {

@@ -8,13 +8,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::json;
-use sqlx::Connection;
-use sqlx::postgres::PgConnection;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::helpers::{Reply, TestApp, TestDb, on_both_databases, poll_until, spawn_app_with};
+use crate::helpers::{
+    Reply, TestApp, TestDb, WriteLock, on_both_databases, poll_until, spawn_app_with,
+};
 
 async fn connect(app: &TestApp) -> TcpStream {
     TcpStream::connect(app.address.trim_start_matches("http://"))
@@ -127,46 +127,6 @@ async fn a_kept_alive_connection_is_closed_once_idle_for_the_keep_alive_timeout(
         idle >= Duration::from_millis(250) && idle < Duration::from_secs(5),
         "closed after {idle:?} idle, the keep-alive timeout being 300ms"
     );
-}
-
-/// A transaction the test holds open that keeps the server's writes of inquiries waiting:
-/// SQLite's write lock, or an exclusive lock on PostgreSQL's `inquiries` table.
-enum WriteLock {
-    Sqlite(sqlx::SqliteConnection),
-    Postgres(PgConnection),
-}
-
-impl WriteLock {
-    async fn hold(db: &TestDb) -> Self {
-        if db.is_postgres() {
-            let mut conn = PgConnection::connect(&db.url).await.unwrap();
-            sqlx::raw_sql("BEGIN; LOCK TABLE inquiries IN ACCESS EXCLUSIVE MODE")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            WriteLock::Postgres(conn)
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            sqlx::raw_sql("BEGIN IMMEDIATE")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            WriteLock::Sqlite(conn)
-        }
-    }
-
-    async fn release(self) {
-        match self {
-            WriteLock::Sqlite(mut conn) => {
-                sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
-                conn.close().await.unwrap();
-            }
-            WriteLock::Postgres(mut conn) => {
-                sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
-                conn.close().await.unwrap();
-            }
-        }
-    }
 }
 
 #[track_caller]

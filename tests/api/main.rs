@@ -20,6 +20,7 @@ mod docs;
 mod edge;
 mod email;
 mod errors;
+mod group_commit;
 mod hardening;
 mod health;
 mod inquiries;

@@ -1,0 +1,452 @@
+//! Group commit: one task per store runs the inquiry commands, many to a transaction.
+//!
+//! A command's cost is mostly its commit (one fsync on SQLite with `synchronous=FULL`, one
+//! WAL flush on PostgreSQL with `synchronous_commit=on`), and every command appends to the
+//! one audit chain, so commands cannot commit side by side: each would wait for the
+//! chain head (a row lock on PostgreSQL, the database's write lock on SQLite). The writer
+//! takes the commands that queued up while the previous batch was committing, runs each
+//! inside a savepoint of one transaction, in arrival order, and commits once for all:
+//!
+//! - a command that is refused (or fails) rolls back to its savepoint and writes nothing,
+//!   while the commands before and after it in the batch commit;
+//! - every command sees what the commands before it wrote, as if they had committed one
+//!   by one: the chain stays one sequence, in the order the commands ran;
+//! - no command is answered before the commit that holds it: if the commit fails, every
+//!   command of the batch is answered with that failure (none of them is recorded);
+//! - a command whose caller goes away before it has run (a request that timed out while
+//!   it waited for a lock) is rolled back to its savepoint: it writes nothing, as its
+//!   caller was told. One that has run commits with its batch.
+//!
+//! On PostgreSQL a batch locks the chain head first, before any inquiry row, so that two
+//! instances' batches queue on the head instead of deadlocking on each other's rows.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use futures_util::future::BoxFuture;
+use sqlx::{Database, Pool};
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+
+/// By default a batch holds at most 64 commands.
+pub const DEFAULT_MAX_BATCH: usize = 64;
+
+/// The largest batch a setting may ask for.
+pub const MAX_BATCH_LIMIT: usize = 1024;
+
+/// How many commands may wait for the writer, in batches: beyond it, a caller waits to
+/// queue (the HTTP edge's own limits answer before that in practice).
+const QUEUE_BATCHES: usize = 16;
+
+/// One command as the writer runs it: its work inside a savepoint, then its answer once
+/// the batch is committed or has failed.
+trait Job<DB: Database>: Send {
+    /// Runs the command; whether its writes are kept.
+    fn run<'c>(&'c mut self, connection: &'c mut DB::Connection) -> BoxFuture<'c, bool>;
+    /// Answers the caller: its own outcome if the batch committed, the batch's failure
+    /// otherwise.
+    fn answer(self: Box<Self>, failure: Option<&BatchFailure>);
+}
+
+/// Why a batch was not committed, shared by every command in it.
+#[derive(Debug, Clone)]
+pub struct BatchFailure(Arc<sqlx::Error>);
+
+impl BatchFailure {
+    fn into_store_error(self) -> StoreError {
+        StoreError::Batch(self.0)
+    }
+}
+
+/// The work of one command: given the batch's connection (inside the command's savepoint),
+/// its outcome. An `Err` rolls the savepoint back.
+pub trait Work<DB: Database, T, E>:
+    for<'c> FnOnce(&'c mut DB::Connection) -> BoxFuture<'c, Result<T, E>> + Send + 'static
+{
+}
+
+impl<DB, T, E, F> Work<DB, T, E> for F
+where
+    DB: Database,
+    F: for<'c> FnOnce(&'c mut DB::Connection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+{
+}
+
+struct Pending<F, T, E> {
+    work: Option<F>,
+    outcome: Option<Result<T, E>>,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<DB, F, T, E> Job<DB> for Pending<F, T, E>
+where
+    DB: Database,
+    F: Work<DB, T, E>,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    fn run<'c>(&'c mut self, connection: &'c mut DB::Connection) -> BoxFuture<'c, bool> {
+        let work = self.work.take().expect("a command runs once");
+        Box::pin(async move {
+            // A caller that gives up (its request timed out or was dropped) before its
+            // command has run was told that nothing was done: so nothing is.
+            let outcome = tokio::select! {
+                biased;
+                () = self.reply.closed() => return false,
+                outcome = work(connection) => outcome,
+            };
+            let kept = outcome.is_ok();
+            self.outcome = Some(outcome);
+            kept
+        })
+    }
+
+    fn answer(self: Box<Self>, failure: Option<&BatchFailure>) {
+        let outcome = match (failure, self.outcome) {
+            (None, Some(outcome)) => outcome,
+            // A refusal may rest on what an earlier command of the failed batch wrote:
+            // every command of it is told the batch failed, none is recorded.
+            (Some(failure), _) => Err(failure.clone().into_store_error().into()),
+            (None, None) => Err(StoreError::WriterStopped.into()),
+        };
+        // The caller may have gone (a dropped request): its command stands all the same.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+/// The handle commands are queued through; cheap to clone.
+pub struct Writer<DB: Database> {
+    jobs: mpsc::Sender<Box<dyn Job<DB>>>,
+    max_batch: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+impl<DB: Database> Clone for Writer<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            jobs: self.jobs.clone(),
+            max_batch: self.max_batch.clone(),
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+/// What the writer has done since it started.
+#[derive(Debug, Default)]
+struct Counts {
+    batches: AtomicU64,
+    commands: AtomicU64,
+}
+
+/// What a writer has done, and what waits for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Transactions committed (or failed) so far.
+    pub batches: u64,
+    /// Commands they held.
+    pub commands: u64,
+    /// Commands queued, not yet taken into a batch.
+    pub waiting: usize,
+}
+
+impl<DB: Database> Writer<DB> {
+    /// Sets how many commands one transaction may hold, from the next batch on.
+    pub fn set_max_batch(&self, max: usize) {
+        self.max_batch
+            .store(max.clamp(1, MAX_BATCH_LIMIT), Ordering::Relaxed);
+    }
+
+    /// What the writer has done, and what waits for it.
+    pub fn stats(&self) -> WriteStats {
+        WriteStats {
+            batches: self.counts.batches.load(Ordering::Relaxed),
+            commands: self.counts.commands.load(Ordering::Relaxed),
+            waiting: self.jobs.max_capacity() - self.jobs.capacity(),
+        }
+    }
+}
+
+impl<DB: Database> std::fmt::Debug for Writer<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+/// How the writer opens a batch on one backend.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchStart {
+    /// The statement that opens the transaction.
+    pub begin: &'static str,
+    /// A statement run right after it, before any command (PostgreSQL: lock the chain
+    /// head), if any.
+    pub first: Option<&'static str>,
+}
+
+impl<DB> Writer<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    /// Starts the writer task on `pool`; it ends once every handle is dropped.
+    pub fn start(pool: Pool<DB>, start: BatchStart, max_batch: usize) -> Self {
+        let max_batch = Arc::new(AtomicUsize::new(max_batch.clamp(1, MAX_BATCH_LIMIT)));
+        let (jobs, queue) = mpsc::channel(DEFAULT_MAX_BATCH * QUEUE_BATCHES);
+        let counts = Arc::new(Counts::default());
+        tokio::spawn(run(pool, start, queue, max_batch.clone(), counts.clone()));
+        Self {
+            jobs,
+            max_batch,
+            counts,
+        }
+    }
+
+    /// Queues one command and waits for its answer, which comes after the commit of the
+    /// batch it ran in.
+    pub async fn submit<T, E>(&self, work: impl Work<DB, T, E>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job<DB>> = Box::new(Pending {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+/// The writer's loop: wait for a command, take every command queued behind it (up to
+/// the batch size), run them in one transaction, answer them all, again.
+async fn run<DB>(
+    pool: Pool<DB>,
+    start: BatchStart,
+    mut queue: mpsc::Receiver<Box<dyn Job<DB>>>,
+    max_batch: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
+) where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    while let Some(first) = queue.recv().await {
+        let max = max_batch.load(Ordering::Relaxed);
+        let mut batch = Vec::with_capacity(max.min(DEFAULT_MAX_BATCH));
+        batch.push(first);
+        // A batch runs in a task of its own: a command that panics takes its batch down
+        // (its callers are told the writer stopped), never the writer.
+        let (pool, counts) = (pool.clone(), counts.clone());
+        let handle = tokio::spawn(async move {
+            let failure = run_batch(&pool, start, &mut batch, &mut queue, max).await;
+            counts.batches.fetch_add(1, Ordering::Relaxed);
+            counts
+                .commands
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            if let Some(failure) = &failure {
+                tracing::error!(commands = batch.len(), error = %failure.0, "a batch of commands failed: none of them is recorded");
+            }
+            for job in batch {
+                job.answer(failure.as_ref());
+            }
+            queue
+        });
+        match handle.await {
+            Ok(returned) => queue = returned,
+            Err(error) => {
+                tracing::error!(%error, "a batch of commands panicked: the writer stops, each later command is answered 503");
+                return;
+            }
+        }
+    }
+}
+
+/// Runs `batch`, and the commands that queue up while it runs (up to `max`), in one
+/// transaction, each in its savepoint; commits. `None` if the batch committed.
+async fn run_batch<DB>(
+    pool: &Pool<DB>,
+    start: BatchStart,
+    batch: &mut Vec<Box<dyn Job<DB>>>,
+    queue: &mut mpsc::Receiver<Box<dyn Job<DB>>>,
+    max: usize,
+) -> Option<BatchFailure>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let outcome: Result<(), sqlx::Error> = async {
+        let mut tx = pool.begin_with(start.begin).await?;
+        if let Some(first) = start.first {
+            sqlx::raw_sql(first).execute(&mut *tx).await?;
+        }
+        let mut ran = 0;
+        loop {
+            while ran < batch.len() {
+                let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+                if batch[ran].run(&mut *savepoint).await {
+                    savepoint.commit().await?;
+                } else {
+                    savepoint.rollback().await?;
+                }
+                ran += 1;
+            }
+            // Commands that arrived meanwhile join this batch, before its commit.
+            while batch.len() < max {
+                match queue.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            if ran == batch.len() {
+                break;
+            }
+        }
+        crate::metrics::batch_committed(batch.len());
+        tx.commit().await
+    }
+    .await;
+    outcome.err().map(|error| BatchFailure(Arc::new(error)))
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Sqlite;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use tokio::task::JoinHandle;
+
+    use super::*;
+
+    async fn writer() -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("writer.db"))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let start = BatchStart {
+            begin: "BEGIN IMMEDIATE",
+            first: None,
+        };
+        (Writer::start(pool.clone(), start, 64), pool, dir)
+    }
+
+    /// Queues a command that inserts `n`, waits for `hold` (if any), and fails if `fail`.
+    fn insert(
+        writer: &Writer<Sqlite>,
+        n: i64,
+        hold: Option<oneshot::Receiver<()>>,
+        fail: bool,
+    ) -> JoinHandle<Result<i64, StoreError>> {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            writer
+                .submit(move |connection| {
+                    Box::pin(async move {
+                        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                            .bind(n)
+                            .execute(&mut *connection)
+                            .await?;
+                        if let Some(hold) = hold {
+                            let _ = hold.await;
+                        }
+                        if fail {
+                            return Err(StoreError::CorruptRow(format!("refused {n}")));
+                        }
+                        Ok(n)
+                    })
+                })
+                .await
+        })
+    }
+
+    async fn until_waiting(writer: &Writer<Sqlite>, waiting: usize) {
+        for _ in 0..10_000 {
+            if writer.stats().waiting == waiting {
+                return;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        panic!("{waiting} commands never queued: {:?}", writer.stats());
+    }
+
+    async fn stored(pool: &sqlx::SqlitePool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_command_rolls_back_alone_while_its_batch_commits_once() {
+        let (writer, pool, _dir) = writer().await;
+        let (release, hold) = oneshot::channel();
+        let first = insert(&writer, 1, Some(hold), false);
+        until_waiting(&writer, 0).await;
+        // The writer is inside the first command: these three queue behind it.
+        let second = insert(&writer, 2, None, false);
+        let failed = insert(&writer, 3, None, true);
+        let fourth = insert(&writer, 4, None, false);
+        until_waiting(&writer, 3).await;
+        release.send(()).unwrap();
+
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert_eq!(second.await.unwrap().unwrap(), 2);
+        let refused = failed.await.unwrap().unwrap_err();
+        assert!(refused.to_string().contains("refused 3"), "{refused}");
+        assert_eq!(fourth.await.unwrap().unwrap(), 4);
+        // The failed command's insert was rolled back to its savepoint; its neighbours'
+        // inserts, before and after it, were committed, all four in one transaction.
+        assert_eq!(stored(&pool).await, [1, 2, 4]);
+        let stats = writer.stats();
+        assert_eq!((stats.batches, stats.commands), (1, 4), "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn a_command_whose_caller_left_before_it_ran_writes_nothing() {
+        let (writer, pool, _dir) = writer().await;
+        let (release, hold) = oneshot::channel();
+        let first = insert(&writer, 1, Some(hold), false);
+        until_waiting(&writer, 0).await;
+        let abandoned = insert(&writer, 2, None, false);
+        let kept = insert(&writer, 3, None, false);
+        until_waiting(&writer, 2).await;
+        abandoned.abort();
+        assert!(abandoned.await.unwrap_err().is_cancelled());
+        release.send(()).unwrap();
+
+        first.await.unwrap().unwrap();
+        kept.await.unwrap().unwrap();
+        assert_eq!(stored(&pool).await, [1, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_holds_no_more_commands_than_its_limit() {
+        let (writer, pool, _dir) = writer().await;
+        writer.set_max_batch(2);
+        let (release, hold) = oneshot::channel();
+        let first = insert(&writer, 1, Some(hold), false);
+        until_waiting(&writer, 0).await;
+        let rest: Vec<_> = (2..=5).map(|n| insert(&writer, n, None, false)).collect();
+        until_waiting(&writer, 4).await;
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        for handle in rest {
+            handle.await.unwrap().unwrap();
+        }
+        assert_eq!(stored(&pool).await, [1, 2, 3, 4, 5]);
+        let stats = writer.stats();
+        assert_eq!((stats.batches, stats.commands), (3, 5), "{stats:?}");
+    }
+}
