@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::chain::{EventActor, event_hash, new_salt};
+use super::writer::{Batch, ChainTip};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, PocRole, Principal};
 use crate::protocol::inquiry::{
@@ -248,17 +249,24 @@ fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
 /// projection and outbox, inside `$tx`. `$insert` says whether the row is new. The audit
 /// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr) => {{
+    ($pool:expr, $tx:expr, $tip:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr) => {{
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
         let actor: &EventActor = $actor;
         let role: Role = $role;
-        let head_sql = format!(
-            "SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1{}",
-            $pool.lock_suffix()
-        );
-        let (last_chain_seq, last_hash): (i64, String) =
-            sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *$tx).await?;
+        let tip: &mut Option<ChainTip> = $tip;
+        let (last_chain_seq, last_hash) = match tip.take() {
+            Some(tip) => (tip.chain_seq, tip.hash),
+            None => {
+                let head_sql = format!(
+                    "SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1{}",
+                    $pool.lock_suffix()
+                );
+                sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(head_sql))
+                    .fetch_one(&mut *$tx)
+                    .await?
+            }
+        };
         let chain_seq = last_chain_seq + 1;
         let payload = serde_json::to_string(&event.payload()).expect("payloads serialize");
         let salt = new_salt()?;
@@ -319,11 +327,8 @@ macro_rules! record {
         .bind(&salt)
         .execute(&mut *$tx)
         .await?;
-        sqlx::query("UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(chain_seq)
-            .bind(&hash)
-            .execute(&mut *$tx)
-            .await?;
+        // `event_chain_head` is written once per batch, before its commit (`save_tip`).
+        *tip = Some(ChainTip { chain_seq, hash: hash.clone(), stored: false });
         match event {
             EventData::Share { side, poc_id, .. } => {
                 sqlx::query(
@@ -351,18 +356,22 @@ macro_rules! record {
         if audiences(event.type_name()).iter().any(|a| {
             matches!(a, Audience::RequestingState | Audience::RespondingState | Audience::OtherSide)
         }) {
-            for (state, pocs) in [
-                (Some(&inquiry.requesting_state), &mut current.requesting),
-                (inquiry.responding_state.as_ref(), &mut current.responding),
-            ] {
-                if let Some(state) = state {
-                    *pocs = sqlx::query_scalar(
-                        "SELECT id FROM pocs WHERE member_state = $1 AND role = 'policy' AND active
-                          ORDER BY name, id",
-                    )
-                    .bind(state.as_str())
-                    .fetch_all(&mut *$tx)
-                    .await?;
+            // Both states' in one query: a round trip is most of what a statement costs.
+            let requesting = inquiry.requesting_state.as_str();
+            let pocs: Vec<(Uuid, String)> = sqlx::query_as(
+                "SELECT id, member_state FROM pocs
+                  WHERE member_state IN ($1, $2) AND role = 'policy' AND active
+                  ORDER BY name, id",
+            )
+            .bind(requesting)
+            .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
+            .fetch_all(&mut *$tx)
+            .await?;
+            for (id, state) in pocs {
+                if state == requesting {
+                    current.requesting.push(id);
+                } else {
+                    current.responding.push(id);
                 }
             }
         }
@@ -391,6 +400,30 @@ macro_rules! record {
         }
     }};
 }
+
+/// Defines `$name`, which writes a batch's chain tip to `event_chain_head` on `$connection`'s
+/// backend: the writer's `BatchStart::save_tip`.
+macro_rules! save_tip {
+    ($name:ident, $connection:ty) => {
+        pub(super) fn $name<'c>(
+            connection: &'c mut $connection,
+            tip: &'c ChainTip,
+        ) -> futures_util::future::BoxFuture<'c, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2 WHERE id = 1",
+                )
+                .bind(tip.chain_seq)
+                .bind(&tip.hash)
+                .execute(connection)
+                .await
+                .map(drop)
+            })
+        }
+    };
+}
+save_tip!(save_tip_sqlite, sqlx::SqliteConnection);
+save_tip!(save_tip_postgres, sqlx::PgConnection);
 
 /// A policy POC as snapshotted at `lookup_poc`.
 #[derive(sqlx::FromRow)]
@@ -434,7 +467,8 @@ impl Store {
         let reminder_share = self.reminder_share;
         let (created, event_type) = dispatch!(self, pool => {
             let pool = pool.clone();
-            self.commands(&pool).submit(move |tx| Box::pin(async move {
+            self.commands(&pool).submit(move |batch| Box::pin(async move {
+            let Batch { connection: tx, tip } = batch;
             if let Some(related) = related_inquiry_id {
                 let visible: Option<Uuid> = sqlx::query_scalar(
                     "SELECT id FROM inquiries WHERE id = $1
@@ -465,7 +499,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(&caller), Role::Requester);
-            record!(pool, tx, &created, &event, &actor, Role::Requester, now, true, reminder_share);
+            record!(pool, tx, tip, &created, &event, &actor, Role::Requester, now, true, reminder_share);
             Ok((created, event.type_name()))
             })).await
         })?;
@@ -502,7 +536,8 @@ impl Store {
         let reminder_share = self.reminder_share;
         let (executed, recorded) = dispatch!(self, pool => {
             let pool = pool.clone();
-            self.commands(&pool).submit(move |tx| Box::pin(async move {
+            self.commands(&pool).submit(move |batch| Box::pin(async move {
+            let Batch { connection: tx, tip } = batch;
             let caller = caller.as_ref();
             let lock_sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1{}", pool.lock_suffix());
             let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_sql))
@@ -642,7 +677,7 @@ impl Store {
             let next = apply(Some(&current), current.id, current.version + 1, &event, now)
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
-            record!(pool, tx, &next, &event, &actor, role, now, false, reminder_share);
+            record!(pool, tx, tip, &next, &event, &actor, role, now, false, reminder_share);
             if let Some(key) = &idempotency {
                 sqlx::query(
                     "INSERT INTO idempotency_keys

@@ -239,6 +239,7 @@ impl Store {
         let start = BatchStart {
             begin: "BEGIN IMMEDIATE",
             first: None,
+            save_tip: inquiries::save_tip_sqlite,
         };
         Self {
             pool: Pool::Sqlite(readers),
@@ -263,6 +264,7 @@ impl Store {
         let start = BatchStart {
             begin: "BEGIN",
             first: Some("SELECT last_chain_seq FROM event_chain_head WHERE id = 1 FOR UPDATE"),
+            save_tip: inquiries::save_tip_postgres,
         };
         Ok(Self {
             writes: Writes::Postgres {

@@ -35,15 +35,16 @@ pub const DEFAULT_MAX_BATCH: usize = 64;
 /// The largest batch a setting may ask for.
 pub const MAX_BATCH_LIMIT: usize = 1024;
 
-/// How many commands may wait for the writer, in batches: beyond it, a caller waits to
-/// queue (the HTTP edge's own limits answer before that in practice).
+/// How many commands may wait for the writer, in default batches (1 024): beyond it, a
+/// caller waits for a place (the HTTP edge's bound on requests in flight, 256 by default,
+/// answers before that).
 const QUEUE_BATCHES: usize = 16;
 
 /// One command as the writer runs it: its work inside a savepoint, then its answer once
 /// the batch is committed or has failed.
 trait Job<DB: Database>: Send {
     /// Runs the command; whether its writes are kept.
-    fn run<'c>(&'c mut self, connection: &'c mut DB::Connection) -> BoxFuture<'c, bool>;
+    fn run<'c>(&'c mut self, batch: Batch<'c, DB>) -> BoxFuture<'c, bool>;
     /// Answers the caller: its own outcome if the batch committed, the batch's failure
     /// otherwise.
     fn answer(self: Box<Self>, failure: Option<&BatchFailure>);
@@ -59,17 +60,35 @@ impl BatchFailure {
     }
 }
 
-/// The work of one command: given the batch's connection (inside the command's savepoint),
-/// its outcome. An `Err` rolls the savepoint back.
+/// The last event of the audit chain, as the batch's commands have left it: read from
+/// `event_chain_head` by the first command that appends, advanced in memory by each, and
+/// written back once, before the batch commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainTip {
+    pub chain_seq: i64,
+    pub hash: String,
+    /// Whether `event_chain_head` holds this tip already.
+    pub stored: bool,
+}
+
+/// What a command gets to run with: the batch's connection (inside the command's
+/// savepoint) and the chain's tip.
+pub struct Batch<'c, DB: Database> {
+    pub connection: &'c mut DB::Connection,
+    /// `None` until a command of the batch has read it.
+    pub tip: &'c mut Option<ChainTip>,
+}
+
+/// The work of one command. An `Err` rolls back what it wrote (and its move of the tip).
 pub trait Work<DB: Database, T, E>:
-    for<'c> FnOnce(&'c mut DB::Connection) -> BoxFuture<'c, Result<T, E>> + Send + 'static
+    for<'c> FnOnce(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static
 {
 }
 
 impl<DB, T, E, F> Work<DB, T, E> for F
 where
     DB: Database,
-    F: for<'c> FnOnce(&'c mut DB::Connection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    F: for<'c> FnOnce(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
 {
 }
 
@@ -86,7 +105,7 @@ where
     T: Send + 'static,
     E: From<StoreError> + Send + 'static,
 {
-    fn run<'c>(&'c mut self, connection: &'c mut DB::Connection) -> BoxFuture<'c, bool> {
+    fn run<'c>(&'c mut self, batch: Batch<'c, DB>) -> BoxFuture<'c, bool> {
         let work = self.work.take().expect("a command runs once");
         Box::pin(async move {
             // A caller that gives up (its request timed out or was dropped) before its
@@ -94,7 +113,7 @@ where
             let outcome = tokio::select! {
                 biased;
                 () = self.reply.closed() => return false,
-                outcome = work(connection) => outcome,
+                outcome = work(batch) => outcome,
             };
             let kept = outcome.is_ok();
             self.outcome = Some(outcome);
@@ -173,15 +192,29 @@ impl<DB: Database> std::fmt::Debug for Writer<DB> {
     }
 }
 
-/// How the writer opens a batch on one backend.
-#[derive(Debug, Clone, Copy)]
-pub struct BatchStart {
+/// Writes the batch's chain tip to `event_chain_head`, in the batch's transaction.
+pub type SaveTip<DB> = for<'c> fn(
+    &'c mut <DB as Database>::Connection,
+    &'c ChainTip,
+) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+
+/// How the writer opens and closes a batch on one backend.
+pub struct BatchStart<DB: Database> {
     /// The statement that opens the transaction.
     pub begin: &'static str,
     /// A statement run right after it, before any command (PostgreSQL: lock the chain
     /// head), if any.
     pub first: Option<&'static str>,
+    pub save_tip: SaveTip<DB>,
 }
+
+impl<DB: Database> Clone for BatchStart<DB> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<DB: Database> Copy for BatchStart<DB> {}
 
 impl<DB> Writer<DB>
 where
@@ -189,7 +222,7 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     /// Starts the writer task on `pool`; it ends once every handle is dropped.
-    pub fn start(pool: Pool<DB>, start: BatchStart, max_batch: usize) -> Self {
+    pub fn start(pool: Pool<DB>, start: BatchStart<DB>, max_batch: usize) -> Self {
         let max_batch = Arc::new(AtomicUsize::new(max_batch.clamp(1, MAX_BATCH_LIMIT)));
         let (jobs, queue) = mpsc::channel(DEFAULT_MAX_BATCH * QUEUE_BATCHES);
         let counts = Arc::new(Counts::default());
@@ -226,7 +259,7 @@ where
 /// the batch size), run them in one transaction, answer them all, again.
 async fn run<DB>(
     pool: Pool<DB>,
-    start: BatchStart,
+    start: BatchStart<DB>,
     mut queue: mpsc::Receiver<Box<dyn Job<DB>>>,
     max_batch: Arc<AtomicUsize>,
     counts: Arc<Counts>,
@@ -266,10 +299,16 @@ async fn run<DB>(
 }
 
 /// Runs `batch`, and the commands that queue up while it runs (up to `max`), in one
-/// transaction, each in its savepoint; commits. `None` if the batch committed.
+/// transaction; commits. `None` if the batch committed.
+///
+/// The first command of a transaction runs without a savepoint (if it fails, the
+/// transaction holds nothing else: it is rolled back and a new one begun); each later one
+/// after `SAVEPOINT cbm2_command`, rolled back to it if it fails. Savepoints are not
+/// released one by one (a round trip each): the commit releases them all, and a rollback
+/// goes to the newest of that name, the failed command's own.
 async fn run_batch<DB>(
     pool: &Pool<DB>,
-    start: BatchStart,
+    start: BatchStart<DB>,
     batch: &mut Vec<Box<dyn Job<DB>>>,
     queue: &mut mpsc::Receiver<Box<dyn Job<DB>>>,
     max: usize,
@@ -278,19 +317,43 @@ where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    let outcome: Result<(), sqlx::Error> = async {
+    let begin = async || -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
         let mut tx = pool.begin_with(start.begin).await?;
         if let Some(first) = start.first {
             sqlx::raw_sql(first).execute(&mut *tx).await?;
         }
+        Ok(tx)
+    };
+    let outcome: Result<(), sqlx::Error> = async {
+        let mut tx = begin().await?;
+        let mut tip: Option<ChainTip> = None;
+        let mut empty = true;
         let mut ran = 0;
         loop {
             while ran < batch.len() {
-                let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-                if batch[ran].run(&mut *savepoint).await {
-                    savepoint.commit().await?;
+                let before = tip.clone();
+                if !empty {
+                    sqlx::raw_sql("SAVEPOINT cbm2_command")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let kept = batch[ran]
+                    .run(Batch {
+                        connection: &mut *tx,
+                        tip: &mut tip,
+                    })
+                    .await;
+                if kept {
+                    empty = false;
+                } else if empty {
+                    tx.rollback().await?;
+                    tx = begin().await?;
+                    tip = None;
                 } else {
-                    savepoint.rollback().await?;
+                    sqlx::raw_sql("ROLLBACK TO SAVEPOINT cbm2_command")
+                        .execute(&mut *tx)
+                        .await?;
+                    tip = before;
                 }
                 ran += 1;
             }
@@ -304,6 +367,9 @@ where
             if ran == batch.len() {
                 break;
             }
+        }
+        if let Some(tip) = tip.filter(|tip| !tip.stored) {
+            (start.save_tip)(&mut *tx, &tip).await?;
         }
         crate::metrics::batch_committed(batch.len());
         tx.commit().await
@@ -337,6 +403,7 @@ mod tests {
         let start = BatchStart {
             begin: "BEGIN IMMEDIATE",
             first: None,
+            save_tip: |_, _| Box::pin(async { Ok(()) }),
         };
         (Writer::start(pool.clone(), start, 64), pool, dir)
     }
@@ -351,11 +418,11 @@ mod tests {
         let writer = writer.clone();
         tokio::spawn(async move {
             writer
-                .submit(move |connection| {
+                .submit(move |batch| {
                     Box::pin(async move {
                         sqlx::query("INSERT INTO t (n) VALUES ($1)")
                             .bind(n)
-                            .execute(&mut *connection)
+                            .execute(&mut *batch.connection)
                             .await?;
                         if let Some(hold) = hold {
                             let _ = hold.await;
@@ -411,6 +478,26 @@ mod tests {
         assert_eq!(stored(&pool).await, [1, 2, 4]);
         let stats = writer.stats();
         assert_eq!((stats.batches, stats.commands), (1, 4), "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn a_first_command_that_fails_is_rolled_back_and_the_rest_commit_after_it() {
+        let (writer, pool, _dir) = writer().await;
+        let (release, hold) = oneshot::channel();
+        // The first command of the transaction, which runs without a savepoint.
+        let failed = insert(&writer, 1, Some(hold), true);
+        until_waiting(&writer, 0).await;
+        let second = insert(&writer, 2, None, false);
+        let third = insert(&writer, 3, None, false);
+        until_waiting(&writer, 2).await;
+        release.send(()).unwrap();
+
+        assert!(failed.await.unwrap().is_err());
+        assert_eq!(second.await.unwrap().unwrap(), 2);
+        assert_eq!(third.await.unwrap().unwrap(), 3);
+        assert_eq!(stored(&pool).await, [2, 3]);
+        let stats = writer.stats();
+        assert_eq!((stats.batches, stats.commands), (1, 3), "{stats:?}");
     }
 
     #[tokio::test]
