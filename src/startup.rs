@@ -274,6 +274,7 @@ impl Application {
                 &self.delivery.public_url,
                 self.delivery.email.clone(),
             ),
+            summary: Default::default(),
         };
         let grace = self.shutdown_grace;
         let (stop_background, stopped) = watch::channel(false);

@@ -61,6 +61,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// What the web pages need: the public URL, the mailer for sign-in links, cookies.
     pub web: crate::web::WebSettings,
+    /// The Secretariat's summary, kept once it is costly to gather.
+    pub summary: monitoring::SummaryCache,
 }
 
 /// The router under construction and the table of its routes.

@@ -5,8 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::extract::{ApiQuery, Secretariat};
@@ -231,7 +235,7 @@ async fn overdue_csv(
 
 /// The summary: inquiry figures (exercises excluded) and the directory's gaps. `cbm2
 /// monitor summary` prints the same.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub generated_at: DateTime<Utc>,
     pub inquiries: InquiryFigures,
@@ -243,7 +247,7 @@ pub struct Summary {
     pub failed_deliveries: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StateBody {
     pub code: String,
     pub name: String,
@@ -260,7 +264,7 @@ impl From<StateWithoutPoc> for StateBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StalePocBody {
     pub id: Uuid,
     pub member_state: String,
@@ -305,8 +309,104 @@ impl Summary {
     }
 }
 
+/// Past this, gathering the summary is too slow to do on every request.
+pub const SUMMARY_CACHE_THRESHOLD: Duration = Duration::from_millis(100);
+
+/// A costly summary is refreshed once it is this many times its cost old (at least
+/// [`SUMMARY_MIN_REFRESH`]).
+const SUMMARY_REFRESH_FACTOR: u32 = 10;
+const SUMMARY_MIN_REFRESH: Duration = Duration::from_secs(30);
+
+/// The summary as the API and the dashboard serve it. Gathering it reads every inquiry's
+/// metadata (about 3.7 s for a million inquiries on SQLite on the reference machine), so:
+/// while a gathering takes less than [`SUMMARY_CACHE_THRESHOLD`], every request gathers
+/// afresh; once one takes longer, requests get the last summary (its `generated_at` says
+/// when), and one that finds it older than ten times its cost (at least 30 s) starts a
+/// fresh gathering in the background. Only the first request on a large database waits.
+#[derive(Debug, Clone)]
+pub struct SummaryCache {
+    cached: Arc<Mutex<Option<CachedSummary>>>,
+    threshold: Duration,
+    min_refresh: Duration,
+}
+
+impl Default for SummaryCache {
+    fn default() -> Self {
+        Self::new(SUMMARY_CACHE_THRESHOLD, SUMMARY_MIN_REFRESH)
+    }
+}
+
+#[derive(Debug)]
+struct CachedSummary {
+    summary: Summary,
+    took: Duration,
+    at: Instant,
+    refreshing: bool,
+}
+
+impl SummaryCache {
+    /// A cache that keeps a summary whose gathering took `threshold` or more, and
+    /// refreshes it once it is ten times that old and at least `min_refresh`.
+    pub fn new(threshold: Duration, min_refresh: Duration) -> Self {
+        Self {
+            cached: Arc::default(),
+            threshold,
+            min_refresh,
+        }
+    }
+
+    /// The summary, gathered now or served from the last gathering (see the type).
+    pub async fn get(&self, store: &Store) -> Result<Summary, StoreError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(entry) = cached.as_mut()
+            && entry.took >= self.threshold
+        {
+            let refresh_after = (entry.took * SUMMARY_REFRESH_FACTOR).max(self.min_refresh);
+            if entry.at.elapsed() >= refresh_after && !entry.refreshing {
+                entry.refreshing = true;
+                tokio::spawn(self.clone().refresh(store.clone()));
+            }
+            return Ok(entry.summary.clone());
+        }
+        // Gathered under the lock: requests that arrive meanwhile wait for this one.
+        let started = Instant::now();
+        let summary = Summary::gather(store, clock::now()).await?;
+        let took = started.elapsed();
+        if took >= self.threshold {
+            tracing::info!(took = ?took, "the summary is slow to gather: it is served from its last gathering from now on, refreshed in the background");
+        }
+        *cached = Some(CachedSummary {
+            summary: summary.clone(),
+            took,
+            at: Instant::now(),
+            refreshing: false,
+        });
+        Ok(summary)
+    }
+
+    async fn refresh(self, store: Store) {
+        let started = Instant::now();
+        match Summary::gather(&store, clock::now()).await {
+            Ok(summary) => {
+                *self.cached.lock().await = Some(CachedSummary {
+                    summary,
+                    took: started.elapsed(),
+                    at: Instant::now(),
+                    refreshing: false,
+                });
+            }
+            Err(error) => {
+                tracing::error!(%error, "refreshing the summary failed: the last one is served until a request tries again");
+                if let Some(entry) = self.cached.lock().await.as_mut() {
+                    entry.refreshing = false;
+                }
+            }
+        }
+    }
+}
+
 async fn build_summary(state: &AppState) -> Result<Summary, ApiError> {
-    Ok(Summary::gather(&state.store, clock::now()).await?)
+    Ok(state.summary.get(&state.store).await?)
 }
 
 /// The summary takes no parameters; any given is refused like elsewhere.

@@ -557,21 +557,14 @@ impl Store {
             };
             let role = party.role;
             if let Some(key) = &idempotency {
-                // An expired key is forgotten first, so it can be used again.
-                sqlx::query(
-                    "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND created_at <= $3",
+                // An expired key is as good as gone: the insert below replaces its row.
+                let earlier: Option<(String, String)> = sqlx::query_as(
+                    "SELECT request_hash, response_body FROM idempotency_keys
+                      WHERE principal = $1 AND key = $2 AND created_at > $3",
                 )
                 .bind(&principal)
                 .bind(&key.key)
                 .bind(now - IDEMPOTENCY_KEY_LIFETIME)
-                .execute(&mut *tx)
-                .await?;
-                let earlier: Option<(String, String)> = sqlx::query_as(
-                    "SELECT request_hash, response_body FROM idempotency_keys
-                      WHERE principal = $1 AND key = $2",
-                )
-                .bind(&principal)
-                .bind(&key.key)
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some((request_hash, body)) = earlier {
@@ -682,7 +675,11 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO idempotency_keys
                          (principal, key, request_hash, response_body, created_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (principal, key) DO UPDATE
+                        SET request_hash = excluded.request_hash,
+                            response_body = excluded.response_body,
+                            created_at = excluded.created_at",
                 )
                 .bind(&principal)
                 .bind(&key.key)

@@ -4,7 +4,7 @@
 //! POCs not confirmed for a year, failed deliveries).
 //!
 //! It shows what `/v1/monitoring/overdue` and `/v1/monitoring/summary` answer, through the
-//! same store queries and `Summary::gather`; like them, it is the Secretariat's alone.
+//! same store queries and summary (`SummaryCache`); like them, it is the Secretariat's alone.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -131,7 +131,7 @@ pub async fn dashboard(
             }
         })
         .collect();
-    let summary = Summary::gather(&state.store, now).await.at(page)?;
+    let summary = state.summary.get(&state.store).await.at(page)?;
     let statuses = summary
         .inquiries
         .by_status

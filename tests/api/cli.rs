@@ -274,7 +274,8 @@ async fn bench_prints_every_figure_of_its_table_with_numbers(db: TestDb) {
         &[
             "scale: fill 60 inquiries",
             "scale: overdue query, first page (2 rows of 2 overdue)",
-            "scale: the Secretariat's summary (GET /v1/monitoring/summary's work)",
+            "scale: the Secretariat's summary, gathered (every inquiry's metadata)",
+            "scale: the Secretariat's summary as served (GET /v1/monitoring/summary)",
             "scale: transitions in process at size (Store::execute, message)",
             "scale: sweeper tick with work",
             "scale: sweeper tick, nothing due",

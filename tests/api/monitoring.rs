@@ -8,6 +8,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use cbm2::http::monitoring::SummaryCache;
+use cbm2::store::Store;
+
 use crate::deadlines::time;
 use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until, spawn_app};
 
@@ -631,7 +634,52 @@ async fn cbm2_monitor_overdue_prints_the_overdue_inquiries(db: TestDb) {
     assert!(unknown.stdout.is_empty(), "no table for an unknown state");
 }
 
+/// A summary that is costly to gather is served from its last gathering and refreshed in
+/// the background; a cheap one is gathered afresh on every request.
+async fn a_costly_summary_is_served_from_its_last_gathering_then_refreshed(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
+    let store = Store::connect(&app.db.url).await.expect("connect");
+    let open_one = async || {
+        app.post("/v1/inquiries", &chl, json!({}))
+            .await
+            .assert_status(201);
+    };
+    open_one().await;
+
+    // Every gathering counts as costly; none is old enough to refresh.
+    let kept = SummaryCache::new(Duration::ZERO, Duration::from_secs(3600));
+    let first = kept.get(&store).await.unwrap();
+    assert_eq!(first.inquiries.total, 1);
+    open_one().await;
+    let again = kept.get(&store).await.unwrap();
+    assert_eq!(again.inquiries.total, 1, "served from the last gathering");
+    assert_eq!(
+        again.generated_at, first.generated_at,
+        "and says when it was gathered"
+    );
+    // The default cache gathers a cheap summary on every request.
+    let fresh = SummaryCache::default().get(&store).await.unwrap();
+    assert_eq!(fresh.inquiries.total, 2);
+
+    // Costly and at once old enough: a request gets the last one and starts a refresh.
+    let refreshed = SummaryCache::new(Duration::ZERO, Duration::ZERO);
+    assert_eq!(refreshed.get(&store).await.unwrap().inquiries.total, 2);
+    open_one().await;
+    poll_until(
+        "the summary refreshed",
+        Duration::from_secs(10),
+        async || {
+            let summary = refreshed.get(&store).await.unwrap();
+            (summary.inquiries.total == 3).then_some(())
+        },
+    )
+    .await;
+    store.close().await;
+}
+
 on_both_databases!(
+    a_costly_summary_is_served_from_its_last_gathering_then_refreshed,
     the_monitoring_views_carry_no_content_and_are_for_the_secretariat_only,
     the_summary_figures_match_the_inquiries_and_leave_exercises_out,
     the_overdue_list_filters_pages_and_exports_most_overdue_first,
