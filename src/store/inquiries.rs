@@ -245,6 +245,104 @@ fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
     }
 }
 
+/// Binds one statement's values, in the order of its placeholders.
+type Bind<'q, DB> = Box<
+    dyn FnOnce(
+            sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+        ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+        + Send
+        + 'q,
+>;
+
+/// The writes of one event, in order, each a statement and its binds. On PostgreSQL they
+/// run one by one; on SQLite as one multi-statement query, numbered through (SQLite binds
+/// `$N` by number across the statements of a query): one round trip to the connection's
+/// worker thread instead of one a statement, which is most of what a statement costs.
+struct Writes<'q, DB: sqlx::Database> {
+    statements: Vec<(&'static str, Bind<'q, DB>)>,
+}
+
+impl<DB: sqlx::Database> Writes<'_, DB> {
+    /// Writes for `_pool`'s backend.
+    fn new(_pool: &sqlx::Pool<DB>) -> Self {
+        Self {
+            statements: Vec::new(),
+        }
+    }
+}
+
+/// The highest `$N` in `sql`.
+fn placeholders(sql: &str) -> usize {
+    sql.split('$')
+        .skip(1)
+        .filter_map(|rest| {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            rest[..digits].parse::<usize>().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `sql` with every `$N` raised by `offset`.
+fn renumbered(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut parts = sql.split('$');
+    out.push_str(parts.next().unwrap_or_default());
+    for rest in parts {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => {
+                out.push('$');
+                out.push_str(&(n + offset).to_string());
+                out.push_str(&rest[digits..]);
+            }
+            Err(_) => {
+                out.push('$');
+                out.push_str(rest);
+            }
+        }
+    }
+    out
+}
+
+impl<'q, DB> Writes<'q, DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    fn push(&mut self, sql: &'static str, bind: Bind<'q, DB>) {
+        self.statements.push((sql, bind));
+    }
+
+    async fn run(
+        self,
+        connection: &mut DB::Connection,
+        one_query: bool,
+    ) -> Result<(), sqlx::Error> {
+        if !one_query {
+            for (sql, bind) in self.statements {
+                bind(sqlx::query(sql)).execute(&mut *connection).await?;
+            }
+            return Ok(());
+        }
+        let mut sql = String::new();
+        let mut offset = 0;
+        for (statement, _) in &self.statements {
+            sql.push_str(&renumbered(statement, offset));
+            sql.push_str(";\n");
+            offset += placeholders(statement);
+        }
+        let query = self
+            .statements
+            .into_iter()
+            .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |query, (_, bind)| {
+                bind(query)
+            });
+        query.execute(&mut *connection).await.map(drop)
+    }
+}
+
 /// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
 /// projection and outbox, inside `$tx`. `$insert` says whether the row is new. The audit
 /// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
@@ -272,86 +370,8 @@ macro_rules! record {
         let salt = new_salt()?;
         let hash = event_hash(&last_hash, Some(&salt), chain_seq, inquiry.id, inquiry.version, event.type_name(), actor, $at, &payload);
         let state = serde_json::to_string(inquiry).expect("inquiries serialize");
-        let row_sql = if $insert {
-            "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
-                 responding_state, exercise, related_inquiry_id, time_sensitivity, due_at, sent_at,
-                 created_at, updated_at, protocol_version, state, next_sweep_at, acknowledged_at,
-                 responded_at, id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18)"
-        } else {
-            "UPDATE inquiries SET status = $1, version = $2, requesting_state = $3,
-                 requester_poc_id = $4, responding_state = $5, exercise = $6,
-                 related_inquiry_id = $7, time_sensitivity = $8, due_at = $9, sent_at = $10,
-                 created_at = $11, updated_at = $12, protocol_version = $13, state = $14,
-                 next_sweep_at = $15, acknowledged_at = $16, responded_at = $17
-             WHERE id = $18"
-        };
-        sqlx::query(row_sql)
-            .bind(inquiry.status.as_str())
-            .bind(inquiry.version)
-            .bind(inquiry.requesting_state.as_str())
-            .bind(inquiry.requester.poc_id)
-            .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
-            .bind(inquiry.exercise)
-            .bind(inquiry.related_inquiry_id)
-            .bind(inquiry.time_sensitivity.map(|t| t.as_str()))
-            .bind(inquiry.due_at())
-            .bind(inquiry.sent_at)
-            .bind(inquiry.created_at)
-            .bind(inquiry.updated_at)
-            .bind(&inquiry.protocol_version)
-            .bind(&state)
-            .bind(inquiry.next_sweep_at($share))
-            .bind(inquiry.acknowledged_at)
-            .bind(inquiry.responded_at)
-            .bind(inquiry.id)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id,
-                 actor_state, at, payload, prev_hash, hash, salt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(chain_seq)
-        .bind(inquiry.id)
-        .bind(inquiry.version)
-        .bind(event.type_name())
-        .bind(&actor.kind)
-        .bind(actor.poc_id)
-        .bind(actor.state.as_deref())
-        .bind($at)
-        .bind(&payload)
-        .bind(&last_hash)
-        .bind(&hash)
-        .bind(&salt)
-        .execute(&mut *$tx)
-        .await?;
-        // `event_chain_head` is written once per batch, before its commit (`save_tip`).
-        *tip = Some(ChainTip { chain_seq, hash: hash.clone(), stored: false });
-        match event {
-            EventData::Share { side, poc_id, .. } => {
-                sqlx::query(
-                    "INSERT INTO inquiry_shares (inquiry_id, poc_id, side, shared_at)
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(inquiry.id)
-                .bind(poc_id)
-                .bind(side.as_str())
-                .bind($at)
-                .execute(&mut *$tx)
-                .await?;
-            }
-            EventData::Unshare { poc_id, .. } => {
-                sqlx::query("DELETE FROM inquiry_shares WHERE inquiry_id = $1 AND poc_id = $2")
-                    .bind(inquiry.id)
-                    .bind(poc_id)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            _ => {}
-        }
-        // The states' policy POCs of the day, when the event notifies a side.
+        // The states' policy POCs of the day, when the event notifies a side: read before
+        // anything is written, so that the writes can go in one round trip.
         let mut current = CurrentPocs::default();
         if audiences(event.type_name()).iter().any(|a| {
             matches!(a, Audience::RequestingState | Audience::RespondingState | Audience::OtherSide)
@@ -375,29 +395,105 @@ macro_rules! record {
                 }
             }
         }
+        let at: DateTime<Utc> = $at;
+        let mut writes = Writes::new(&$pool);
+        let row_sql = if $insert {
+            "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
+                 responding_state, exercise, related_inquiry_id, time_sensitivity, due_at, sent_at,
+                 created_at, updated_at, protocol_version, state, next_sweep_at, acknowledged_at,
+                 responded_at, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18)"
+        } else {
+            "UPDATE inquiries SET status = $1, version = $2, requesting_state = $3,
+                 requester_poc_id = $4, responding_state = $5, exercise = $6,
+                 related_inquiry_id = $7, time_sensitivity = $8, due_at = $9, sent_at = $10,
+                 created_at = $11, updated_at = $12, protocol_version = $13, state = $14,
+                 next_sweep_at = $15, acknowledged_at = $16, responded_at = $17
+             WHERE id = $18"
+        };
+        let next_sweep_at = inquiry.next_sweep_at($share);
+        writes.push(row_sql, Box::new(move |q| {
+            q.bind(inquiry.status.as_str())
+                .bind(inquiry.version)
+                .bind(inquiry.requesting_state.as_str())
+                .bind(inquiry.requester.poc_id)
+                .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
+                .bind(inquiry.exercise)
+                .bind(inquiry.related_inquiry_id)
+                .bind(inquiry.time_sensitivity.map(|t| t.as_str()))
+                .bind(inquiry.due_at())
+                .bind(inquiry.sent_at)
+                .bind(inquiry.created_at)
+                .bind(inquiry.updated_at)
+                .bind(&inquiry.protocol_version)
+                .bind(state)
+                .bind(next_sweep_at)
+                .bind(inquiry.acknowledged_at)
+                .bind(inquiry.responded_at)
+                .bind(inquiry.id)
+        }));
+        writes.push(
+            "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id,
+                 actor_state, at, payload, prev_hash, hash, salt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            Box::new(|q| {
+                q.bind(chain_seq)
+                    .bind(inquiry.id)
+                    .bind(inquiry.version)
+                    .bind(event.type_name())
+                    .bind(&actor.kind)
+                    .bind(actor.poc_id)
+                    .bind(actor.state.as_deref())
+                    .bind(at)
+                    .bind(&payload)
+                    .bind(&last_hash)
+                    .bind(&hash)
+                    .bind(&salt)
+            }),
+        );
+        match event {
+            EventData::Share { side, poc_id, .. } => {
+                writes.push(
+                    "INSERT INTO inquiry_shares (inquiry_id, poc_id, side, shared_at)
+                     VALUES ($1, $2, $3, $4)",
+                    Box::new(move |q| q.bind(inquiry.id).bind(poc_id).bind(side.as_str()).bind(at)),
+                );
+            }
+            EventData::Unshare { poc_id, .. } => {
+                writes.push(
+                    "DELETE FROM inquiry_shares WHERE inquiry_id = $1 AND poc_id = $2",
+                    Box::new(move |q| q.bind(inquiry.id).bind(poc_id)),
+                );
+            }
+            _ => {}
+        }
         for recipient in recipients(event, role, inquiry, &current) {
             let data = inquiry_data(event, inquiry, &recipient).to_string();
             let (kind, poc_id, addressed_as) = match &recipient {
-                Recipient::Poc { id, state } => ("poc", Some(*id), Some(state.as_str())),
+                Recipient::Poc { id, state } => ("poc", Some(*id), Some(state.to_string())),
                 Recipient::Secretariat => ("secretariat", None, None),
             };
-            sqlx::query(
+            writes.push(
                 "INSERT INTO outbox (id, inquiry_id, event_chain_seq, event_type, recipient_kind,
                      recipient_poc_id, recipient_state, data, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(inquiry.id)
-            .bind(chain_seq)
-            .bind(event.type_name())
-            .bind(kind)
-            .bind(poc_id)
-            .bind(addressed_as)
-            .bind(data)
-            .bind($at)
-            .execute(&mut *$tx)
-            .await?;
+                Box::new(move |q| {
+                    q.bind(Uuid::now_v7())
+                        .bind(inquiry.id)
+                        .bind(chain_seq)
+                        .bind(event.type_name())
+                        .bind(kind)
+                        .bind(poc_id)
+                        .bind(addressed_as)
+                        .bind(data)
+                        .bind(at)
+                }),
+            );
         }
+        writes.run(&mut *$tx, $pool.lock_suffix().is_empty()).await?;
+        // `event_chain_head` is written once per batch, before its commit (`save_tip`).
+        *tip = Some(ChainTip { chain_seq, hash: hash.clone(), stored: false });
     }};
 }
 
@@ -895,5 +991,29 @@ impl Store {
             builder.build().execute(self.writes(pool)).await.map(drop)?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{placeholders, renumbered};
+
+    #[test]
+    fn placeholders_are_counted_by_their_highest_number() {
+        assert_eq!(placeholders("SELECT 1"), 0);
+        assert_eq!(
+            placeholders("UPDATE t SET a = $2, b = $10 WHERE id = $1"),
+            10
+        );
+    }
+
+    #[test]
+    fn renumbering_raises_every_placeholder_and_nothing_else() {
+        assert_eq!(
+            renumbered("INSERT INTO t (a, b) VALUES ($1, $12)", 18),
+            "INSERT INTO t (a, b) VALUES ($19, $30)"
+        );
+        assert_eq!(renumbered("SELECT '$' || $1", 2), "SELECT '$' || $3");
+        assert_eq!(renumbered("no placeholders", 5), "no placeholders");
     }
 }
