@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::chain::{EventActor, event_hash, new_salt};
-use super::writer::{Batch, ChainTip};
+use super::writer::{Batch, ChainTip, Savepoint, open_savepoint};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, PocRole, Principal};
 use crate::protocol::inquiry::{
@@ -254,10 +254,10 @@ type Bind<'q, DB> = Box<
         + 'q,
 >;
 
-/// The writes of one event, in order, each a statement and its binds. On PostgreSQL they
-/// run one by one; on SQLite as one multi-statement query, numbered through (SQLite binds
-/// `$N` by number across the statements of a query): one round trip to the connection's
-/// worker thread instead of one a statement, which is most of what a statement costs.
+/// The writes of one event, in order, each a statement and its binds, sent as one query
+/// with their placeholders numbered through ([`OneQuery`]): one round trip (to SQLite's
+/// worker thread, to the PostgreSQL server) instead of one a statement, which is most of
+/// what a statement costs.
 struct Writes<'q, DB: sqlx::Database> {
     statements: Vec<(&'static str, Bind<'q, DB>)>,
 }
@@ -315,23 +315,35 @@ where
         self.statements.push((sql, bind));
     }
 
+    /// Runs the writes, opening `savepoint` first if it is due: on SQLite in the same query.
     async fn run(
         self,
         connection: &mut DB::Connection,
-        one_query: bool,
+        form: OneQuery,
+        savepoint: &mut Savepoint,
     ) -> Result<(), sqlx::Error> {
-        if !one_query {
-            for (sql, bind) in self.statements {
-                bind(sqlx::query(sql)).execute(&mut *connection).await?;
-            }
-            return Ok(());
-        }
         let mut sql = String::new();
+        match form {
+            OneQuery::Statements => sql.push_str(savepoint.sql()),
+            OneQuery::With => open_savepoint::<DB>(&mut *connection, savepoint).await?,
+        }
         let mut offset = 0;
-        for (statement, _) in &self.statements {
-            sql.push_str(&renumbered(statement, offset));
-            sql.push_str(";\n");
+        for (n, (statement, _)) in self.statements.iter().enumerate() {
+            let statement_sql = renumbered(statement, offset);
+            match form {
+                OneQuery::Statements => {
+                    sql.push_str(&statement_sql);
+                    sql.push_str(";\n");
+                }
+                OneQuery::With => {
+                    sql.push_str(if n == 0 { "WITH " } else { ",\n" });
+                    sql.push_str(&format!("w{n} AS ({statement_sql})"));
+                }
+            }
             offset += placeholders(statement);
+        }
+        if let OneQuery::With = form {
+            sql.push_str("\nSELECT 1");
         }
         let query = self
             .statements
@@ -343,11 +355,22 @@ where
     }
 }
 
+/// How a backend takes several writes in one query.
+#[derive(Debug, Clone, Copy)]
+enum OneQuery {
+    /// SQLite: statements one after the other, bound by number across them.
+    Statements,
+    /// PostgreSQL, whose prepared statements hold one statement: each write a
+    /// data-modifying `WITH` of one `SELECT 1` (they all run, in one snapshot; foreign keys
+    /// are checked at the end of the statement, so a row may reference a sibling's).
+    With,
+}
+
 /// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
 /// projection and outbox, inside `$tx`. `$insert` says whether the row is new. The audit
 /// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $tip:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr) => {{
+    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr) => {{
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
         let actor: &EventActor = $actor;
@@ -491,7 +514,8 @@ macro_rules! record {
                 }),
             );
         }
-        writes.run(&mut *$tx, $pool.lock_suffix().is_empty()).await?;
+        let form = if $pool.lock_suffix().is_empty() { OneQuery::Statements } else { OneQuery::With };
+        writes.run(&mut *$tx, form, $savepoint).await?;
         // `event_chain_head` is written once per batch, before its commit (`save_tip`).
         *tip = Some(ChainTip { chain_seq, hash: hash.clone(), stored: false });
     }};
@@ -564,7 +588,7 @@ impl Store {
         let (created, event_type) = dispatch!(self, pool => {
             let pool = pool.clone();
             self.commands(&pool).submit(move |batch| Box::pin(async move {
-            let Batch { connection: tx, tip } = batch;
+            let Batch { connection: tx, tip, savepoint } = batch;
             if let Some(related) = related_inquiry_id {
                 let visible: Option<Uuid> = sqlx::query_scalar(
                     "SELECT id FROM inquiries WHERE id = $1
@@ -595,7 +619,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(&caller), Role::Requester);
-            record!(pool, tx, tip, &created, &event, &actor, Role::Requester, now, true, reminder_share);
+            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, true, reminder_share);
             Ok((created, event.type_name()))
             })).await
         })?;
@@ -633,7 +657,7 @@ impl Store {
         let (executed, recorded) = dispatch!(self, pool => {
             let pool = pool.clone();
             self.commands(&pool).submit(move |batch| Box::pin(async move {
-            let Batch { connection: tx, tip } = batch;
+            let Batch { connection: tx, tip, savepoint } = batch;
             let caller = caller.as_ref();
             let lock_sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1{}", pool.lock_suffix());
             let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_sql))
@@ -766,8 +790,12 @@ impl Store {
             let next = apply(Some(&current), current.id, current.version + 1, &event, now)
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
-            record!(pool, tx, tip, &next, &event, &actor, role, now, false, reminder_share);
+            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, false, reminder_share);
             if let Some(key) = &idempotency {
+                let open = savepoint.sql();
+                if !open.is_empty() {
+                    sqlx::raw_sql(open).execute(&mut *tx).await?;
+                }
                 sqlx::query(
                     "INSERT INTO idempotency_keys
                          (principal, key, request_hash, response_body, created_at)

@@ -238,7 +238,6 @@ impl Store {
     fn sqlite(readers: SqlitePool, writer: SqlitePool) -> Self {
         let start = BatchStart {
             begin: "BEGIN IMMEDIATE",
-            first: None,
             save_tip: inquiries::save_tip_sqlite,
         };
         Self {
@@ -262,8 +261,7 @@ impl Store {
         // Every batch locks the chain head before any inquiry row, as every other
         // appender does after its row: see `writer`.
         let start = BatchStart {
-            begin: "BEGIN",
-            first: Some("SELECT last_chain_seq FROM event_chain_head WHERE id = 1 FOR UPDATE"),
+            begin: "BEGIN; SELECT last_chain_seq FROM event_chain_head WHERE id = 1 FOR UPDATE",
             save_tip: inquiries::save_tip_postgres,
         };
         Ok(Self {

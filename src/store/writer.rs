@@ -73,10 +73,57 @@ pub struct ChainTip {
 
 /// What a command gets to run with: the batch's connection (inside the command's
 /// savepoint) and the chain's tip.
+///
+/// A command must write nothing before it has called [`open_savepoint`] (or put
+/// [`Savepoint::sql`] first in its first write): the savepoint is opened by the command's
+/// first write, so that a command refused while it reads costs no round trip for it.
 pub struct Batch<'c, DB: Database> {
     pub connection: &'c mut DB::Connection,
     /// `None` until a command of the batch has read it.
     pub tip: &'c mut Option<ChainTip>,
+    pub savepoint: &'c mut Savepoint,
+}
+
+/// The savepoint a command's writes go after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Savepoint {
+    /// The command is the first of its transaction: if it fails, the writer rolls the
+    /// transaction back.
+    NotNeeded,
+    /// To be opened before the command's first write.
+    Due,
+    /// Opened: if the command fails, the writer rolls back to it.
+    Open,
+}
+
+impl Savepoint {
+    /// What to run before the command's first write ("" when nothing is due), counting
+    /// it as run: on SQLite it goes first in the same query as that write.
+    pub fn sql(&mut self) -> &'static str {
+        match self {
+            Savepoint::Due => {
+                *self = Savepoint::Open;
+                "SAVEPOINT cbm2_command;\n"
+            }
+            Savepoint::NotNeeded | Savepoint::Open => "",
+        }
+    }
+}
+
+/// Opens the command's savepoint if it is due, as a statement of its own.
+pub async fn open_savepoint<DB>(
+    connection: &mut DB::Connection,
+    savepoint: &mut Savepoint,
+) -> Result<(), sqlx::Error>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let sql = savepoint.sql();
+    if !sql.is_empty() {
+        sqlx::raw_sql(sql).execute(connection).await?;
+    }
+    Ok(())
 }
 
 /// The work of one command. An `Err` rolls back what it wrote (and its move of the tip).
@@ -200,11 +247,9 @@ pub type SaveTip<DB> = for<'c> fn(
 
 /// How the writer opens and closes a batch on one backend.
 pub struct BatchStart<DB: Database> {
-    /// The statement that opens the transaction.
+    /// The statement that opens the transaction: on PostgreSQL, with the lock on the
+    /// chain head in the same round trip.
     pub begin: &'static str,
-    /// A statement run right after it, before any command (PostgreSQL: lock the chain
-    /// head), if any.
-    pub first: Option<&'static str>,
     pub save_tip: SaveTip<DB>,
 }
 
@@ -303,9 +348,9 @@ async fn run<DB>(
 ///
 /// The first command of a transaction runs without a savepoint (if it fails, the
 /// transaction holds nothing else: it is rolled back and a new one begun); each later one
-/// after `SAVEPOINT cbm2_command`, rolled back to it if it fails. Savepoints are not
-/// released one by one (a round trip each): the commit releases them all, and a rollback
-/// goes to the newest of that name, the failed command's own.
+/// opens `SAVEPOINT cbm2_command` with its first write, and is rolled back to it if it
+/// fails. Savepoints are not released one by one (a round trip each): the commit releases
+/// them all, and a rollback goes to the newest of that name, the failed command's own.
 async fn run_batch<DB>(
     pool: &Pool<DB>,
     start: BatchStart<DB>,
@@ -317,13 +362,7 @@ where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    let begin = async || -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
-        let mut tx = pool.begin_with(start.begin).await?;
-        if let Some(first) = start.first {
-            sqlx::raw_sql(first).execute(&mut *tx).await?;
-        }
-        Ok(tx)
-    };
+    let begin = || pool.begin_with(start.begin);
     let outcome: Result<(), sqlx::Error> = async {
         let mut tx = begin().await?;
         let mut tip: Option<ChainTip> = None;
@@ -332,28 +371,33 @@ where
         loop {
             while ran < batch.len() {
                 let before = tip.clone();
-                if !empty {
-                    sqlx::raw_sql("SAVEPOINT cbm2_command")
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let mut savepoint = if empty {
+                    Savepoint::NotNeeded
+                } else {
+                    Savepoint::Due
+                };
                 let kept = batch[ran]
                     .run(Batch {
                         connection: &mut *tx,
                         tip: &mut tip,
+                        savepoint: &mut savepoint,
                     })
                     .await;
-                if kept {
-                    empty = false;
-                } else if empty {
-                    tx.rollback().await?;
-                    tx = begin().await?;
-                    tip = None;
-                } else {
-                    sqlx::raw_sql("ROLLBACK TO SAVEPOINT cbm2_command")
-                        .execute(&mut *tx)
-                        .await?;
-                    tip = before;
+                match (kept, savepoint) {
+                    (true, _) => empty = false,
+                    (false, Savepoint::NotNeeded) => {
+                        tx.rollback().await?;
+                        tx = begin().await?;
+                        tip = None;
+                    }
+                    // It failed before its first write: it wrote nothing.
+                    (false, Savepoint::Due) => tip = before,
+                    (false, Savepoint::Open) => {
+                        sqlx::raw_sql("ROLLBACK TO SAVEPOINT cbm2_command")
+                            .execute(&mut *tx)
+                            .await?;
+                        tip = before;
+                    }
                 }
                 ran += 1;
             }
@@ -402,7 +446,6 @@ mod tests {
             .unwrap();
         let start = BatchStart {
             begin: "BEGIN IMMEDIATE",
-            first: None,
             save_tip: |_, _| Box::pin(async { Ok(()) }),
         };
         (Writer::start(pool.clone(), start, 64), pool, dir)
@@ -420,6 +463,7 @@ mod tests {
             writer
                 .submit(move |batch| {
                     Box::pin(async move {
+                        open_savepoint::<Sqlite>(&mut *batch.connection, batch.savepoint).await?;
                         sqlx::query("INSERT INTO t (n) VALUES ($1)")
                             .bind(n)
                             .execute(&mut *batch.connection)
