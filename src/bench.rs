@@ -182,8 +182,15 @@ impl Row {
     }
 }
 
+/// Milliseconds, to the hundredth; below a tenth of one, to the thousandth (a cached
+/// answer would otherwise read "0.00 ms").
 fn millis(duration: Duration) -> String {
-    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 0.1 {
+        format!("{ms:.3} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
 }
 
 /// A write figure against the ceiling: its rate over the ceiling's, its median over the
