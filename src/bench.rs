@@ -682,8 +682,8 @@ async fn ceiling_figures(
     Ok(ceilings)
 }
 
-/// The transitions through `Store::execute` at each level.
-/// Each with the commands a group commit held on average.
+/// The transitions through `Store::execute` at each level, each with the commands a group
+/// commit held on average.
 async fn in_process_figures(
     store: &Store,
     fixture: &Fixture,
@@ -691,16 +691,15 @@ async fn in_process_figures(
     duration: Duration,
 ) -> anyhow::Result<Vec<(usize, Load, f64)>> {
     tracing::info!("transitions in process");
-    let writes = store.clone();
     let mut in_process = Vec::new();
     for &concurrency in levels {
-        let (store, caller, inquiries) = (
+        let (shared, caller, inquiries) = (
             store.clone(),
             Arc::new(fixture.caller.clone()),
             fixture.inquiries.clone(),
         );
         let operation: Operation = Arc::new(move |worker| {
-            let (store, caller) = (store.clone(), caller.clone());
+            let (store, caller) = (shared.clone(), caller.clone());
             let id = inquiries[worker % inquiries.len()];
             Box::pin(async move {
                 let text = LongText::parse(MESSAGE)?;
@@ -711,10 +710,9 @@ async fn in_process_figures(
                 command(&store, &caller, id, action).await
             })
         });
-        let stats = || writes.write_stats();
-        let before = stats();
+        let before = store.write_stats();
         let figures = load(concurrency, duration, operation).await?;
-        let after = stats();
+        let after = store.write_stats();
         let per_commit = (after.commands - before.commands) as f64
             / (after.batches - before.batches).max(1) as f64;
         in_process.push((concurrency, figures, per_commit));

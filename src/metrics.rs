@@ -35,7 +35,8 @@ pub const DB_POOL_CONNECTIONS: &str = "cbm2_db_pool_connections";
 /// How many inquiry commands each group commit held (refused ones included).
 pub const WRITE_BATCH_COMMANDS: &str = "cbm2_write_batch_commands";
 
-/// Batch size buckets, in commands: from one alone to the largest batch allowed.
+/// Batch size buckets, in commands: from one alone to 256 (larger batches, up to 1 024,
+/// count in `+Inf`).
 const BATCH_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 /// Latency buckets, in seconds: from a cached read to the request timeout.

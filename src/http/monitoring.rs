@@ -1,13 +1,13 @@
 //! `/v1/monitoring`: what the Secretariat watches. Metadata only, never content; JSON for
 //! the API, CSV for reports.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;

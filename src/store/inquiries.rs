@@ -517,7 +517,7 @@ macro_rules! record {
         let form = if $pool.lock_suffix().is_empty() { OneQuery::Statements } else { OneQuery::With };
         writes.run(&mut *$tx, form, $savepoint).await?;
         // `event_chain_head` is written once per batch, before its commit (`save_tip`).
-        *tip = Some(ChainTip { chain_seq, hash: hash.clone(), stored: false });
+        *tip = Some(ChainTip { chain_seq, hash });
     }};
 }
 

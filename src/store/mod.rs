@@ -153,8 +153,9 @@ impl WritePool for PgPool {
 ///
 /// SQLite's default `BEGIN` is deferred: a transaction that reads and then writes can fail
 /// with SQLITE_BUSY when another writer got there first, whatever the busy timeout.
-/// `BEGIN IMMEDIATE` takes the write lock up front, so writers queue on the busy timeout
-/// instead. PostgreSQL needs nothing special (rows are locked where a command reads them).
+/// `BEGIN IMMEDIATE` takes the write lock up front (within the server, writers queue for
+/// the one write connection first; the busy timeout covers another process). PostgreSQL
+/// needs nothing special (rows are locked where a command reads them).
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
@@ -258,8 +259,8 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        // Every batch locks the chain head before any inquiry row, as every other
-        // appender does after its row: see `writer`.
+        // Every batch locks the chain head in its BEGIN, before any inquiry row, so that
+        // two instances' batches queue on it instead of deadlocking: see `writer`.
         let start = BatchStart {
             begin: "BEGIN; SELECT last_chain_seq FROM event_chain_head WHERE id = 1 FOR UPDATE",
             save_tip: inquiries::save_tip_postgres,

@@ -67,8 +67,6 @@ impl BatchFailure {
 pub struct ChainTip {
     pub chain_seq: i64,
     pub hash: String,
-    /// Whether `event_chain_head` holds this tip already.
-    pub stored: bool,
 }
 
 /// What a command gets to run with: the batch's connection (inside the command's
@@ -412,8 +410,9 @@ where
                 break;
             }
         }
-        if let Some(tip) = tip.filter(|tip| !tip.stored) {
-            (start.save_tip)(&mut *tx, &tip).await?;
+        // A tip is only ever set by an append, so one that is there is new.
+        if let Some(tip) = &tip {
+            (start.save_tip)(&mut *tx, tip).await?;
         }
         crate::metrics::batch_committed(batch.len());
         tx.commit().await

@@ -247,6 +247,19 @@ pub(crate) async fn poc(
     email: &str,
     languages: &[&str],
 ) -> String {
+    let affiliation = format!("Ministry of Foreign Affairs of {member_state}");
+    poc_of(app, member_state, (name, email), &affiliation, languages).await
+}
+
+/// A policy POC of `affiliation` reading `languages`, created by the Secretariat, and its
+/// token.
+pub(crate) async fn poc_of(
+    app: &TestApp,
+    member_state: &str,
+    (name, email): (&str, &str),
+    affiliation: &str,
+    languages: &[&str],
+) -> String {
     let created = app
         .post(
             "/v1/pocs",
@@ -254,7 +267,7 @@ pub(crate) async fn poc(
             json!({
                 "member_state": member_state,
                 "name": name,
-                "affiliation": format!("Ministry of Foreign Affairs of {member_state}"),
+                "affiliation": affiliation,
                 "role": "policy",
                 "email": email,
                 "languages": languages,

@@ -73,6 +73,13 @@ impl TestApp {
     /// Signs `email` in the way a person does, minus the e-mail: a sign-in link from the
     /// store, then "Continue" on its page. The session of its first account.
     pub async fn web_session(&self, email: &str) -> WebSession {
+        let secret = self.sign_in_link(email).await;
+        self.redeem(&secret).await
+    }
+
+    /// The secret of a sign-in link for `email`'s first account, made in the store as
+    /// `cbm2 login-link` makes one.
+    pub async fn sign_in_link(&self, email: &str) -> String {
         let store = Store::connect(&self.db.url).await.expect("connect");
         let email = EmailAddress::try_from(email.to_owned()).expect("an e-mail address");
         let links = store
@@ -80,8 +87,11 @@ impl TestApp {
             .await
             .expect("links");
         store.close().await;
-        let link = links.first().expect("an account has that address");
-        self.redeem(&link.secret).await
+        links
+            .into_iter()
+            .next()
+            .expect("an account has that address")
+            .secret
     }
 
     /// Presses "Continue" on the page of the sign-in link `secret`.

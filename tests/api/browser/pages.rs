@@ -22,7 +22,7 @@ use cbm2::startup::Settings;
 use cbm2::store::Store;
 
 use super::Browser;
-use crate::email::{SENDER, SmtpSink};
+use crate::email::{SENDER, SmtpSink, poc_of};
 use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until, spawn_app_with};
 
 /// How long a page may take to load on a loaded 2-core machine.
@@ -50,36 +50,9 @@ async fn spawn_for_browser(db: TestDb, configure: impl FnOnce(&mut Settings)) ->
     .await
 }
 
-/// A policy POC of `member_state` as a ministry would register one (the screenshots show
-/// it), with a token; returns the token.
-async fn ministry_poc(
-    app: &TestApp,
-    member_state: &str,
-    (name, email): (&str, &str),
-    affiliation: &str,
-    languages: &[&str],
-) -> String {
-    let created = app
-        .post(
-            "/v1/pocs",
-            &app.secretariat,
-            serde_json::json!({
-                "member_state": member_state,
-                "name": name,
-                "affiliation": affiliation,
-                "role": "policy",
-                "email": email,
-                "languages": languages,
-            }),
-        )
-        .await;
-    let id = created.assert_status(201)["id"].as_str().expect("an id");
-    app.issue_token(id).await.1
-}
-
 /// Chile's POC, who reads Spanish; returns a token.
 async fn chile(app: &TestApp) -> String {
-    ministry_poc(
+    poc_of(
         app,
         "CHL",
         ("Ana Rojas", ANA),
@@ -91,7 +64,7 @@ async fn chile(app: &TestApp) -> String {
 
 /// Brazil's POC, who reads Portuguese, then English; returns a token.
 async fn brazil(app: &TestApp) -> String {
-    ministry_poc(
+    poc_of(
         app,
         "BRA",
         ("Bruno Lima", BRUNO),
@@ -255,15 +228,8 @@ impl Person<'_> {
     /// Signs in as `email` through a sign-in link (made in the store, as `cbm2 login-link`
     /// makes one): its page, then "Continue".
     async fn sign_in(&self, email: &str) {
-        let store = Store::connect(&self.app.db.url).await.expect("connect");
-        let address = EmailAddress::try_from(email.to_owned()).expect("an address");
-        let links = store
-            .create_sign_in_links(&address, None, clock::now())
-            .await
-            .expect("sign-in links");
-        store.close().await;
-        let link = links.first().expect("an account with that address");
-        self.open(&format!("/sign-in/{}", link.secret)).await;
+        let secret = self.app.sign_in_link(email).await;
+        self.open(&format!("/sign-in/{secret}")).await;
         self.press("#continue").await;
     }
 
