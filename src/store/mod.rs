@@ -104,7 +104,7 @@ pub enum StoreError {
     CorruptRow(String),
     #[error("the transaction this command was committed in failed: {0}")]
     Batch(std::sync::Arc<sqlx::Error>),
-    #[error("the database writer has stopped (see the log for why)")]
+    #[error("the database writer could not run this command (see the log for why)")]
     WriterStopped,
 }
 

@@ -20,9 +20,11 @@
 //! On PostgreSQL a batch locks the chain head first, before any inquiry row, so that two
 //! instances' batches queue on the head instead of deadlocking on each other's rows.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use sqlx::{Database, Pool};
 use tokio::sync::{mpsc, oneshot};
@@ -51,12 +53,21 @@ trait Job<DB: Database>: Send {
 }
 
 /// Why a batch was not committed, shared by every command in it.
-#[derive(Debug, Clone)]
-pub struct BatchFailure(Arc<sqlx::Error>);
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BatchFailure {
+    #[error(transparent)]
+    Database(Arc<sqlx::Error>),
+    /// A command panicked: its transaction was rolled back, and the writer goes on.
+    #[error("a command panicked (see the log above)")]
+    Panicked,
+}
 
 impl BatchFailure {
     fn into_store_error(self) -> StoreError {
-        StoreError::Batch(self.0)
+        match self {
+            BatchFailure::Database(error) => StoreError::Batch(error),
+            BatchFailure::Panicked => StoreError::WriterStopped,
+        }
     }
 }
 
@@ -314,29 +325,22 @@ async fn run<DB>(
         let max = max_batch.load(Ordering::Relaxed);
         let mut batch = Vec::with_capacity(max.min(DEFAULT_MAX_BATCH));
         batch.push(first);
-        // A batch runs in a task of its own: a command that panics takes its batch down
-        // (its callers are told the writer stopped), never the writer.
-        let (pool, counts) = (pool.clone(), counts.clone());
-        let handle = tokio::spawn(async move {
-            let failure = run_batch(&pool, start, &mut batch, &mut queue, max).await;
-            counts.batches.fetch_add(1, Ordering::Relaxed);
-            counts
-                .commands
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            if let Some(failure) = &failure {
-                tracing::error!(commands = batch.len(), error = %failure.0, "a batch of commands failed: none of them is recorded");
-            }
-            for job in batch {
-                job.answer(failure.as_ref());
-            }
-            queue
-        });
-        match handle.await {
-            Ok(returned) => queue = returned,
-            Err(error) => {
-                tracing::error!(%error, "a batch of commands panicked: the writer stops, each later command is answered 503");
-                return;
-            }
+        // A command that panics takes its batch down (its transaction is rolled back and
+        // its callers are told the writer stopped, a 503), never the writer.
+        let run = AssertUnwindSafe(run_batch(&pool, start, &mut batch, &mut queue, max));
+        let failure = run
+            .catch_unwind()
+            .await
+            .unwrap_or(Some(BatchFailure::Panicked));
+        counts.batches.fetch_add(1, Ordering::Relaxed);
+        counts
+            .commands
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if let Some(failure) = &failure {
+            tracing::error!(commands = batch.len(), error = %failure, "a batch of commands failed: none of them is recorded");
+        }
+        for job in batch {
+            job.answer(failure.as_ref());
         }
     }
 }
@@ -418,7 +422,9 @@ where
         tx.commit().await
     }
     .await;
-    outcome.err().map(|error| BatchFailure(Arc::new(error)))
+    outcome
+        .err()
+        .map(|error| BatchFailure::Database(Arc::new(error)))
 }
 
 #[cfg(test)]
@@ -541,6 +547,38 @@ mod tests {
         assert_eq!(stored(&pool).await, [2, 3]);
         let stats = writer.stats();
         assert_eq!((stats.batches, stats.commands), (1, 3), "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn a_command_that_panics_fails_its_batch_and_the_writer_goes_on() {
+        let (writer, pool, _dir) = writer().await;
+        let panicking = writer.clone();
+        let panicked = tokio::spawn(async move {
+            panicking
+                .submit(|batch| {
+                    Box::pin(async move {
+                        sqlx::query("INSERT INTO t (n) VALUES (1)")
+                            .execute(&mut *batch.connection)
+                            .await?;
+                        // Always: the condition only keeps the `Ok` below reachable.
+                        if batch.tip.is_none() {
+                            panic!("a command's bug");
+                        }
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await
+        });
+        assert!(matches!(
+            panicked.await.unwrap(),
+            Err(StoreError::WriterStopped)
+        ));
+        assert_eq!(insert(&writer, 2, None, false).await.unwrap().unwrap(), 2);
+        assert_eq!(
+            stored(&pool).await,
+            [2],
+            "the panicked batch was rolled back"
+        );
     }
 
     #[tokio::test]
