@@ -8,11 +8,13 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use super::AppState;
 use super::problem::ApiError;
 use crate::clock;
 use crate::domain::{Caller, Principal};
+use crate::protocol::Inquiry;
 
 /// The request-body limit: 64 KiB, ample for any directory record or inquiry.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -214,37 +216,76 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let limiter = state.rate_limiter.as_deref();
-        let caller = match authenticate(parts, state).await {
-            Ok(caller) => caller,
-            Err(refusal @ ApiError::Unauthorized(_)) => {
-                let address = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-                if let (Some(limiter), Some(ConnectInfo(address))) = (limiter, address) {
-                    limiter
-                        .check_address(address.ip())
-                        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-                }
-                return Err(refusal);
-            }
-            Err(other) => return Err(other),
-        };
-        let span = tracing::Span::current();
-        span.record("principal", tracing::field::display(&caller.principal));
-        if let Principal::Poc { member_state, .. } = &caller.principal {
-            span.record("state", tracing::field::display(member_state));
-        }
-        if let Some(limiter) = limiter {
-            let write = !matches!(parts.method, Method::GET | Method::HEAD);
-            limiter
-                .check_principal(&caller.principal, write)
-                .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-        }
-        Ok(caller)
+        Ok(admit(parts, state, None).await?.0)
     }
 }
 
-/// The caller behind the `Authorization: Bearer` header; 401 without a valid token.
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+/// The caller, as [`Caller`], and the inquiry the path's `{id}` names, read in the same
+/// query: `None` if there is no such inquiry or the path's id is not one (the handler's
+/// [`ApiPath`] then says why). Whether the caller may see it is the handler's to check.
+pub struct CallerAndInquiry {
+    pub caller: Caller,
+    pub inquiry: Option<Inquiry>,
+}
+
+impl FromRequestParts<AppState> for CallerAndInquiry {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let id = axum::extract::Path::<Uuid>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .map(|axum::extract::Path(id)| id);
+        let (caller, inquiry) = admit(parts, state, id).await?;
+        Ok(Self { caller, inquiry })
+    }
+}
+
+/// The caller (with the inquiry `inquiry_id`, if asked for), counted against its rate
+/// limit: see [`Caller`].
+async fn admit(
+    parts: &Parts,
+    state: &AppState,
+    inquiry_id: Option<Uuid>,
+) -> Result<(Caller, Option<Inquiry>), ApiError> {
+    let limiter = state.rate_limiter.as_deref();
+    let (caller, inquiry) = match authenticate(parts, state, inquiry_id).await {
+        Ok(found) => found,
+        Err(refusal @ ApiError::Unauthorized(_)) => {
+            let address = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+            if let (Some(limiter), Some(ConnectInfo(address))) = (limiter, address) {
+                limiter
+                    .check_address(address.ip())
+                    .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+            }
+            return Err(refusal);
+        }
+        Err(other) => return Err(other),
+    };
+    let span = tracing::Span::current();
+    span.record("principal", tracing::field::display(&caller.principal));
+    if let Principal::Poc { member_state, .. } = &caller.principal {
+        span.record("state", tracing::field::display(member_state));
+    }
+    if let Some(limiter) = limiter {
+        let write = !matches!(parts.method, Method::GET | Method::HEAD);
+        limiter
+            .check_principal(&caller.principal, write)
+            .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    }
+    Ok((caller, inquiry))
+}
+
+/// The caller behind the `Authorization: Bearer` header (and the inquiry `inquiry_id`,
+/// read with its token); 401 without a valid token.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    inquiry_id: Option<Uuid>,
+) -> Result<(Caller, Option<Inquiry>), ApiError> {
     let header_value = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -264,7 +305,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiErro
         })?;
     state
         .store
-        .authenticate(secret, clock::now())
+        .authenticate_with(secret, clock::now(), inquiry_id)
         .await?
         .ok_or_else(|| {
             ApiError::Unauthorized(

@@ -218,7 +218,7 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::CorruptRow(format!("{what}: {error}"))
 }
 
-fn decode_inquiry(state: &str) -> Result<Inquiry, StoreError> {
+pub(super) fn decode_inquiry(state: &str) -> Result<Inquiry, StoreError> {
     serde_json::from_str(state).map_err(|e| corrupt("inquiries.state", e))
 }
 
@@ -370,7 +370,8 @@ enum OneQuery {
 /// projection and outbox, inside `$tx`. `$insert` says whether the row is new. The audit
 /// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr) => {{
+    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr, $pocs:expr) => {{
+        let pocs_read: Option<PocsRead> = $pocs;
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
         let actor: &EventActor = $actor;
@@ -399,24 +400,26 @@ macro_rules! record {
         if audiences(event.type_name()).iter().any(|a| {
             matches!(a, Audience::RequestingState | Audience::RespondingState | Audience::OtherSide)
         }) {
-            // Both states' in one query: a round trip is most of what a statement costs.
+            // Those read with the inquiry, if they are of its states still (`lookup_poc`
+            // names the responding state); else both states' in one query: a round trip is
+            // most of what a statement costs.
             let requesting = inquiry.requesting_state.as_str();
-            let pocs: Vec<(Uuid, String)> = sqlx::query_as(
-                "SELECT id, member_state FROM pocs
-                  WHERE member_state IN ($1, $2) AND role = 'policy' AND active
-                  ORDER BY name, id",
-            )
-            .bind(requesting)
-            .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
-            .fetch_all(&mut *$tx)
-            .await?;
-            for (id, state) in pocs {
-                if state == requesting {
-                    current.requesting.push(id);
-                } else {
-                    current.responding.push(id);
+            let responding = inquiry.responding_state.as_ref().map(MemberStateCode::as_str);
+            current = match pocs_read.filter(|read| read.is_of(requesting, responding)) {
+                Some(read) => read.pocs,
+                None => {
+                    let pocs: Vec<(Uuid, String)> = sqlx::query_as(
+                        "SELECT id, member_state FROM pocs
+                          WHERE member_state IN ($1, $2) AND role = 'policy' AND active
+                          ORDER BY name, id",
+                    )
+                    .bind(requesting)
+                    .bind(responding)
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                    PocsRead::sorted(requesting, responding, pocs).pocs
                 }
-            }
+            };
         }
         let at: DateTime<Utc> = $at;
         let mut writes = Writes::new(&$pool);
@@ -516,34 +519,106 @@ macro_rules! record {
         }
         let form = if $pool.lock_suffix().is_empty() { OneQuery::Statements } else { OneQuery::With };
         writes.run(&mut *$tx, form, $savepoint).await?;
-        // `event_chain_head` is written once per batch, before its commit (`save_tip`).
+        // `event_chain_head` is written once per batch, with its commit.
         *tip = Some(ChainTip { chain_seq, hash });
     }};
 }
 
-/// Defines `$name`, which writes a batch's chain tip to `event_chain_head` on `$connection`'s
-/// backend: the writer's `BatchStart::save_tip`.
-macro_rules! save_tip {
-    ($name:ident, $connection:ty) => {
-        pub(super) fn $name<'c>(
+/// Defines the writer's `BatchStart` on `$connection`'s backend: `$begin` begins a batch
+/// with `$begin_sql` (which reads the chain head, in the same round trip), `$commit`
+/// writes the tip the batch moved to and commits, in one round trip too.
+macro_rules! batch_ends {
+    ($begin:ident, $commit:ident, $connection:ty, $begin_sql:expr) => {
+        pub(super) fn $begin(
+            connection: &mut $connection,
+        ) -> futures_util::future::BoxFuture<'_, Result<Option<ChainTip>, sqlx::Error>> {
+            Box::pin(async move {
+                use sqlx::Row;
+                let row = sqlx::raw_sql($begin_sql).fetch_one(connection).await?;
+                Ok(Some(ChainTip {
+                    chain_seq: row.try_get(0)?,
+                    hash: row.try_get(1)?,
+                }))
+            })
+        }
+
+        pub(super) fn $commit<'c>(
             connection: &'c mut $connection,
-            tip: &'c ChainTip,
+            tip: Option<&'c ChainTip>,
         ) -> futures_util::future::BoxFuture<'c, Result<(), sqlx::Error>> {
             Box::pin(async move {
-                sqlx::query(
-                    "UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2 WHERE id = 1",
-                )
-                .bind(tip.chain_seq)
-                .bind(&tip.hash)
-                .execute(connection)
-                .await
-                .map(drop)
+                let sql = commit_sql(tip)?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(connection)
+                    .await
+                    .map(drop)
             })
         }
     };
 }
-save_tip!(save_tip_sqlite, sqlx::SqliteConnection);
-save_tip!(save_tip_postgres, sqlx::PgConnection);
+batch_ends!(
+    begin_sqlite,
+    commit_sqlite,
+    sqlx::SqliteConnection,
+    "BEGIN IMMEDIATE; SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1"
+);
+// The lock on the chain head comes first, before any inquiry row, so that two instances'
+// batches queue on it instead of deadlocking: see `writer`.
+batch_ends!(
+    begin_postgres,
+    commit_postgres,
+    sqlx::PgConnection,
+    "BEGIN; SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1 FOR UPDATE"
+);
+
+/// `COMMIT`, after the update of `event_chain_head` to `tip` if there is one: a simple
+/// query of several statements (one round trip), so its values are literals, of types
+/// that cannot carry SQL (an integer and a hexadecimal digest, which is checked).
+fn commit_sql(tip: Option<&ChainTip>) -> Result<String, sqlx::Error> {
+    let Some(ChainTip { chain_seq, hash }) = tip else {
+        return Ok("COMMIT".to_owned());
+    };
+    if hash.is_empty() || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(sqlx::Error::Protocol(format!(
+            "the chain tip's hash {hash:?} is not a hexadecimal digest"
+        )));
+    }
+    Ok(format!(
+        "UPDATE event_chain_head SET last_chain_seq = {chain_seq}, last_hash = '{hash}' WHERE id = 1;\nCOMMIT"
+    ))
+}
+
+/// The policy POCs of an inquiry's two states, read with the inquiry itself, for the
+/// notifications of the event a command records.
+struct PocsRead {
+    requesting: String,
+    responding: Option<String>,
+    pocs: CurrentPocs,
+}
+
+impl PocsRead {
+    /// Sorts `pocs` (id, member state) between the two states.
+    fn sorted(requesting: &str, responding: Option<&str>, pocs: Vec<(Uuid, String)>) -> Self {
+        let mut current = CurrentPocs::default();
+        for (id, state) in pocs {
+            if state == requesting {
+                current.requesting.push(id);
+            } else {
+                current.responding.push(id);
+            }
+        }
+        Self {
+            requesting: requesting.to_owned(),
+            responding: responding.map(str::to_owned),
+            pocs: current,
+        }
+    }
+
+    /// Whether these are the POCs of those two states.
+    fn is_of(&self, requesting: &str, responding: Option<&str>) -> bool {
+        self.requesting == requesting && self.responding.as_deref() == responding
+    }
+}
 
 /// A policy POC as snapshotted at `lookup_poc`.
 #[derive(sqlx::FromRow)]
@@ -619,7 +694,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(&caller), Role::Requester);
-            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, true, reminder_share);
+            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, true, reminder_share, None);
             Ok((created, event.type_name()))
             })).await
         })?;
@@ -659,15 +734,33 @@ impl Store {
             self.commands(&pool).submit(move |batch| Box::pin(async move {
             let Batch { connection: tx, tip, savepoint } = batch;
             let caller = caller.as_ref();
-            let lock_sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1{}", pool.lock_suffix());
-            let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_sql))
-                .bind(inquiry_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(state) = state else {
+            // The inquiry and its states' policy POCs of the day, in one round trip: one
+            // row a POC (at least one, the inquiry's), each with the inquiry's state.
+            let lock_sql = format!(
+                "SELECT i.state, p.id, p.member_state FROM inquiries i
+                   LEFT JOIN pocs p ON p.member_state IN (i.requesting_state, i.responding_state)
+                        AND p.role = 'policy' AND p.active
+                  WHERE i.id = $1 ORDER BY p.name, p.id{}",
+                if pool.lock_suffix().is_empty() { "" } else { " FOR UPDATE OF i" }
+            );
+            let mut rows: Vec<(String, Option<Uuid>, Option<String>)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(lock_sql))
+                    .bind(inquiry_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let pocs: Vec<(Uuid, String)> = rows
+                .iter_mut()
+                .filter_map(|(_, id, state)| Some((id.take()?, state.take()?)))
+                .collect();
+            let Some((state, _, _)) = rows.into_iter().next() else {
                 return Err(CommandError::NotFound(inquiry_id));
             };
             let current = decode_inquiry(&state)?;
+            let pocs_read = PocsRead::sorted(
+                current.requesting_state.as_str(),
+                current.responding_state.as_ref().map(MemberStateCode::as_str),
+                pocs,
+            );
             let party = match caller {
                 Some(caller) => party_of(&caller.principal, &current),
                 None => Some(Party::ENGINE),
@@ -790,7 +883,7 @@ impl Store {
             let next = apply(Some(&current), current.id, current.version + 1, &event, now)
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
-            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, false, reminder_share);
+            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, false, reminder_share, Some(pocs_read));
             if let Some(key) = &idempotency {
                 let open = savepoint.sql();
                 if !open.is_empty() {
@@ -1024,7 +1117,30 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{placeholders, renumbered};
+    use super::{ChainTip, commit_sql, placeholders, renumbered};
+
+    #[test]
+    fn a_commit_writes_the_tip_it_is_given_and_refuses_one_that_is_not_a_digest() {
+        assert_eq!(commit_sql(None).unwrap(), "COMMIT");
+        let tip = ChainTip {
+            chain_seq: 42,
+            hash: "00ff".repeat(16),
+        };
+        assert_eq!(
+            commit_sql(Some(&tip)).unwrap(),
+            format!(
+                "UPDATE event_chain_head SET last_chain_seq = 42, last_hash = '{}' WHERE id = 1;\nCOMMIT",
+                tip.hash
+            )
+        );
+        for hash in ["", "00ff'; DROP TABLE inquiries; --", "g0"] {
+            let tip = ChainTip {
+                chain_seq: 1,
+                hash: hash.to_owned(),
+            };
+            assert!(commit_sql(Some(&tip)).is_err(), "{hash:?} was taken");
+        }
+    }
 
     #[test]
     fn placeholders_are_counted_by_their_highest_number() {

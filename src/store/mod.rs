@@ -238,8 +238,8 @@ impl Store {
     /// A store on SQLite pools: `readers` for reads, `writer` (one connection) for writes.
     fn sqlite(readers: SqlitePool, writer: SqlitePool) -> Self {
         let start = BatchStart {
-            begin: "BEGIN IMMEDIATE",
-            save_tip: inquiries::save_tip_sqlite,
+            begin: inquiries::begin_sqlite,
+            commit: inquiries::commit_sqlite,
         };
         Self {
             pool: Pool::Sqlite(readers),
@@ -262,8 +262,8 @@ impl Store {
         // Every batch locks the chain head in its BEGIN, before any inquiry row, so that
         // two instances' batches queue on it instead of deadlocking: see `writer`.
         let start = BatchStart {
-            begin: "BEGIN; SELECT last_chain_seq FROM event_chain_head WHERE id = 1 FOR UPDATE",
-            save_tip: inquiries::save_tip_postgres,
+            begin: inquiries::begin_postgres,
+            commit: inquiries::commit_postgres,
         };
         Ok(Self {
             writes: Writes::Postgres {

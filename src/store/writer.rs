@@ -17,15 +17,22 @@
 //!   it waited for a lock) is rolled back to its savepoint: it writes nothing, as its
 //!   caller was told. One that has run commits with its batch.
 //!
-//! On PostgreSQL a batch locks the chain head first, before any inquiry row, so that two
-//! instances' batches queue on the head instead of deadlocking on each other's rows.
+//! The writer sends `BEGIN` and `COMMIT` itself, with the read of the chain head in the
+//! same round trip as the one and its write in that of the other ([`BatchStart`]): a
+//! command alone in its batch makes as many round trips as a raw commit of one update and
+//! one insert. On PostgreSQL a batch locks the chain head first, before any inquiry row,
+//! so that two instances' batches queue on the head instead of deadlocking on each
+//! other's rows.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures_util::FutureExt;
+#[cfg(test)]
+use futures_util::TryFutureExt;
 use futures_util::future::BoxFuture;
+use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 use tokio::sync::{mpsc, oneshot};
 
@@ -72,8 +79,8 @@ impl BatchFailure {
 }
 
 /// The last event of the audit chain, as the batch's commands have left it: read from
-/// `event_chain_head` by the first command that appends, advanced in memory by each, and
-/// written back once, before the batch commits.
+/// `event_chain_head` when the batch begins, advanced in memory by each append, and
+/// written back once, with the batch's commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainTip {
     pub chain_seq: i64,
@@ -88,7 +95,7 @@ pub struct ChainTip {
 /// first write, so that a command refused while it reads costs no round trip for it.
 pub struct Batch<'c, DB: Database> {
     pub connection: &'c mut DB::Connection,
-    /// `None` until a command of the batch has read it.
+    /// `None` if the backend's [`Begin`] left it to the first command that appends.
     pub tip: &'c mut Option<ChainTip>,
     pub savepoint: &'c mut Savepoint,
 }
@@ -248,18 +255,25 @@ impl<DB: Database> std::fmt::Debug for Writer<DB> {
     }
 }
 
-/// Writes the batch's chain tip to `event_chain_head`, in the batch's transaction.
-pub type SaveTip<DB> = for<'c> fn(
+/// Begins a batch's transaction and reads the chain's tip (`None` if it is left to the
+/// first command that appends), in one round trip.
+pub type Begin<DB> = for<'c> fn(
     &'c mut <DB as Database>::Connection,
-    &'c ChainTip,
+) -> BoxFuture<'c, Result<Option<ChainTip>, sqlx::Error>>;
+
+/// Writes the chain's tip to `event_chain_head` if the batch moved it, and commits, in one
+/// round trip.
+pub type Commit<DB> = for<'c> fn(
+    &'c mut <DB as Database>::Connection,
+    Option<&'c ChainTip>,
 ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 
-/// How the writer opens and closes a batch on one backend.
+/// How the writer opens and closes a batch's transaction on one backend. It sends the
+/// statements itself (not through `Pool::begin`), so that the read of the tip goes with
+/// `BEGIN` and its write with `COMMIT`.
 pub struct BatchStart<DB: Database> {
-    /// The statement that opens the transaction: on PostgreSQL, with the lock on the
-    /// chain head in the same round trip.
-    pub begin: &'static str,
-    pub save_tip: SaveTip<DB>,
+    pub begin: Begin<DB>,
+    pub commit: Commit<DB>,
 }
 
 impl<DB: Database> Clone for BatchStart<DB> {
@@ -364,10 +378,10 @@ where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    let begin = || pool.begin_with(start.begin);
     let outcome: Result<(), sqlx::Error> = async {
-        let mut tx = begin().await?;
-        let mut tip: Option<ChainTip> = None;
+        let mut tx = Open::new(pool.acquire().await?);
+        let mut read = (start.begin)(tx.connection()).await?;
+        let mut tip = read.clone();
         let mut empty = true;
         let mut ran = 0;
         loop {
@@ -380,7 +394,7 @@ where
                 };
                 let kept = batch[ran]
                     .run(Batch {
-                        connection: &mut *tx,
+                        connection: tx.connection(),
                         tip: &mut tip,
                         savepoint: &mut savepoint,
                     })
@@ -389,14 +403,14 @@ where
                     (true, _) => empty = false,
                     (false, Savepoint::NotNeeded) => {
                         tx.rollback().await?;
-                        tx = begin().await?;
-                        tip = None;
+                        read = (start.begin)(tx.connection()).await?;
+                        tip = read.clone();
                     }
                     // It failed before its first write: it wrote nothing.
                     (false, Savepoint::Due) => tip = before,
                     (false, Savepoint::Open) => {
                         sqlx::raw_sql("ROLLBACK TO SAVEPOINT cbm2_command")
-                            .execute(&mut *tx)
+                            .execute(tx.connection())
                             .await?;
                         tip = before;
                     }
@@ -414,17 +428,63 @@ where
                 break;
             }
         }
-        // A tip is only ever set by an append, so one that is there is new.
-        if let Some(tip) = &tip {
-            (start.save_tip)(&mut *tx, tip).await?;
-        }
+        let moved = tip.as_ref().filter(|tip| Some(*tip) != read.as_ref());
         crate::metrics::batch_committed(batch.len());
-        tx.commit().await
+        (start.commit)(tx.connection(), moved).await?;
+        tx.ended();
+        Ok(())
     }
     .await;
     outcome
         .err()
         .map(|error| BatchFailure::Database(Arc::new(error)))
+}
+
+/// A connection inside a transaction the writer began with its own statements. If it is
+/// dropped before [`Open::ended`] (a failed statement, a panic), it is closed, not
+/// returned to the pool: closing rolls the transaction back, where a connection back in
+/// the pool would carry it open into its next use.
+struct Open<DB: Database> {
+    connection: PoolConnection<DB>,
+    ended: bool,
+}
+
+impl<DB> Open<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    fn new(connection: PoolConnection<DB>) -> Self {
+        Self {
+            connection,
+            ended: false,
+        }
+    }
+
+    fn connection(&mut self) -> &mut DB::Connection {
+        &mut self.connection
+    }
+
+    /// Rolls the transaction back, keeping the connection for the next one.
+    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql("ROLLBACK")
+            .execute(self.connection())
+            .await
+            .map(drop)
+    }
+
+    /// The transaction is over (committed): the connection may go back to the pool.
+    fn ended(mut self) {
+        self.ended = true;
+    }
+}
+
+impl<DB: Database> Drop for Open<DB> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.connection.close_on_drop();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -450,8 +510,8 @@ mod tests {
             .await
             .unwrap();
         let start = BatchStart {
-            begin: "BEGIN IMMEDIATE",
-            save_tip: |_, _| Box::pin(async { Ok(()) }),
+            begin: |c| Box::pin(sqlx::raw_sql("BEGIN IMMEDIATE").execute(c).map_ok(|_| None)),
+            commit: |c, _| Box::pin(sqlx::raw_sql("COMMIT").execute(c).map_ok(drop)),
         };
         (Writer::start(pool.clone(), start, 64), pool, dir)
     }

@@ -8,6 +8,23 @@ async fn a_revoked_token_answers_401(db: TestDb) {
     let poc = app.create_poc("ARG", "policy", "Luz Pena").await;
     let (token_id, token) = app.issue_token(poc["id"].as_str().unwrap()).await;
     app.get("/v1/pocs", &token).await.assert_status(200);
+    // A read of one inquiry takes the token and the inquiry in one query: it is refused
+    // all the same once the token is revoked.
+    let draft = app.post("/v1/inquiries", &token, json!({})).await;
+    let inquiry = format!(
+        "/v1/inquiries/{}",
+        draft.assert_status(201)["id"].as_str().unwrap()
+    );
+    app.get(&inquiry, &token).await.assert_status(200);
+    app.get("/v1/inquiries/00000000-0000-0000-0000-000000000000", &token)
+        .await
+        .assert_problem(404, None);
+    app.get("/v1/inquiries/not-a-uuid", &token)
+        .await
+        .assert_problem(400, Some("id"));
+    app.get("/v1/inquiries/not-a-uuid", "cbm2_unknown")
+        .await
+        .assert_problem(401, None);
 
     app.delete(&format!("/v1/tokens/{token_id}"), &token)
         .await
@@ -18,6 +35,7 @@ async fn a_revoked_token_answers_401(db: TestDb) {
 
     reply.assert_status(204);
     app.get("/v1/pocs", &token).await.assert_problem(401, None);
+    app.get(&inquiry, &token).await.assert_problem(401, None);
     let shown = app
         .get(&format!("/v1/tokens/{token_id}"), &app.secretariat)
         .await;
