@@ -5,7 +5,8 @@
 //! engine's transitions (`message`, which leaves the status as it is) through
 //! [`Store::execute`] and through HTTP, against the real server built by
 //! [`Application::build`] on 127.0.0.1:0 with an in-process reqwest client on keep-alive
-//! connections; `GET /v1/inquiries/{id}` beside a bare axum handler served the same way;
+//! connections; `GET /v1/inquiries/{id}`, the same without a token (refused before any
+//! query: the server's own stack), and a bare axum handler served the same way;
 //! the server's time to ready and the process's memory. With `--scale`, it also fills the
 //! database with generated inquiries and times what the Secretariat and the sweeper do at
 //! that size. Prints figures; asserts nothing.
@@ -340,10 +341,18 @@ fn clients(n: usize) -> anyhow::Result<Arc<Vec<reqwest::Client>>> {
 
 /// Sends one request and reads its whole answer; anything but a 2xx fails the bench.
 async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<()> {
+    send_expecting(request, reqwest::StatusCode::is_success).await
+}
+
+/// Sends `request` and reads its answer, an error unless its status is `expected`.
+async fn send_expecting(
+    request: reqwest::RequestBuilder,
+    expected: fn(&reqwest::StatusCode) -> bool,
+) -> anyhow::Result<()> {
     let answer = request.send().await?;
     let status = answer.status();
     let body = answer.bytes().await?;
-    if !status.is_success() {
+    if !expected(&status) {
         anyhow::bail!(
             "the server answered {status}: {}",
             String::from_utf8_lossy(&body)
@@ -500,7 +509,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     let (server, ready) = Server::start(url, plan.connect_timeout).await?;
     let idle = memory();
 
-    let (http_writes, reads, bare) =
+    let (http_writes, Reads { reads, stack, bare }) =
         http_figures(&server, &fixture, &levels, readers, duration).await?;
     server.stop().await?;
     let ceilings = ceiling_figures(store, &levels, duration).await?;
@@ -547,6 +556,12 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         readers,
         reads,
         format!("{:.2}× bare rate", reads.per_second / bare.per_second),
+    ));
+    rows.push(Row::load(
+        "the same without a token: 401 before any query (the server's stack)",
+        readers,
+        stack,
+        format!("{:.2}× bare rate", stack.per_second / bare.per_second),
     ));
     rows.push(Row::load(
         "bare axum handler over HTTP (reference)",
@@ -598,7 +613,7 @@ async fn http_figures(
     levels: &[usize],
     readers: usize,
     duration: Duration,
-) -> anyhow::Result<(Figures, Load, Load)> {
+) -> anyhow::Result<(Figures, Reads)> {
     tracing::info!("transitions through HTTP");
     let mut http_writes = Vec::new();
     for &concurrency in levels {
@@ -637,6 +652,7 @@ async fn http_figures(
     );
     let operation: Operation = {
         let clients = clients_for_reads.clone();
+        let urls = urls.clone();
         Arc::new(move |worker| {
             let request = clients[worker]
                 .get(&urls[worker % urls.len()])
@@ -645,6 +661,18 @@ async fn http_figures(
         })
     };
     let reads = load(readers, duration, operation).await?;
+    // The same requests without a token: refused before any query, so their rate is the
+    // server's own stack (routing, middleware, the problem answer), without the database.
+    let operation: Operation = {
+        let clients = clients_for_reads.clone();
+        Arc::new(move |worker| {
+            let request = clients[worker].get(&urls[worker % urls.len()]);
+            Box::pin(send_expecting(request, |status| {
+                *status == reqwest::StatusCode::UNAUTHORIZED
+            }))
+        })
+    };
+    let stack = load(readers, duration, operation).await?;
     let (bare_addr, bare_stop) = bare_server().await?;
     let bare_url = Arc::new(format!("http://{bare_addr}/"));
     let clients = clients(readers)?;
@@ -653,7 +681,15 @@ async fn http_figures(
     let bare = load(readers, duration, operation).await?;
     let _ = bare_stop.send(());
     drop(clients_for_reads);
-    Ok((http_writes, reads, bare))
+    Ok((http_writes, Reads { reads, stack, bare }))
+}
+
+/// The read figures: `GET /v1/inquiries/{id}`, the same refused before any query, and the
+/// bare handler.
+struct Reads {
+    reads: Load,
+    stack: Load,
+    bare: Load,
 }
 
 /// The raw commit ceiling at each level, on scratch tables made and dropped here.

@@ -188,9 +188,11 @@ none asserted:
       (Application::build: cbm2 serve's defaults, rate limits off, its sweeper and delivery
       worker running) on 127.0.0.1:0, from a reqwest client per worker on a keep-alive
       connection, in the same process.
-  GET /v1/inquiries/{id} over HTTP, bare axum handler
-      Reads at --readers connections; the bare handler (axum::serve, one route answering
-      \"ok\") is the reference for what HTTP costs in this process.
+  GET /v1/inquiries/{id} over HTTP, the same without a token, bare axum handler
+      Reads at --readers connections (the token and the inquiry in one query); the same
+      requests without a token, refused with 401 before any query (the server's own stack:
+      routing, middleware, the answer); the bare handler (axum::serve, one route answering
+      \"ok\"), the reference for what HTTP costs in this process.
   time to ready
       From Application::build (open the database, migrate, lock, bind) to the first 200 from
       GET /v1/health, on the already migrated bench database.
