@@ -19,6 +19,9 @@ left alone.
   string is refused with 422, so a positive case sends a real one.
 - An `Idempotency-Key` is unique per intended action: the same key with another request
   is refused with 422, as the Idempotency-Key draft says; a positive case gets a fresh key.
+- A consent to the UN directory from the Secretariat says when (not in the future) and how;
+  a POC gives its own with no fields (either one is 403 from a POC): a positive case sends
+  both, with a past date.
 - schemathesis 4.32's coverage phase reads a header value that looks like a JSON string
   (`"3"`, an ETag) as JSON and sends `3`: a positive case gets its quotes back.
 """
@@ -64,6 +67,13 @@ def before_call(ctx, case, **kwargs):
         case.headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4()}"
     if isinstance(case.query, MutableMapping) and "cursor" in case.query:
         del case.query["cursor"]
+    if case.operation.method.upper() == "POST" and case.operation.path.endswith("/share-with-un"):
+        given = case.body if isinstance(case.body, MutableMapping) else {}
+        how = given.get("how")
+        case.body = {
+            "consented_at": iso(datetime.now(timezone.utc) - timedelta(days=1)),
+            "how": how if isinstance(how, str) and how.strip() else "letter",
+        }
     body = case.body
     if not isinstance(body, MutableMapping):
         return

@@ -339,7 +339,7 @@ pub fn write_csv<'a, W: Write>(
 }
 
 /// A cell a spreadsheet will not take for a formula (see the module's documentation).
-fn escape_formula(text: &str) -> String {
+pub(crate) fn escape_formula(text: &str) -> String {
     if text.starts_with(FORMULA_STARTS) || text.starts_with('\'') {
         format!("'{text}")
     } else {
@@ -348,7 +348,7 @@ fn escape_formula(text: &str) -> String {
 }
 
 /// The cell `escape_formula` was given.
-fn unescape_formula(text: &str) -> &str {
+pub(crate) fn unescape_formula(text: &str) -> &str {
     match text.strip_prefix('\'') {
         Some(rest) if rest.starts_with(FORMULA_STARTS) || rest.starts_with('\'') => rest,
         _ => text,
@@ -482,6 +482,9 @@ mod tests {
             created_at: at,
             updated_at: at,
             deactivated_at: None,
+            un_consent_at: None,
+            un_consent_by: None,
+            un_consent_how: None,
         };
         let mut file = Vec::new();
 

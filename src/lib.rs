@@ -19,4 +19,5 @@ pub mod protocol;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod un_directory;
 pub mod web;

@@ -36,10 +36,11 @@ mod metrics;
 pub mod monitoring;
 pub mod pagination;
 pub(crate) mod pocs;
-mod pocs_import;
+pub(crate) mod pocs_import;
 pub mod problem;
 mod server;
 mod tokens;
+pub(crate) mod un_directory;
 mod webhooks;
 
 use limits::{HttpLimits, RateLimiter};
@@ -128,6 +129,7 @@ fn routes() -> Routes {
     let routes = monitoring::routes(routes);
     let routes = checks::routes(routes);
     let routes = webhooks::routes(routes);
+    let routes = un_directory::routes(routes);
     directory_events::routes(routes)
 }
 

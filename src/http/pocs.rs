@@ -51,10 +51,25 @@ pub struct PocBody {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     deactivated_at: Option<DateTime<Utc>>,
+    /// Whether the POC consents to the UN Global POC Directory having its details
+    /// (`GET /v1/directory/export`).
+    share_with_un: bool,
+    /// That consent, when there is one.
+    un_consent: Option<UnConsentBody>,
+}
+
+/// A consent to the UN Global POC Directory as the API shows it.
+#[derive(Debug, Serialize)]
+struct UnConsentBody {
+    consented_at: DateTime<Utc>,
+    /// `poc` (the POC itself) or `secretariat` (noting a consent given outside cbm2).
+    recorded_by: String,
+    /// How the consent was given, as the Secretariat noted it.
+    how: Option<String>,
 }
 
 impl PocBody {
-    fn new(record: PocRecord, now: DateTime<Utc>) -> Self {
+    pub(super) fn new(record: PocRecord, now: DateTime<Utc>) -> Self {
         Self {
             stale: now - record.last_confirmed_at >= STALE_AFTER,
             id: record.id,
@@ -70,6 +85,12 @@ impl PocBody {
             created_at: record.created_at,
             updated_at: record.updated_at,
             deactivated_at: record.deactivated_at,
+            share_with_un: record.un_consent_at.is_some(),
+            un_consent: record.un_consent_at.map(|consented_at| UnConsentBody {
+                consented_at,
+                recorded_by: record.un_consent_by.unwrap_or_default(),
+                how: record.un_consent_how,
+            }),
         }
     }
 }

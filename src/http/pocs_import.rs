@@ -1,6 +1,7 @@
 //! `POST /v1/pocs/import`: the directory in bulk, from a CSV or JSON file.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
@@ -27,14 +28,14 @@ struct ImportQuery {
 }
 
 /// The layouts an import body may have.
-enum Layout {
+pub(crate) enum Layout {
     Csv,
     Json,
 }
 
 /// The body's layout by its `Content-Type`: `text/csv` (UTF-8), or JSON (also when the
 /// header is absent, as everywhere in the API).
-fn layout(headers: &HeaderMap) -> Result<Layout, ApiError> {
+pub(super) fn layout(headers: &HeaderMap) -> Result<Layout, ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(Layout::Json);
     };
@@ -55,16 +56,9 @@ fn layout(headers: &HeaderMap) -> Result<Layout, ApiError> {
     }
 }
 
-/// Reports what the file would add, change and deactivate; with `?apply=true`, does it.
-async fn import(
-    Secretariat(caller): Secretariat,
-    State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<ImportQuery>,
-    request: Request,
-) -> Result<Json<ImportReport>, ApiError> {
-    let layout = layout(request.headers())?;
-    let limit = state.import_body_limit;
-    let body = axum::body::to_bytes(request.into_body(), limit)
+/// The body of a file upload, up to `limit` bytes (`--import-body-limit`): 413 past it.
+pub(super) async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(request.into_body(), limit)
         .await
         .map_err(|error| {
             let too_large = std::error::Error::source(&error)
@@ -74,7 +68,18 @@ async fn import(
             } else {
                 ApiError::MalformedBody(format!("the body could not be read: {error}"))
             }
-        })?;
+        })
+}
+
+/// Reports what the file would add, change and deactivate; with `?apply=true`, does it.
+async fn import(
+    Secretariat(caller): Secretariat,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    request: Request,
+) -> Result<Json<ImportReport>, ApiError> {
+    let layout = layout(request.headers())?;
+    let body = read_body(request, state.import_body_limit).await?;
     let rows = match layout {
         Layout::Csv => directory_file::read_csv(&body).map_err(ApiError::InvalidRows)?,
         Layout::Json => {

@@ -52,6 +52,22 @@ pub struct PocRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// When the POC consented to the UN Global POC Directory having its details; `None`
+    /// if it has not (or has withdrawn).
+    pub un_consent_at: Option<DateTime<Utc>>,
+    /// Who recorded the consent: `poc` or `secretariat`.
+    pub un_consent_by: Option<String>,
+    /// How the consent was given, as the Secretariat noted it.
+    pub un_consent_how: Option<String>,
+}
+
+/// A consent to the UN Global POC Directory, as recorded.
+#[derive(Debug, Clone)]
+pub enum UnConsent {
+    /// Given by the POC itself, in cbm2, now.
+    ByPoc,
+    /// Given outside cbm2, at `at`, as the Secretariat notes: `how` (a letter, a meeting).
+    NotedBySecretariat { at: DateTime<Utc>, how: String },
 }
 
 /// A new point of contact, every field validated.
@@ -240,8 +256,14 @@ pub(super) fn poc_created_payload(poc: &NewPoc) -> serde_json::Value {
     })
 }
 
+/// The columns a new POC is inserted with.
+pub(super) const POC_INSERT_COLUMNS: &str = "id, member_state, name, affiliation, role, email, phone, \
+     languages, active, last_confirmed_at, created_at, updated_at, deactivated_at";
+
+/// The columns of a [`PocRecord`]: those inserted, and its consent to the UN directory.
 pub(super) const POC_COLUMNS: &str = "id, member_state, name, affiliation, role, email, phone, languages, \
-     active, last_confirmed_at, created_at, updated_at, deactivated_at";
+     active, last_confirmed_at, created_at, updated_at, deactivated_at, un_consent_at, \
+     un_consent_by, un_consent_how";
 
 impl Store {
     /// All member states, by code.
@@ -324,7 +346,7 @@ impl Store {
     ) -> Result<PocRecord, DirectoryError> {
         let id = Uuid::now_v7();
         let sql = format!(
-            "INSERT INTO pocs ({POC_COLUMNS})
+            "INSERT INTO pocs ({POC_INSERT_COLUMNS})
              SELECT $1, code, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, NULL
                FROM member_states WHERE code = $10
              RETURNING {POC_COLUMNS}"
@@ -524,6 +546,75 @@ impl Store {
             tx.commit().await?;
             Ok(record)
         })
+    }
+
+    /// Records a POC's consent to the UN Global POC Directory (`Some`), or its withdrawal
+    /// (`None`), with a directory event; a withdrawal where there is no consent changes
+    /// nothing and records nothing. A deactivated POC's consent cannot be given.
+    pub async fn set_un_consent(
+        &self,
+        actor: Actor<'_>,
+        id: Uuid,
+        consent: Option<UnConsent>,
+        now: DateTime<Utc>,
+    ) -> Result<PocRecord, DirectoryError> {
+        let (at, by, how) = match &consent {
+            Some(UnConsent::ByPoc) => (Some(now), Some("poc"), None),
+            Some(UnConsent::NotedBySecretariat { at, how }) => {
+                (Some(*at), Some("secretariat"), Some(how.as_str()))
+            }
+            None => (None, None, None),
+        };
+        let sql = format!(
+            "UPDATE pocs SET un_consent_at = $2, un_consent_by = $3, un_consent_how = $4,
+                    updated_at = $5
+              WHERE id = $1 AND (active OR $2 IS NULL)
+                AND NOT ($2 IS NULL AND un_consent_at IS NULL)
+              RETURNING {POC_COLUMNS}"
+        );
+        dispatch!(self, pool => {
+            let mut tx = self.writes(pool).begin_write().await?;
+            let record: Option<PocRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(at)
+                .bind(by)
+                .bind(how)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(record) = record else {
+                drop(tx);
+                return match (self.get_poc(id).await?, consent) {
+                    (None, _) => Err(DirectoryError::PocNotFound(id)),
+                    // Nothing to withdraw.
+                    (Some(record), None) => Ok(record),
+                    (Some(_), Some(_)) => Err(DirectoryError::PocDeactivated(id)),
+                };
+            };
+            let (event, payload) = match (at, by) {
+                (Some(at), Some(by)) => (
+                    "poc_un_consent_given",
+                    json!({"consented_at": at, "recorded_by": by, "how": how}),
+                ),
+                _ => ("poc_un_consent_withdrawn", json!({})),
+            };
+            record_directory_event!(tx, actor, now, event, id.to_string(), payload);
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    /// The active POCs that consent to the UN Global POC Directory, by state and name: what
+    /// `GET /v1/directory/export` lists.
+    pub async fn un_directory(&self) -> Result<Vec<PocRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {POC_COLUMNS} FROM pocs
+              WHERE active AND un_consent_at IS NOT NULL
+              ORDER BY member_state, name, id"
+        );
+        Ok(
+            dispatch!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?),
+        )
     }
 
     /// A page of the directory log, newest first, starting before sequence number `before`.

@@ -23,7 +23,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::directory::{
-    Actor, NewPoc, POC_COLUMNS, PocChanges, PocRecord, poc_created_payload, record_directory_event,
+    Actor, NewPoc, POC_COLUMNS, POC_INSERT_COLUMNS, PocChanges, PocRecord, poc_created_payload,
+    record_directory_event,
 };
 use super::{BeginWrite, Store, StoreError, dispatch};
 use crate::domain::{MemberStateCode, PhoneNumber, PocRole};
@@ -405,7 +406,7 @@ impl Store {
             return Err(ImportError::InvalidRows(duplicates));
         }
         let insert = format!(
-            "INSERT INTO pocs ({POC_COLUMNS})
+            "INSERT INTO pocs ({POC_INSERT_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10, NULL)"
         );
         dispatch!(self, pool => {
@@ -525,6 +526,9 @@ mod tests {
             created_at: now,
             updated_at: now,
             deactivated_at: None,
+            un_consent_at: None,
+            un_consent_by: None,
+            un_consent_how: None,
         }
     }
 

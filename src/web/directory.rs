@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -30,18 +30,25 @@ use crate::http::AppState;
 use crate::http::member_states::member_state_changes_from;
 use crate::http::pagination::{decode_cursor, encode_cursor};
 use crate::http::pocs::{may_confirm, new_poc_from, poc_changes_from};
+use crate::http::pocs_import::Layout;
 use crate::http::problem::ApiError;
+use crate::http::un_directory::{
+    ExportFormat, export_download, exported, may_speak_for, read_file, un_consent_from,
+};
 use crate::store::accounts::{AccountError, StaffAccount, StaffKey};
 use crate::store::directory::{
     Actor, DirectoryError, MemberState, PocCursor, PocFilter, PocRecord,
 };
+use crate::un_directory::{Changed, Comparison, UnEntry, UnRole, compare};
 
 /// Points of contact on one page of a state's list.
 const PAGE_SIZE: u32 = 25;
 
 /// The outcomes a page reports after a form (`?done=…`); anything else is ignored.
-const DONE: [&str; 7] = [
+const DONE: [&str; 9] = [
     "added",
+    "un-consent-given",
+    "un-consent-withdrawn",
     "saved",
     "confirmed",
     "deactivated",
@@ -629,6 +636,67 @@ struct PocPage<'a> {
     may_deactivate: bool,
     own: bool,
     done: Option<String>,
+    un: UnCard,
+}
+
+/// A POC's consent to the UN Global POC Directory, as its page shows it, and what the
+/// reader may do about it.
+struct UnCard {
+    consented_at: Option<DateTime<Utc>>,
+    /// Noted by the Secretariat (a consent given outside cbm2), with how it was given.
+    noted: Option<String>,
+    /// The form that gives it: the POC's own button, or the Secretariat's note.
+    may_give: bool,
+    may_withdraw: bool,
+    /// The Secretariat's fields (when and how); none for the POC itself.
+    fields: Vec<FieldView>,
+    error: Option<String>,
+}
+
+impl UnCard {
+    fn new(
+        page: &Page,
+        record: &PocRecord,
+        caller: &crate::domain::Caller,
+        sent: Option<(&[(String, String)], &Refusal)>,
+    ) -> Self {
+        let secretariat = caller.is_secretariat();
+        let speaks = may_speak_for(caller, record.id).is_ok();
+        let consenting = record.un_consent_at.is_some();
+        let fields = if secretariat {
+            let value = |name: &str| {
+                sent.and_then(|(fields, _)| field(fields, name))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let refusal = sent.map(|(_, refusal)| refusal);
+            let mut when = text_field(
+                page,
+                "poc-un",
+                "consented_at",
+                value("consented_at"),
+                true,
+                refusal,
+            );
+            when.kind = "datetime";
+            let mut how = text_field(page, "poc-un", "how", value("how"), true, refusal);
+            how.kind = "long_text";
+            vec![when, how]
+        } else {
+            Vec::new()
+        };
+        Self {
+            consented_at: record.un_consent_at,
+            noted: (record.un_consent_by.as_deref() == Some("secretariat"))
+                .then(|| record.un_consent_how.clone().unwrap_or_default()),
+            may_give: record.active && speaks && !consenting,
+            may_withdraw: speaks && consenting,
+            fields,
+            error: sent
+                .filter(|(_, refusal)| refusal.field.is_none())
+                .map(|(_, refusal)| refusal.message.clone()),
+        }
+    }
 }
 
 /// The POC `id` from the path; an unknown or malformed one is the 404 page.
@@ -648,6 +716,7 @@ async fn poc_page<'a>(
     signed_in: &'a SignedIn,
     record: PocRecord,
     sent: Option<(&PocValues, &Refusal)>,
+    un_sent: Option<(&[(String, String)], &Refusal)>,
     done: Option<&str>,
 ) -> Result<PocPage<'a>, Failure> {
     let page = &signed_in.page;
@@ -675,6 +744,7 @@ async fn poc_page<'a>(
             .filter(|(_, r)| r.field.is_none())
             .map(|(_, r)| r.message.clone()),
         done: done_banner(page, done),
+        un: UnCard::new(page, &record, caller, un_sent),
         poc: PocRow::new(page, record, clock::now()),
     })
 }
@@ -687,7 +757,15 @@ pub async fn poc(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Failure> {
     let record = known_poc(&state, &signed_in.page, &id).await?;
-    let view = poc_page(&state, &signed_in, record, None, query.done.as_deref()).await?;
+    let view = poc_page(
+        &state,
+        &signed_in,
+        record,
+        None,
+        None,
+        query.done.as_deref(),
+    )
+    .await?;
     Ok(html(&view))
 }
 
@@ -723,8 +801,15 @@ pub async fn update_poc(
         Err(Err(error)) => Err(Failure(page.clone(), error)),
         Err(Ok(refusal)) => {
             let status = refusal.status;
-            let view =
-                poc_page(&state, &signed_in, record, Some((&values, &refusal)), None).await?;
+            let view = poc_page(
+                &state,
+                &signed_in,
+                record,
+                Some((&values, &refusal)),
+                None,
+                None,
+            )
+            .await?;
             Ok((status, html(&view)).into_response())
         }
     }
@@ -752,6 +837,98 @@ pub async fn confirm_poc(
         .confirm_poc(Actor::Caller(signed_in.caller()), record.id, clock::now())
         .await;
     command_outcome(&state, &signed_in, record, outcome, "confirmed").await
+}
+
+/// `POST /directory/pocs/{id}/share-with-un`: the POC consents to the UN Global POC
+/// Directory having its details, or the Secretariat notes a consent given elsewhere.
+pub async fn give_un_consent(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    let record = known_poc(&state, page, &id).await?;
+    let caller = signed_in.caller();
+    if let Err(error) = may_speak_for(caller, record.id) {
+        return Err(Failure(
+            page.clone(),
+            WebError::Forbidden(error.to_string()),
+        ));
+    }
+    let body = if caller.is_secretariat() {
+        let when = field(&fields, "consented_at").unwrap_or_default().trim();
+        json!({
+            // Read in the reader's time zone; what is not a date stays as typed, refused.
+            "consented_at": super::forms::local_to_utc(when, page.zone).unwrap_or_else(|| when.to_owned()),
+            "how": field(&fields, "how").unwrap_or_default().replace("\r\n", "\n").trim(),
+        })
+    } else {
+        json!({})
+    };
+    let now = clock::now();
+    let outcome = match un_consent_from(caller, &body, now) {
+        Ok(consent) => state
+            .store
+            .set_un_consent(Actor::Caller(caller), record.id, Some(consent), now)
+            .await
+            .map_err(|e| directory_refusal(page, e)),
+        Err(error) => Err(Ok(Refusal::from_api(page, error))),
+    };
+    match outcome {
+        Ok(updated) => {
+            tracing::info!(poc_id = %updated.id, "consent to the UN directory recorded from a page");
+            Ok(Redirect::to(&format!(
+                "/directory/pocs/{}?done=un-consent-given#un",
+                updated.id
+            ))
+            .into_response())
+        }
+        Err(Err(error)) => Err(Failure(page.clone(), error)),
+        Err(Ok(refusal)) => {
+            let status = refusal.status;
+            let view = poc_page(
+                &state,
+                &signed_in,
+                record,
+                None,
+                Some((&fields, &refusal)),
+                None,
+            )
+            .await?;
+            Ok((status, html(&view)).into_response())
+        }
+    }
+}
+
+/// `POST /directory/pocs/{id}/share-with-un/withdraw`: the POC (or the Secretariat)
+/// withdraws the consent.
+pub async fn withdraw_un_consent(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(&fields).at(page)?;
+    let record = known_poc(&state, page, &id).await?;
+    if let Err(error) = may_speak_for(signed_in.caller(), record.id) {
+        return Err(Failure(
+            page.clone(),
+            WebError::Forbidden(error.to_string()),
+        ));
+    }
+    let outcome = state
+        .store
+        .set_un_consent(
+            Actor::Caller(signed_in.caller()),
+            record.id,
+            None,
+            clock::now(),
+        )
+        .await;
+    command_outcome(&state, &signed_in, record, outcome, "un-consent-withdrawn").await
 }
 
 /// `POST /directory/pocs/{id}/deactivate`: the Secretariat removes a POC from the
@@ -795,10 +972,161 @@ async fn command_outcome(
             let refusal = directory_refusal(&signed_in.page, error).at(&signed_in.page)?;
             let status = refusal.status;
             let values = PocValues::of(&record);
-            let view = poc_page(state, signed_in, record, Some((&values, &refusal)), None).await?;
+            let view = poc_page(
+                state,
+                signed_in,
+                record,
+                Some((&values, &refusal)),
+                None,
+                None,
+            )
+            .await?;
             Ok((status, html(&view)).into_response())
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "directory_un.html", config = "src/web/askama.toml")]
+struct UnDirectoryPage<'a> {
+    page: &'a Page,
+    entries: Vec<UnEntry>,
+    /// The comparison of the file sent, once one is.
+    comparison: Option<Comparison>,
+    /// Why the file sent could not be compared: every problem found.
+    problems: Vec<String>,
+}
+
+impl UnDirectoryPage<'_> {
+    fn role(&self, role: &UnRole) -> String {
+        self.page.word("un-role", role.as_str())
+    }
+
+    fn fields(&self, changed: &Changed) -> String {
+        changed
+            .fields
+            .iter()
+            .map(|(field, difference)| {
+                let text = |value: &Value| match value {
+                    Value::String(text) => text.clone(),
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    other => other.to_string(),
+                };
+                format!(
+                    "{}: {} → {}",
+                    self.page.word("un-field", field),
+                    text(&difference.cbm2),
+                    text(&difference.file)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// `GET /directory/un`: the Secretariat's page for the UN Global POC Directory: the POCs
+/// that consent, the export to download, a file to compare with it.
+pub async fn un_directory(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+) -> Result<Response, Failure> {
+    staff_only(&signed_in).at(&signed_in.page)?;
+    let page = &signed_in.page;
+    let entries = exported(&state).await.at(page)?;
+    Ok(html(&UnDirectoryPage {
+        page,
+        entries,
+        comparison: None,
+        problems: Vec::new(),
+    }))
+}
+
+/// `GET /directory/un/export.csv`: the export, as the API's `?format=csv` gives it.
+pub async fn un_export_csv(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+) -> Result<Response, Failure> {
+    un_export(signed_in, state, ExportFormat::Csv).await
+}
+
+/// `GET /directory/un/export.json`: the export, as the API's `?format=json` gives it.
+pub async fn un_export_json(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+) -> Result<Response, Failure> {
+    un_export(signed_in, state, ExportFormat::Json).await
+}
+
+async fn un_export(
+    signed_in: SignedIn,
+    state: AppState,
+    format: ExportFormat,
+) -> Result<Response, Failure> {
+    staff_only(&signed_in).at(&signed_in.page)?;
+    export_download(&state, format).await.at(&signed_in.page)
+}
+
+/// `POST /directory/un/compare`: a file (CSV or JSON, by its name or type) compared with
+/// the export; writes nothing.
+pub async fn un_directory_compare(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    mut multipart: Multipart,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    let bad_form = || Failure(page.clone(), WebError::BadRequest("file".into()));
+    let mut fields = Vec::new();
+    let mut file: Option<(Layout, axum::body::Bytes)> = None;
+    while let Some(part) = multipart.next_field().await.map_err(|_| bad_form())? {
+        let name = part.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let csv = part
+                .file_name()
+                .is_some_and(|n| n.to_ascii_lowercase().ends_with(".csv"))
+                || part
+                    .content_type()
+                    .is_some_and(|t| t.starts_with("text/csv"));
+            let layout = if csv { Layout::Csv } else { Layout::Json };
+            file = Some((layout, part.bytes().await.map_err(|_| bad_form())?));
+        } else {
+            fields.push((name, part.text().await.map_err(|_| bad_form())?));
+        }
+    }
+    signed_in.check_form(&fields).at(page)?;
+    staff_only(&signed_in).at(page)?;
+    let entries = exported(&state).await.at(page)?;
+    let (comparison, problems, status) = match file {
+        None => (
+            None,
+            vec![page.t("un-compare-no-file")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Some((layout, body)) => match read_file(&layout, &body) {
+            Ok(theirs) => (Some(compare(&entries, &theirs)), Vec::new(), StatusCode::OK),
+            Err(ApiError::InvalidRows(rows)) => (
+                None,
+                rows.iter().map(ToString::to_string).collect(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            Err(other) => (None, vec![other.to_string()], other.status_code()),
+        },
+    };
+    tracing::info!(
+        compared = comparison.is_some(),
+        problems = problems.len(),
+        "a file compared with the UN directory export from a page"
+    );
+    let view = UnDirectoryPage {
+        page,
+        entries,
+        comparison,
+        problems,
+    };
+    Ok((status, html(&view)).into_response())
 }
 
 #[derive(Template)]

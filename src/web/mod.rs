@@ -109,6 +109,24 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/directory/pocs/{id}/confirm", post(directory::confirm_poc))
         .route(
+            "/directory/pocs/{id}/share-with-un",
+            post(directory::give_un_consent),
+        )
+        .route(
+            "/directory/pocs/{id}/share-with-un/withdraw",
+            post(directory::withdraw_un_consent),
+        )
+        .route("/directory/un", get(directory::un_directory))
+        .route("/directory/un/export.csv", get(directory::un_export_csv))
+        .route("/directory/un/export.json", get(directory::un_export_json))
+        .route(
+            "/directory/un/compare",
+            // A file, up to the server's `--import-body-limit`, in a multipart form.
+            post(directory::un_directory_compare).layer(axum::extract::DefaultBodyLimit::max(
+                state.import_body_limit.saturating_add(64 * 1024),
+            )),
+        )
+        .route(
             "/directory/pocs/{id}/deactivate",
             post(directory::deactivate_poc),
         )

@@ -42,6 +42,7 @@ mod scenarios;
 mod serve_process;
 mod tidy;
 mod tokens;
+mod un_directory;
 mod web;
 mod web_dashboard;
 mod web_directory;

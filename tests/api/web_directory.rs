@@ -14,7 +14,7 @@ use crate::helpers::{TestApp, TestDb, on_both_databases, spawn_app};
 use crate::web::WebSession;
 
 /// A staff account for `email`, added as `cbm2 staff add` does, and its browser session.
-async fn staff(app: &TestApp, email: &str, name: &str) -> WebSession {
+pub async fn staff(app: &TestApp, email: &str, name: &str) -> WebSession {
     let store = Store::connect(&app.db.url).await.expect("connect");
     store
         .add_staff(

@@ -903,3 +903,103 @@ async fn the_secretariat_directory_and_account_pages_pass_axe_and_fit_a_phone() 
     browser.screenshot("dashboard").await;
     browser.close().await;
 }
+
+/// The UN Global POC Directory in a browser: a POC authorizes the Secretariat to send its
+/// details from its own record; the Secretariat's staff sees it on the UN page, uploads a
+/// file through the file field and reads what differs. Both pages pass axe. Markup and
+/// forms only, so SQLite alone: the store and the forms run on both databases in
+/// tests/api/un_directory.rs.
+#[tokio::test]
+async fn a_poc_consents_to_the_un_directory_and_the_secretariat_compares_a_file() {
+    let Some(browser) = Browser::start("en").await else {
+        return;
+    };
+    let app = spawn_for_browser(TestDb::sqlite(), |_| {}).await;
+    chile(&app).await;
+    let store = Store::connect(&app.db.url).await.expect("connect");
+    store
+        .add_staff(
+            cbm2::store::directory::Actor::CommandLine,
+            &EmailAddress::parse("duty@oas.example.org").unwrap(),
+            &cbm2::domain::PersonName::parse("Duty Officer").unwrap(),
+            clock::now(),
+        )
+        .await
+        .expect("a staff account");
+    let ana_id = store
+        .pocs_with_email(ANA)
+        .await
+        .expect("the POC")
+        .first()
+        .expect("Ana's record")
+        .id;
+    store.close().await;
+    let person = Person {
+        browser: &browser,
+        app: &app,
+    };
+
+    person.sign_in(ANA).await;
+    person.open(&format!("/directory/pocs/{ana_id}")).await;
+    browser
+        .axe_check("a POC's own record, with the UN consent")
+        .await;
+    person
+        .press("form[action$='/share-with-un'] button[type=submit]")
+        .await;
+    assert!(
+        person.path().await.ends_with("?done=un-consent-given"),
+        "{}",
+        person.path().await
+    );
+    assert!(
+        person.text("#un").await.contains("Withdraw"),
+        "{}",
+        person.text("#un").await
+    );
+    person.sign_out().await;
+
+    person.sign_in("duty@oas.example.org").await;
+    person.open("/directory").await;
+    person.press("a[href='/directory/un']").await;
+    assert!(
+        person
+            .text("#un-entries")
+            .await
+            .contains("ana.rojas@mfa.example.org")
+    );
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("un-holds.csv");
+    std::fs::write(
+        &file,
+        "member_state,name,role,affiliation,email,phone,languages\n\
+         CHL,Ana Rojas,diplomatic,Ministerio de Relaciones Exteriores de Chile,ana.rojas@mfa.example.org,+56 2 1234 5678,es\n\
+         MEX,Ines Ruiz,technical,CERT-MX,ines@cert.example.org,,es\n",
+    )
+    .expect("the file");
+    person
+        .find(Locator::Id("un-compare-file"), "the file field")
+        .await
+        .send_keys(file.to_str().expect("a UTF-8 path"))
+        .await
+        .expect("choose the file");
+    person
+        .press("form[action='/directory/un/compare'] button[type=submit]")
+        .await;
+    let changed = person.text("#un-changed").await;
+    assert!(changed.contains("+56 2 1234 5678"), "{changed}");
+    assert!(
+        person
+            .text("#un-extra")
+            .await
+            .contains("ines@cert.example.org")
+    );
+    browser
+        .axe_check("the UN directory page, with a comparison")
+        .await;
+    person.browser.phone_size().await;
+    person
+        .assert_fits_width("the UN directory page, with a comparison")
+        .await;
+    browser.close().await;
+}
