@@ -341,18 +341,28 @@ fn clients(n: usize) -> anyhow::Result<Arc<Vec<reqwest::Client>>> {
 
 /// Sends one request and reads its whole answer; anything but a 2xx fails the bench.
 async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<()> {
-    send_expecting(request, reqwest::StatusCode::is_success).await
+    send_expecting(request, Answer::Success).await
 }
 
-/// Sends `request` and reads its answer, an error unless its status is `expected`.
-async fn send_expecting(
-    request: reqwest::RequestBuilder,
-    expected: fn(&reqwest::StatusCode) -> bool,
-) -> anyhow::Result<()> {
+/// What a bench request is to be answered with.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// Done.
+    Success,
+    /// Refused as the client's error (a request without a token).
+    Refused,
+}
+
+/// Sends `request` and reads its answer, an error unless it is the `expected` one.
+async fn send_expecting(request: reqwest::RequestBuilder, expected: Answer) -> anyhow::Result<()> {
     let answer = request.send().await?;
     let status = answer.status();
     let body = answer.bytes().await?;
-    if !expected(&status) {
+    let as_expected = match expected {
+        Answer::Success => status.is_success(),
+        Answer::Refused => status.is_client_error(),
+    };
+    if !as_expected {
         anyhow::bail!(
             "the server answered {status}: {}",
             String::from_utf8_lossy(&body)
@@ -667,9 +677,7 @@ async fn http_figures(
         let clients = clients_for_reads.clone();
         Arc::new(move |worker| {
             let request = clients[worker].get(&urls[worker % urls.len()]);
-            Box::pin(send_expecting(request, |status| {
-                *status == reqwest::StatusCode::UNAUTHORIZED
-            }))
+            Box::pin(send_expecting(request, Answer::Refused))
         })
     };
     let stack = load(readers, duration, operation).await?;
