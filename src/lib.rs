@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod protocol;
 pub mod startup;
+pub mod stix;
 pub mod store;
 pub mod telemetry;
 pub mod un_directory;

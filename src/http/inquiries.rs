@@ -35,6 +35,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .get("/inquiries", list)
         .get("/inquiries/{id}", show)
         .get("/inquiries/{id}/events", events)
+        .get("/inquiries/{id}/indicators.stix", indicators_stix)
         .post("/inquiries/{id}/lookup-poc", lookup_poc)
         .post("/inquiries/{id}/invoke", invoke)
         .post("/inquiries/{id}/describe", describe)
@@ -386,6 +387,51 @@ async fn show(seen: CallerAndInquiry, ApiPath(id): ApiPath<Uuid>) -> Result<Resp
     Ok(inquiry_response(StatusCode::OK, &inquiry, party))
 }
 
+/// The inquiry's indicators as a STIX 2.1 bundle, marked TLP:AMBER+STRICT
+/// ([`crate::stix`]): for the two states' POCs; the Secretariat sees no content.
+async fn indicators_stix(
+    seen: CallerAndInquiry,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let (inquiry, party) = seen_by(&seen.caller, seen.inquiry, id)?;
+    if !matches!(party.role, Role::Requester | Role::Responder) {
+        return Err(ApiError::Forbidden(
+            "the Secretariat sees an inquiry's metadata, never its indicators".into(),
+        ));
+    }
+    Ok(stix_response(&inquiry))
+}
+
+/// The bundle of `inquiry`'s indicators, as a download in STIX's media type.
+pub(crate) fn stix_response(inquiry: &Inquiry) -> Response {
+    let incident = inquiry.incident.as_ref();
+    let source = crate::stix::Source {
+        inquiry_id: inquiry.id,
+        state_code: inquiry.requesting_state.as_str(),
+        state_name: &inquiry.requesting_state_name.en,
+        reported_at: inquiry.sent_at.unwrap_or(inquiry.created_at),
+        observed_from: incident.and_then(|i| i.observed_from),
+    };
+    let bundle = crate::stix::bundle(&source, incident.map_or(&[][..], |i| &i.indicators));
+    let body = serde_json::to_vec_pretty(&bundle).expect("a bundle serializes");
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, crate::stix::MEDIA_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"inquiry-{}-indicators.stix.json\"",
+                    inquiry.id
+                ),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 #[derive(Debug, Serialize)]
 struct EventView {
     seq: i64,
@@ -678,17 +724,36 @@ struct DescribeBody {
     observed_to: Option<DateTime<Utc>>,
     #[serde(default)]
     indicators: Vec<Indicator>,
+    /// More indicators, as a STIX 2.1 bundle (`crate::stix`): added after `indicators`.
+    #[serde(default)]
+    indicators_stix: Option<Value>,
 }
-action_handler!(describe, "describe", DescribeBody, |body| {
-    ActionRequest::Ready(Action::Describe {
-        nature: body.nature,
-        category: body.category,
-        sectors: body.sectors,
-        observed_from: body.observed_from,
-        observed_to: body.observed_to,
-        indicators: body.indicators,
-    })
-});
+
+impl IntoAction for DescribeBody {
+    fn into_action(self) -> Result<ActionRequest, ApiError> {
+        let mut indicators = self.indicators;
+        if let Some(bundle) = &self.indicators_stix {
+            let found = crate::stix::indicators_of(bundle).map_err(|problem| {
+                ApiError::invalid_field(format!("indicators_stix.{}", problem.path), problem.detail)
+            })?;
+            for (path, raw) in found {
+                let indicator = serde_json::from_value::<Indicator>(raw).map_err(|error| {
+                    ApiError::invalid_field(format!("indicators_stix.{path}"), error)
+                })?;
+                indicators.push(indicator);
+            }
+        }
+        Ok(ActionRequest::Ready(Action::Describe {
+            nature: self.nature,
+            category: self.category,
+            sectors: self.sectors,
+            observed_from: self.observed_from,
+            observed_to: self.observed_to,
+            indicators,
+        }))
+    }
+}
+action_handler!(describe, "describe", DescribeBody);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -24,6 +24,8 @@ pub enum FieldKind {
     Datetime,
     Lines,
     Indicators,
+    /// A STIX 2.1 bundle, pasted as JSON text.
+    Stix,
     MemberState,
     MemberStates,
     Languages,
@@ -157,6 +159,12 @@ pub fn to_body(
                     .unwrap_or_default();
                 (!indicators.is_empty()).then(|| json!(indicators))
             }
+            // Sent as parsed; text that is not JSON is sent as it is, and refused by the
+            // API's reading of the bundle, next to this field.
+            FieldKind::Stix => one(name)
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+                .map(|text| serde_json::from_str(text).unwrap_or_else(|_| json!(text))),
             FieldKind::MemberStates | FieldKind::Languages => {
                 let chosen = all(name);
                 (!chosen.is_empty()).then(|| json!(chosen))

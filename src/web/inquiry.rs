@@ -135,6 +135,23 @@ pub async fn show(
     Ok(html(&page))
 }
 
+/// `GET /inquiries/{id}/indicators.stix`: the inquiry's indicators as the API's STIX 2.1
+/// bundle, for the two states' POCs (the Secretariat sees no content: the 404 page).
+pub async fn indicators_stix(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return Err(Failure(signed_in.page.clone(), WebError::NotFound));
+    };
+    let (inquiry, party) = visible(&state, &signed_in, id).await?;
+    if !party.is_participant() {
+        return Err(Failure(signed_in.page.clone(), WebError::NotFound));
+    }
+    Ok(crate::http::inquiries::stix_response(&inquiry))
+}
+
 /// A form sent back with what was typed and why it was refused.
 struct Refused {
     action: ActionName,
@@ -446,7 +463,7 @@ fn kind_name(kind: FieldKind) -> &'static str {
         FieldKind::Duration => "duration",
         FieldKind::Datetime => "datetime",
         FieldKind::Lines => "long_text",
-        FieldKind::Indicators => "long_text",
+        FieldKind::Indicators | FieldKind::Stix => "long_text",
         FieldKind::MemberState
         | FieldKind::TimeSensitivity
         | FieldKind::ContactChannel

@@ -91,6 +91,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(inquiry::new_form).post(inquiry::create),
         )
         .route("/inquiries/{id}", get(inquiry::show))
+        .route(
+            "/inquiries/{id}/indicators.stix",
+            get(inquiry::indicators_stix),
+        )
         .route("/inquiries/{id}/actions/{action}", post(inquiry::act))
         .route("/dashboard", get(dashboard::dashboard))
         .route("/checks", get(checks::list).post(checks::start))

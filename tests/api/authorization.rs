@@ -198,6 +198,24 @@ fn table() -> Vec<Row> {
         row(M::GET, "/v1/tokens/{id}", S::Token, None).always([200, 403, 403, 403]),
         row(M::DELETE, "/v1/tokens/{id}", S::Token, None).always([204, 403, 403, 403]),
         row(M::GET, "/v1/directory/events", S::None, None).always([200, 403, 403, 403]),
+        // The UN directory: a POC's own consent (given with no fields; the Secretariat
+        // must say when and how), the Secretariat's export and comparison.
+        row(
+            M::POST,
+            "/v1/pocs/{id}/share-with-un",
+            S::OwnPoc,
+            Some(json!({})),
+        )
+        .always([422, 200, 403, 403]),
+        row(M::DELETE, "/v1/pocs/{id}/share-with-un", S::OwnPoc, None).always([200, 200, 403, 403]),
+        row(M::GET, "/v1/directory/export", S::None, None).always([200, 403, 403, 403]),
+        row(
+            M::POST,
+            "/v1/directory/compare",
+            S::None,
+            Some(json!({"pocs": []})),
+        )
+        .always([200, 403, 403, 403]),
         // The directory in bulk: a dry run (the default) answers the Secretariat 200.
         row(
             M::POST,
@@ -217,6 +235,14 @@ fn table() -> Vec<Row> {
             .phases([200, 200, 404, 404], [200, 200, 200, 404]),
         row(M::GET, "/v1/inquiries/{id}/events", S::Inquiry, None)
             .phases([200, 200, 404, 404], [200, 200, 200, 404]),
+        // Its indicators as STIX: content, so never the Secretariat's.
+        row(
+            M::GET,
+            "/v1/inquiries/{id}/indicators.stix",
+            S::Inquiry,
+            None,
+        )
+        .phases([403, 200, 404, 404], [403, 200, 200, 404]),
         // Requester actions: the Secretariat 403, the responder 403 once it sees the
         // inquiry; 409 where the status does not allow the step.
         row(

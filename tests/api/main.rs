@@ -40,6 +40,7 @@ mod rate_limits;
 mod refusals;
 mod scenarios;
 mod serve_process;
+mod stix;
 mod tidy;
 mod tokens;
 mod un_directory;

@@ -388,7 +388,7 @@ async fn pages_speak_the_readers_language(db: TestDb) {
 type Step<'a> = (&'a WebSession, &'a str, Vec<(&'a str, &'a str)>);
 
 /// Takes `action` on the inquiry page as `session`, with the page's own hidden fields.
-async fn act(
+pub async fn act(
     app: &TestApp,
     session: &WebSession,
     id: &str,

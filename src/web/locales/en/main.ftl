@@ -187,6 +187,9 @@ field-describe-observed_from = Observed from
 field-describe-observed_to = Observed until
 field-describe-indicators = Technical indicators
 field-describe-indicators-hint = One a line: the type (ipv4, ipv6, domain, url, hash, email, other), a space, the value. For example: ipv4 203.0.113.7
+field-describe-indicators_stix = Indicators as a STIX 2.1 bundle
+field-describe-indicators_stix-hint = Optional: paste a bundle exported by your CSIRT's tools (JSON). Its indicators of one comparison, such as [ipv4-addr:value = '203.0.113.7'], are added to those above.
+inquiry-indicators-stix = Download as STIX 2.1 (TLP:AMBER+STRICT)
 action-request_info-title = 4. Request information and send
 action-request_info-submit = Send the inquiry
 field-request_info-questions = Questions

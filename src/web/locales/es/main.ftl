@@ -188,6 +188,9 @@ field-describe-observed_from = Observada desde
 field-describe-observed_to = Observada hasta
 field-describe-indicators = Indicadores técnicos
 field-describe-indicators-hint = Uno por línea: el tipo (ipv4, ipv6, domain, url, hash, email, other), un espacio y el valor. Por ejemplo: ipv4 203.0.113.7
+field-describe-indicators_stix = Indicadores como paquete STIX 2.1
+field-describe-indicators_stix-hint = Opcional: pegue un paquete exportado por las herramientas de su CSIRT (JSON). Sus indicadores de una sola comparación, como [ipv4-addr:value = '203.0.113.7'], se añaden a los de arriba.
+inquiry-indicators-stix = Descargar en STIX 2.1 (TLP:AMBER+STRICT)
 action-request_info-title = 4. Solicite información y envíe la consulta
 action-request_info-submit = Enviar la consulta
 field-request_info-questions = Preguntas

@@ -189,6 +189,9 @@ field-describe-observed_from = Début de l'observation
 field-describe-observed_to = Fin de l'observation
 field-describe-indicators = Indicateurs techniques
 field-describe-indicators-hint = Un par ligne : le type (ipv4, ipv6, domain, url, hash, email, other), un espace, puis la valeur. Par exemple : ipv4 203.0.113.7
+field-describe-indicators_stix = Indicateurs sous forme de paquet STIX 2.1
+field-describe-indicators_stix-hint = Facultatif : collez un paquet exporté par les outils de votre CSIRT (JSON). Ses indicateurs d'une seule comparaison, comme [ipv4-addr:value = '203.0.113.7'], s'ajoutent à ceux ci-dessus.
+inquiry-indicators-stix = Télécharger en STIX 2.1 (TLP:AMBER+STRICT)
 action-request_info-title = 4. Demandez des informations et envoyez la demande
 action-request_info-submit = Envoyer la demande
 field-request_info-questions = Questions

@@ -188,6 +188,9 @@ field-describe-observed_from = Observada desde
 field-describe-observed_to = Observada até
 field-describe-indicators = Indicadores técnicos
 field-describe-indicators-hint = Um por linha: o tipo (ipv4, ipv6, domain, url, hash, email, other), um espaço e o valor. Por exemplo: ipv4 203.0.113.7
+field-describe-indicators_stix = Indicadores como pacote STIX 2.1
+field-describe-indicators_stix-hint = Opcional: cole um pacote exportado pelas ferramentas do seu CSIRT (JSON). Seus indicadores de uma só comparação, como [ipv4-addr:value = '203.0.113.7'], são somados aos de cima.
+inquiry-indicators-stix = Baixar em STIX 2.1 (TLP:AMBER+STRICT)
 action-request_info-title = 4. Solicite informações e envie a consulta
 action-request_info-submit = Enviar a consulta
 field-request_info-questions = Perguntas
