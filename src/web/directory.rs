@@ -815,6 +815,23 @@ pub async fn update_poc(
     }
 }
 
+/// The POC a form without fields of its own is about, once the form's token is checked and
+/// `may` lets the reader act for that POC (the API's reason shown otherwise).
+async fn poc_for_form(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+    fields: &[(String, String)],
+    may: fn(&crate::domain::Caller, Uuid) -> Result<(), ApiError>,
+) -> Result<PocRecord, Failure> {
+    let page = &signed_in.page;
+    signed_in.check_form(fields).at(page)?;
+    let record = known_poc(state, page, id).await?;
+    may(signed_in.caller(), record.id)
+        .map_err(|error| Failure(page.clone(), WebError::Forbidden(error.to_string())))?;
+    Ok(record)
+}
+
 /// `POST /directory/pocs/{id}/confirm`: the POC (or the Secretariat) says its details are
 /// still right.
 pub async fn confirm_poc(
@@ -823,15 +840,7 @@ pub async fn confirm_poc(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
-    let page = &signed_in.page;
-    signed_in.check_form(&fields).at(page)?;
-    let record = known_poc(&state, page, &id).await?;
-    if let Err(error) = may_confirm(signed_in.caller(), record.id) {
-        return Err(Failure(
-            page.clone(),
-            WebError::Forbidden(error.to_string()),
-        ));
-    }
+    let record = poc_for_form(&state, &signed_in, &id, &fields, may_confirm).await?;
     let outcome = state
         .store
         .confirm_poc(Actor::Caller(signed_in.caller()), record.id, clock::now())
@@ -848,15 +857,8 @@ pub async fn give_un_consent(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     let page = &signed_in.page;
-    signed_in.check_form(&fields).at(page)?;
-    let record = known_poc(&state, page, &id).await?;
+    let record = poc_for_form(&state, &signed_in, &id, &fields, may_speak_for).await?;
     let caller = signed_in.caller();
-    if let Err(error) = may_speak_for(caller, record.id) {
-        return Err(Failure(
-            page.clone(),
-            WebError::Forbidden(error.to_string()),
-        ));
-    }
     let body = if caller.is_secretariat() {
         let when = field(&fields, "consented_at").unwrap_or_default().trim();
         json!({
@@ -910,15 +912,7 @@ pub async fn withdraw_un_consent(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
-    let page = &signed_in.page;
-    signed_in.check_form(&fields).at(page)?;
-    let record = known_poc(&state, page, &id).await?;
-    if let Err(error) = may_speak_for(signed_in.caller(), record.id) {
-        return Err(Failure(
-            page.clone(),
-            WebError::Forbidden(error.to_string()),
-        ));
-    }
+    let record = poc_for_form(&state, &signed_in, &id, &fields, may_speak_for).await?;
     let outcome = state
         .store
         .set_un_consent(

@@ -74,6 +74,19 @@ async fn brazil(app: &TestApp) -> String {
     .await
 }
 
+/// The Secretariat's staff account `duty@oas.example.org`, added as `cbm2 staff add` does.
+async fn add_duty_officer(store: &Store) {
+    store
+        .add_staff(
+            cbm2::store::directory::Actor::CommandLine,
+            &EmailAddress::parse("duty@oas.example.org").unwrap(),
+            &cbm2::domain::PersonName::parse("Duty Officer").unwrap(),
+            clock::now(),
+        )
+        .await
+        .expect("a staff account");
+}
+
 /// What to do with one field of a form.
 #[derive(Clone, Copy)]
 enum Input<'a> {
@@ -849,15 +862,7 @@ async fn the_secretariat_directory_and_account_pages_pass_axe_and_fit_a_phone() 
         check.assert_status(201)["id"].as_str().expect("an id")
     );
     let store = Store::connect(&app.db.url).await.expect("connect");
-    store
-        .add_staff(
-            cbm2::store::directory::Actor::CommandLine,
-            &EmailAddress::parse("duty@oas.example.org").unwrap(),
-            &cbm2::domain::PersonName::parse("Duty Officer").unwrap(),
-            clock::now(),
-        )
-        .await
-        .expect("a staff account");
+    add_duty_officer(&store).await;
     store.close().await;
     let person = Person {
         browser: &browser,
@@ -917,15 +922,7 @@ async fn a_poc_consents_to_the_un_directory_and_the_secretariat_compares_a_file(
     let app = spawn_for_browser(TestDb::sqlite(), |_| {}).await;
     chile(&app).await;
     let store = Store::connect(&app.db.url).await.expect("connect");
-    store
-        .add_staff(
-            cbm2::store::directory::Actor::CommandLine,
-            &EmailAddress::parse("duty@oas.example.org").unwrap(),
-            &cbm2::domain::PersonName::parse("Duty Officer").unwrap(),
-            clock::now(),
-        )
-        .await
-        .expect("a staff account");
+    add_duty_officer(&store).await;
     let ana_id = store
         .pocs_with_email(ANA)
         .await
