@@ -121,7 +121,7 @@ pub fn describe_problems(problems: &[RowProblem]) -> String {
         more => format!("; and {more} more"),
     };
     format!(
-        "{} problem(s) in the file, nothing was imported: {listed}{more}",
+        "{} problem(s) in the file, nothing was written: {listed}{more}",
         problems.len()
     )
 }

@@ -228,7 +228,7 @@ async fn a_file_with_a_bad_row_applies_nothing_and_names_its_line_and_field(db: 
             problem["detail"]
                 .as_str()
                 .unwrap()
-                .contains("nothing was imported"),
+                .contains("nothing was written"),
             "{problem}"
         );
     }
