@@ -18,7 +18,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::directory_file::{escape_formula, unescape_formula};
+use crate::directory_file::{JsonFileError, escape_formula, unescape_formula};
 use crate::domain::PocRole;
 use crate::store::directory::PocRecord;
 use crate::store::directory_import::{RowPosition, RowProblem};
@@ -238,13 +238,6 @@ pub fn read_csv(bytes: &[u8]) -> Result<Vec<UnEntry>, Vec<RowProblem>> {
     } else {
         Err(problems)
     }
-}
-
-/// Why a JSON file could not be read.
-#[derive(Debug)]
-pub enum JsonFileError {
-    Malformed(String),
-    Invalid(Vec<RowProblem>),
 }
 
 /// Reads a JSON file in this layout.

@@ -10,7 +10,7 @@ use super::extract::{ApiQuery, Secretariat};
 use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
-use crate::directory_file::{self, JsonFileError};
+use crate::directory_file;
 use crate::store::directory::Actor;
 use crate::store::directory_import::ImportReport;
 
@@ -85,10 +85,7 @@ async fn import(
         Layout::Json => {
             // An empty body reads as `{}`, as everywhere in the API: "pocs is required".
             let json: &[u8] = if body.is_empty() { b"{}" } else { &body };
-            directory_file::read_json(json).map_err(|error| match error {
-                JsonFileError::Malformed(detail) => ApiError::MalformedBody(detail),
-                JsonFileError::Invalid(problems) => ApiError::InvalidRows(problems),
-            })?
+            directory_file::read_json(json)?
         }
     };
     let report = state

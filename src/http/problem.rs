@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::directory_file::JsonFileError;
 use crate::store::StoreError;
 use crate::store::directory::DirectoryError;
 use crate::store::directory_import::{ImportError, RowProblem, describe_problems};
@@ -199,6 +200,16 @@ impl ApiError {
             extensions.insert("errors".to_owned(), json!(problems));
         }
         extensions
+    }
+}
+
+/// A JSON file that could not be read: not JSON (400), or JSON with bad rows (422).
+impl From<JsonFileError> for ApiError {
+    fn from(error: JsonFileError) -> Self {
+        match error {
+            JsonFileError::Malformed(detail) => ApiError::MalformedBody(detail),
+            JsonFileError::Invalid(problems) => ApiError::InvalidRows(problems),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use crate::clock;
 use crate::domain::{Caller, PocId, Reason};
 use crate::store::StoreError;
 use crate::store::directory::{Actor, UnConsent};
-use crate::un_directory::{self, JsonFileError, UnEntry, UnFile};
+use crate::un_directory::{self, UnEntry, UnFile};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -241,10 +241,7 @@ pub(crate) fn read_file(layout: &Layout, body: &[u8]) -> Result<Vec<UnEntry>, Ap
         Layout::Json => {
             // An empty body reads as `{}`, as everywhere in the API: "pocs is required".
             let json: &[u8] = if body.is_empty() { b"{}" } else { body };
-            un_directory::read_json(json).map_err(|error| match error {
-                JsonFileError::Malformed(detail) => ApiError::MalformedBody(detail),
-                JsonFileError::Invalid(problems) => ApiError::InvalidRows(problems),
-            })
+            Ok(un_directory::read_json(json)?)
         }
     }
 }
