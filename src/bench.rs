@@ -268,6 +268,8 @@ struct Server {
     addr: std::net::SocketAddr,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Its throwaway signing key's file.
+    signing_key: std::path::PathBuf,
 }
 
 impl Server {
@@ -280,6 +282,14 @@ impl Server {
         settings.http.rate_limits = None;
         settings.connect_timeout = connect_timeout;
         settings.shutdown_grace = Duration::from_secs(2);
+        // Never a key file in the working directory (PostgreSQL's default): one in the
+        // temporary directory, removed when the server stops.
+        settings.signing_key = std::env::temp_dir().join(format!(
+            "cbm2-bench-{}-{}.signing-key",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        let signing_key = settings.signing_key.clone();
         let client = reqwest::Client::new();
         let started = Instant::now();
         let app = Application::build(&settings).await?;
@@ -299,7 +309,15 @@ impl Server {
             }
         }
         let ready = started.elapsed();
-        Ok((Self { addr, stop, task }, ready))
+        Ok((
+            Self {
+                addr,
+                stop,
+                task,
+                signing_key,
+            },
+            ready,
+        ))
     }
 
     fn url(&self, path: &str) -> String {
@@ -308,9 +326,9 @@ impl Server {
 
     async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.task
-            .await
-            .context("the in-process server panicked")??;
+        let stopped = self.task.await;
+        let _ = std::fs::remove_file(&self.signing_key);
+        stopped.context("the in-process server panicked")??;
         Ok(())
     }
 }

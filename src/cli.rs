@@ -33,9 +33,9 @@ pub use staff::{LoginLinkArgs, StaffCommand};
 
 /// cbm2: the inquiry-workflow engine for OAS Cyber Confidence-Building Measure #2.
 ///
-/// Every command works on the database named by --database-url, says which on stderr, and
-/// applies its pending migrations first. Only `serve` and `migrate` create a missing SQLite
-/// file; the other commands refuse one.
+/// Every command but `audit verify-record` and `audit public-key` works on the database
+/// named by --database-url, says which on stderr, and applies its pending migrations first.
+/// Only `serve` and `migrate` create a missing SQLite file; the other commands refuse one.
 #[derive(Debug, Parser)]
 #[command(name = "cbm2", version, propagate_version = true)]
 pub struct Cli {
@@ -64,8 +64,25 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// The file holding the instance's Ed25519 key, which signs inquiry records (PKCS#8
+    /// PEM, mode 0600; made by `serve` or `audit public-key` when missing). Default: beside
+    /// a SQLite database (cbm2.db.signing-key), else cbm2-signing.key in the working
+    /// directory. Back it up with the database; give every instance that shares a
+    /// PostgreSQL database the same file.
+    #[arg(long, global = true, env = "CBM2_SIGNING_KEY", value_name = "FILE")]
+    pub signing_key: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The signing key's file: --signing-key, or its default for the database.
+    fn signing_key_path(&self) -> std::path::PathBuf {
+        self.signing_key
+            .clone()
+            .unwrap_or_else(|| crate::startup::default_signing_key(&self.database_url))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +244,25 @@ pub enum AuditCommand {
     /// Print the chain's head, `SEQ:HASH` (its last event's position and hash), alone on
     /// stdout: keep it outside the database and give it later to `verify --expect-head`.
     Head,
+    /// Print the instance's public key (base64), alone on stdout, and its fingerprint and
+    /// file on stderr: what states check signed records against (the server answers the
+    /// same at GET /v1/audit/public-key). Makes the key file if there is none.
+    PublicKey,
+    /// Check a signed inquiry record (GET /v1/inquiries/{id}/record), offline: its Ed25519
+    /// signature, and every event's hash against its content. Needs no database and
+    /// trusts nothing of the instance that sent it but the key. Exits 0 when sound, 1
+    /// naming the first thing found wrong.
+    VerifyRecord {
+        /// The record, as downloaded.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// The instance's public key, obtained apart from the record (its operator, GET
+        /// /v1/audit/public-key): base64 or PEM, or a file holding either. Without it the
+        /// signature is checked against the key the record names, which proves only that
+        /// the record is whole, not who issued it.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -569,6 +605,57 @@ fn one_line(error: &anyhow::Error) -> String {
     line.replace('\n', " ")
 }
 
+/// `cbm2 audit verify-record`: the verdict on stdout, a warning on stderr when no key was
+/// given to check the signer against.
+fn verify_record(file: &std::path::Path, public_key: Option<&str>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let expected = public_key
+        .map(|key| {
+            let text = if key.trim_start().starts_with("-----BEGIN")
+                || crate::record::PublicKey::parse(key).is_ok()
+            {
+                key.to_owned()
+            } else {
+                std::fs::read_to_string(key).with_context(|| {
+                    format!("--public-key {key}: neither a key (base64, PEM) nor a readable file")
+                })?
+            };
+            crate::record::PublicKey::parse(&text)
+                .map_err(|error| anyhow::anyhow!("--public-key: {error}"))
+        })
+        .transpose()?;
+    let document =
+        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let verified = crate::record::verify(&document, expected.as_ref())
+        .map_err(|error| anyhow::anyhow!("invalid record {}: {error}", file.display()))?;
+    let checked = if verified.hashes_checked {
+        "each hash matching its content"
+    } else {
+        "without content or hashes (the Secretariat's record): the signature covers them"
+    };
+    outln!(
+        "valid: the record of inquiry {} exported by {} at {}, signed by {}; {} events, {checked}; \
+         chain head {}",
+        verified.inquiry_id,
+        verified.instance_url,
+        verified
+            .exported_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        verified.public_key,
+        verified.events,
+        verified.chain_head,
+    )?;
+    if expected.is_none() {
+        eprintln!(
+            "warning: checked against the key the record names, which anyone could put there: \
+             compare {} with the instance's key (its operator's `cbm2 audit public-key`, or GET \
+             /v1/audit/public-key) or pass --public-key",
+            verified.public_key
+        );
+    }
+    Ok(())
+}
+
 /// Opens the command's database and says on stderr which it is.
 async fn open_store(cli: &Cli, create: bool) -> Result<Store, OpenError> {
     let options = OpenOptions {
@@ -633,6 +720,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 max_webhooks_per_owner: args.max_webhooks_per_owner,
                 shutdown_grace: args.shutdown_grace,
                 connect_timeout: cli.connect_timeout,
+                signing_key: cli.signing_key_path(),
             };
             let application = Application::build(&settings).await?;
             application.run_until(shutdown_signal()).await?;
@@ -670,6 +758,25 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cli, false).await?;
             let head = with_store(store, async |store| Ok(store.chain_head().await?)).await?;
             outln!("{head}")?;
+        }
+        Command::Audit(AuditCommand::PublicKey) => {
+            let path = cli.signing_key_path();
+            let (key, created) = crate::record::InstanceKey::load_or_create(&path)?;
+            let key = key.public_key();
+            eprintln!(
+                "{} {}; fingerprint (SHA-256) {}",
+                if created {
+                    "made the signing key"
+                } else {
+                    "the signing key in"
+                },
+                path.display(),
+                key.fingerprint()
+            );
+            outln!("{key}")?;
+        }
+        Command::Audit(AuditCommand::VerifyRecord { file, public_key }) => {
+            verify_record(file, public_key.as_deref())?;
         }
         Command::Monitor(MonitorCommand::Overdue { member_state }) => {
             let store = open_store(&cli, false).await?;

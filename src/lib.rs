@@ -16,6 +16,7 @@ pub mod http;
 pub mod metrics;
 pub mod monitoring;
 pub mod protocol;
+pub mod record;
 pub mod startup;
 pub mod stix;
 pub mod store;

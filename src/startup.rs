@@ -18,6 +18,7 @@ use crate::deadlines::run_sweeper;
 use crate::delivery::{DeliverySettings, run_worker};
 use crate::http::limits::{HttpLimits, RateLimiter};
 use crate::http::{AppState, app, serve, serve_metrics};
+use crate::record::InstanceKey;
 use crate::store::open::{self, OpenError, OpenOptions};
 use crate::store::{Store, StoreError};
 
@@ -47,6 +48,22 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// Where to serve `GET /metrics` (Prometheus), apart from the API; `None`: nowhere.
     pub metrics_bind: Option<String>,
+    /// The file holding the instance's Ed25519 key, which signs inquiry records; made at
+    /// first start when missing ([`default_signing_key`]).
+    pub signing_key: PathBuf,
+}
+
+/// Where the instance's signing key is kept unless told: beside a SQLite database file
+/// (`cbm2.db.signing-key`), else `cbm2-signing.key` in the working directory.
+pub fn default_signing_key(database_url: &str) -> PathBuf {
+    match open::sqlite_file(database_url) {
+        Some(path) => {
+            let mut name = path.into_os_string();
+            name.push(".signing-key");
+            PathBuf::from(name)
+        }
+        None => PathBuf::from("cbm2-signing.key"),
+    }
 }
 
 /// By default, shutdown waits at most ten seconds for what is in flight.
@@ -57,8 +74,10 @@ impl Settings {
     /// the address.
     pub fn new(database_url: impl Into<String>, bind: impl Into<String>) -> Self {
         let bind = bind.into();
+        let database_url = database_url.into();
         Self {
-            database_url: database_url.into(),
+            signing_key: default_signing_key(&database_url),
+            database_url,
             delivery: DeliverySettings::new(format!("http://{bind}")),
             bind,
             sweep_interval: Duration::from_secs(30),
@@ -100,6 +119,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Metrics(#[from] crate::metrics::InstallError),
+    #[error(transparent)]
+    SigningKey(#[from] crate::record::KeyError),
 }
 
 impl StartupError {
@@ -125,6 +146,22 @@ impl StartupError {
             problem,
         }
     }
+}
+
+/// The instance's signing key from `path`, made there if missing; says which on the log.
+fn load_signing_key(path: &Path) -> Result<InstanceKey, StartupError> {
+    let (key, created) = InstanceKey::load_or_create(path)?;
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    if created {
+        tracing::info!(
+            path = %shown.display(),
+            public_key = %key.public_key(),
+            "made the instance's signing key for inquiry records: back it up with the database"
+        );
+    } else {
+        tracing::debug!(path = %shown.display(), public_key = %key.public_key(), "signing key read");
+    }
+    Ok(key)
 }
 
 /// Takes the lock that keeps a second server off the SQLite file `database`: an OS lock on
@@ -169,6 +206,8 @@ pub struct Application {
     database_lock: Option<File>,
     /// The metrics listener and its recorder, when asked for.
     metrics: Option<(TcpListener, PrometheusHandle)>,
+    /// The instance's key, which signs inquiry records.
+    record_key: InstanceKey,
 }
 
 impl Application {
@@ -192,6 +231,13 @@ impl Application {
                 }
             },
             None => None,
+        };
+        let record_key = match load_signing_key(&settings.signing_key) {
+            Ok(key) => key,
+            Err(error) => {
+                store.close().await;
+                return Err(error);
+            }
         };
         tracing::info!(
             backend = store.backend(),
@@ -238,6 +284,7 @@ impl Application {
             http: settings.http.clone(),
             database_lock,
             metrics,
+            record_key,
         })
     }
 
@@ -275,6 +322,7 @@ impl Application {
                 self.delivery.email.clone(),
             ),
             summary: Default::default(),
+            record_key: self.record_key.clone(),
         };
         let grace = self.shutdown_grace;
         let (stop_background, stopped) = watch::channel(false);

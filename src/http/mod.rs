@@ -38,6 +38,7 @@ pub mod pagination;
 pub(crate) mod pocs;
 pub(crate) mod pocs_import;
 pub mod problem;
+pub(crate) mod record;
 mod server;
 mod tokens;
 pub(crate) mod un_directory;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub web: crate::web::WebSettings,
     /// The Secretariat's summary, kept once it is costly to gather.
     pub summary: monitoring::SummaryCache,
+    /// The instance's key, which signs inquiry records.
+    pub record_key: crate::record::InstanceKey,
 }
 
 /// The router under construction and the table of its routes.
@@ -130,6 +133,7 @@ fn routes() -> Routes {
     let routes = checks::routes(routes);
     let routes = webhooks::routes(routes);
     let routes = un_directory::routes(routes);
+    let routes = record::routes(routes);
     directory_events::routes(routes)
 }
 

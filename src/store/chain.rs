@@ -72,7 +72,7 @@ pub fn new_salt() -> Result<String, StoreError> {
 /// before it. A verifier who keeps one outside the database can later prove that the
 /// first `chain_seq` events are unchanged (`cbm2 audit verify --expect-head`). Written
 /// `SEQ:HASH`; `0:` followed by the genesis hash is the empty chain.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChainHead {
     pub chain_seq: i64,
     pub hash: String,

@@ -8,7 +8,7 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::chain::{EventActor, event_hash, new_salt};
+use super::chain::{ChainHead, EventActor, event_hash, new_salt};
 use super::writer::{Batch, ChainTip, Savepoint, open_savepoint};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, PocRole, Principal};
@@ -187,6 +187,47 @@ pub struct StoredEvent {
     pub at: DateTime<Utc>,
     pub payload: String,
     pub hash: String,
+}
+
+/// An event with what its hash covers besides what the API shows: its chain position, the
+/// hash before it and its salt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChainedEvent {
+    pub chain_seq: i64,
+    #[sqlx(flatten)]
+    pub event: StoredEvent,
+    pub salt: Option<String>,
+    pub prev_hash: String,
+}
+
+/// What [`Store::inquiry_record`] reads.
+#[derive(Debug, Clone)]
+pub struct RecordRead {
+    pub inquiry: Inquiry,
+    pub party: Party,
+    pub events: Vec<ChainedEvent>,
+    pub head: ChainHead,
+}
+
+/// `SELECT <columns> FROM inquiry_events` of inquiry `$1` as a reader sees them: `$2` is
+/// whether the reader is the responding state, whose trail starts at the first
+/// `request_info` (it sees the inquiry as sent and what follows, nothing of its
+/// preparation); `$3` the reader's side, which sees its own `share` and `unshare` events
+/// only (whom the other state works with is that state's business), or NULL for the
+/// Secretariat. `<rest>` follows the conditions.
+macro_rules! visible_events {
+    ($columns:literal, $rest:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM inquiry_events
+              WHERE inquiry_id = $1
+                AND (NOT $2 OR seq >= (SELECT MIN(seq) FROM inquiry_events
+                                        WHERE inquiry_id = $1 AND type = 'request_info'))
+                AND ($3 IS NULL OR type NOT IN ('share', 'unshare') OR actor_kind = $3) ",
+            $rest
+        )
+    };
 }
 
 /// Filters for listing inquiries.
@@ -981,10 +1022,7 @@ impl Store {
     }
 
     /// A page of an inquiry's events, oldest first, after `after` (a `seq`), as `viewer`
-    /// (a side, or the Secretariat) may see them. The responding state's trail starts at
-    /// the first `request_info`: it sees the inquiry as sent and what follows, nothing of
-    /// its preparation. Each side sees its own `share` and `unshare` events only: whom the
-    /// other state works with is that state's business.
+    /// (a side, or the Secretariat) may see them (`visible_events!`).
     pub async fn inquiry_events_page(
         &self,
         id: Uuid,
@@ -993,24 +1031,60 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let side = matches!(viewer, Role::Requester | Role::Responder).then_some(viewer.as_str());
-        Ok(dispatch!(self, pool => sqlx::query_as(
-            "SELECT seq, type, actor_kind, actor_poc_id, actor_state, at, payload, hash
-               FROM inquiry_events
-              WHERE inquiry_id = $1
-                AND seq > $2
-                AND (NOT $3 OR seq >= (SELECT MIN(seq) FROM inquiry_events
-                                        WHERE inquiry_id = $1 AND type = 'request_info'))
-                AND ($5 IS NULL OR type NOT IN ('share', 'unshare') OR actor_kind = $5)
-              ORDER BY seq
-              LIMIT $4",
-        )
+        Ok(dispatch!(self, pool => sqlx::query_as(visible_events!(
+            "seq, type, actor_kind, actor_poc_id, actor_state, at, payload, hash",
+            "AND seq > $4 ORDER BY seq LIMIT $5"
+        ))
         .bind(id)
-        .bind(after.unwrap_or(0))
         .bind(viewer == Role::Responder)
-        .bind(i64::from(limit))
         .bind(side)
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit))
         .fetch_all(pool)
         .await?))
+    }
+
+    /// What a signed record holds ([`crate::record`]), read in one snapshot: the inquiry,
+    /// the events its reader may see with what their hashes cover, and the chain's head
+    /// (so the head is at or after every event read, and the inquiry is their replay).
+    /// `reader` says the reader's part in the inquiry; `None` when it is not theirs to see.
+    pub async fn inquiry_record(
+        &self,
+        id: Uuid,
+        reader: impl FnOnce(&Inquiry) -> Option<Party>,
+    ) -> Result<Option<RecordRead>, StoreError> {
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_snapshot().await?;
+            let sql = format!("{INQUIRY_STATE_COLUMNS} WHERE id = $1");
+            let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(inquiry) = state.as_deref().map(decode_inquiry).transpose()? else {
+                return Ok(None);
+            };
+            let Some(party) = reader(&inquiry) else {
+                return Ok(None);
+            };
+            let viewer = party.role;
+            let side = party.is_participant().then_some(viewer.as_str());
+            let events: Vec<ChainedEvent> = sqlx::query_as(visible_events!(
+                "chain_seq, seq, type, actor_kind, actor_poc_id, actor_state, at, payload, hash, \
+                 salt, prev_hash",
+                "ORDER BY seq"
+            ))
+            .bind(id)
+            .bind(viewer == Role::Responder)
+            .bind(side)
+            .fetch_all(&mut *tx)
+            .await?;
+            let (chain_seq, hash): (i64, String) =
+                sqlx::query_as("SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            Ok(Some(RecordRead { inquiry, party, events, head: ChainHead { chain_seq, hash } }))
+        })
     }
 
     /// An inquiry's events, oldest first.

@@ -152,6 +152,22 @@ pub async fn indicators_stix(
     Ok(crate::http::inquiries::stix_response(&inquiry))
 }
 
+/// `GET /inquiries/{id}/record.json`: the inquiry's record as the reader may see it, signed
+/// by the instance, as the API answers it (the Secretariat's without content or hashes).
+pub async fn signed_record(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return Err(Failure(signed_in.page.clone(), WebError::NotFound));
+    };
+    crate::http::record::signed_record(&state, &signed_in.caller().principal, id)
+        .await
+        .at(&signed_in.page)?
+        .ok_or_else(|| Failure(signed_in.page.clone(), WebError::NotFound))
+}
+
 /// A form sent back with what was typed and why it was refused.
 struct Refused {
     action: ActionName,

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/inquiries/{id}/indicators.stix",
             get(inquiry::indicators_stix),
         )
+        .route("/inquiries/{id}/record.json", get(inquiry::signed_record))
         .route("/inquiries/{id}/actions/{action}", post(inquiry::act))
         .route("/dashboard", get(dashboard::dashboard))
         .route("/checks", get(checks::list).post(checks::start))

@@ -243,6 +243,18 @@ fn table() -> Vec<Row> {
             None,
         )
         .phases([403, 200, 404, 404], [403, 200, 200, 404]),
+        // Its signed record: whoever may see the inquiry, as they see it.
+        row(M::GET, "/v1/inquiries/{id}/record", S::Inquiry, None)
+            .phases([200, 200, 404, 404], [200, 200, 200, 404]),
+        // The key records are signed with: public, like the health check.
+        Row {
+            method: M::GET,
+            route: "/v1/audit/public-key",
+            subject: S::None,
+            body: None,
+            before: [200; 7],
+            after: None,
+        },
         // Requester actions: the Secretariat 403, the responder 403 once it sees the
         // inquiry; 409 where the status does not allow the step.
         row(

@@ -144,6 +144,7 @@ async fn token_create_refuses_an_unknown_poc(db: TestDb) {
 async fn serve_migrates_listens_and_stops_gracefully_on_sigterm(db: TestDb) {
     let mut child = Command::new(CBM2)
         .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"])
+        .env("CBM2_SIGNING_KEY", &db.signing_key)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())

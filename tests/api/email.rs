@@ -489,6 +489,7 @@ const SKIPPED_LINE: &str = "e-mail deliveries are recorded as skipped";
 async fn serve_without_smtp_says_once_that_emails_are_skipped(db: TestDb) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cbm2"))
         .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"])
+        .env("CBM2_SIGNING_KEY", &db.signing_key)
         .args(["--delivery-poll", "100ms"])
         .env_remove("CBM2_SMTP_URL")
         .env_remove("CBM2_DATABASE_URL")

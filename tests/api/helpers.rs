@@ -50,7 +50,10 @@ pub(crate) use on_both_databases;
 /// created for the test and dropped after it.
 pub struct TestDb {
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    /// The instance's signing key: beside the SQLite file (its default), or in the test's
+    /// own temporary directory for PostgreSQL.
+    pub signing_key: std::path::PathBuf,
+    _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
 
@@ -60,7 +63,8 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("cbm2.db").display());
         Self {
             url,
-            _dir: Some(dir),
+            signing_key: dir.path().join("cbm2.db.signing-key"),
+            _dir: dir,
             postgres: None,
         }
     }
@@ -99,9 +103,11 @@ impl TestDb {
             options.get_host(),
             options.get_port()
         );
+        let dir = tempfile::tempdir().expect("temporary directory");
         Some(Self {
             url,
-            _dir: None,
+            signing_key: dir.path().join("cbm2-signing.key"),
+            _dir: dir,
             postgres: Some((admin_url, name)),
         })
     }
@@ -246,6 +252,8 @@ pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -
     // Tests make requests far faster than a person: the rate limits are off unless a test
     // is about them (tests/api/limits.rs switches the defaults back on).
     settings.http.rate_limits = None;
+    // The signing key in the test database's own directory, never the working directory.
+    settings.signing_key = db.signing_key.clone();
     configure(&mut settings);
     let application = Application::build(&settings)
         .await

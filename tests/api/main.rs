@@ -37,6 +37,7 @@ mod outage;
 mod packaging;
 mod protocol_versions;
 mod rate_limits;
+mod record;
 mod refusals;
 mod scenarios;
 mod serve_process;

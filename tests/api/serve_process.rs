@@ -17,6 +17,8 @@ pub struct ServeProcess {
     /// What it logged up to `listening on`, that line included.
     pub startup_log: Vec<String>,
     log: JoinHandle<Vec<String>>,
+    /// Where its signing key is, on PostgreSQL; removed with it.
+    _key_dir: tempfile::TempDir,
 }
 
 impl ServeProcess {
@@ -62,6 +64,11 @@ impl ServeProcess {
             }
         }
         command.env("CBM2_RATE_LIMITS", "false");
+        // PostgreSQL's default key file is in the working directory: never the checkout's.
+        let key_dir = tempfile::tempdir().expect("temporary directory");
+        if !url.starts_with("sqlite") {
+            command.env("CBM2_SIGNING_KEY", key_dir.path().join("cbm2-signing.key"));
+        }
         for name in unset {
             command.env_remove(name);
         }
@@ -101,6 +108,7 @@ impl ServeProcess {
             address,
             startup_log,
             log,
+            _key_dir: key_dir,
         }
     }
 
