@@ -224,6 +224,22 @@ p99 latency of one operation, ratio: write rows against the ceiling (rate ÷ its
 its p50), reads against the bare handler's rate. Server and clients share the machine's
 cores: rerun on a quiet machine, in release mode, for figures to compare.";
 
+/// `--attachment-types`' default: [`crate::http::attachments::DEFAULT_TYPES`].
+const ATTACHMENT_TYPES: &str = "application/gzip,application/json,application/pdf,application/vnd.tcpdump.pcap,application/zip,image/jpeg,image/png,message/rfc822,text/csv,text/plain,application/stix+json";
+
+/// A content type as `--attachment-types` takes it: `type/subtype`, lowercase, no
+/// parameters.
+fn parse_content_type(value: &str) -> Result<String, String> {
+    let parsed: mime::Mime = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a content type (type/subtype)"))?;
+    if parsed.params().next().is_some() {
+        return Err(format!("{value:?}: give the type without parameters"));
+    }
+    Ok(parsed.essence_str().to_ascii_lowercase())
+}
+
 fn parse_member_state(value: &str) -> Result<MemberStateCode, String> {
     MemberStateCode::parse(value).map_err(|e| e.to_string())
 }
@@ -365,6 +381,18 @@ pub struct ServeArgs {
     /// The largest directory file POST /v1/pocs/import reads, in bytes (413 past it).
     #[arg(long, env = "CBM2_IMPORT_BODY_LIMIT", default_value_t = crate::directory_file::IMPORT_LIMIT_BYTES as u64, value_parser = clap::value_parser!(u64).range(65_536..=67_108_864))]
     pub import_body_limit: u64,
+    /// The largest file attached to an inquiry as evidence, in bytes (1 KiB to 256 MiB;
+    /// 413 past it).
+    #[arg(long, env = "CBM2_ATTACHMENT_LIMIT", default_value_t = crate::http::attachments::DEFAULT_LIMIT as u64, value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
+    pub attachment_limit: u64,
+    /// The content types taken as evidence, comma-separated (type/subtype); a file of
+    /// any other type is refused (422).
+    #[arg(long, env = "CBM2_ATTACHMENT_TYPES", value_delimiter = ',', default_value = ATTACHMENT_TYPES, value_parser = parse_content_type)]
+    pub attachment_types: Vec<String>,
+    /// Keep attachments' bytes in this directory (one file per attachment, named by its
+    /// id; created if missing) instead of the database. Back it up with the database.
+    #[arg(long, env = "CBM2_ATTACHMENTS_DIR", value_name = "DIR")]
+    pub attachments_dir: Option<std::path::PathBuf>,
     /// Per-caller rate limits (429 with Retry-After past them); false switches them off.
     #[arg(long, env = "CBM2_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub rate_limits: bool,
@@ -721,6 +749,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 shutdown_grace: args.shutdown_grace,
                 connect_timeout: cli.connect_timeout,
                 signing_key: cli.signing_key_path(),
+                attachments: crate::http::attachments::AttachmentSettings {
+                    limit: args.attachment_limit as usize,
+                    types: args.attachment_types.clone(),
+                    dir: args.attachments_dir.clone(),
+                },
             };
             let application = Application::build(&settings).await?;
             application.run_until(shutdown_signal()).await?;
@@ -1249,5 +1282,8 @@ mod tests {
         assert_eq!(flags.max_in_flight, defaults.max_in_flight);
         assert_eq!(flags.rate_limits, defaults.rate_limits);
         assert_eq!(flags.import_body_limit, defaults.import_body_limit);
+        let attachments = crate::http::attachments::AttachmentSettings::default();
+        assert_eq!(args.attachment_limit as usize, attachments.limit);
+        assert_eq!(args.attachment_types, attachments.types);
     }
 }

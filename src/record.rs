@@ -239,6 +239,10 @@ pub struct Record {
     pub inquiry: Value,
     /// Its events the reader may see, oldest first.
     pub events: Vec<RecordEvent>,
+    /// The files attached as evidence, by hash (the two states only; the Secretariat's
+    /// record has none): a file received apart is checked against its `sha256`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<RecordAttachment>,
     /// The chain's head when the record was exported: the position and hash of the newest
     /// event of every inquiry. Kept, it later proves that nothing up to it was rewritten
     /// (`cbm2 audit verify --expect-head`, `GET /v1/audit/verify?expect_head=`).
@@ -291,6 +295,14 @@ pub struct RecordEvent {
     pub prev_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordAttachment {
+    pub id: Uuid,
+    /// SHA-256 of the file's bytes, hexadecimal.
+    pub sha256: String,
+    pub size: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -574,6 +586,7 @@ mod tests {
             },
             inquiry: serde_json::json!({"id": Uuid::nil(), "status": "draft"}),
             events,
+            attachments: Vec::new(),
             chain_head: head,
         }
     }

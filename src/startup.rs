@@ -51,6 +51,8 @@ pub struct Settings {
     /// The file holding the instance's Ed25519 key, which signs inquiry records; made at
     /// first start when missing ([`default_signing_key`]).
     pub signing_key: PathBuf,
+    /// What is taken as evidence (size, types) and where it is kept.
+    pub attachments: crate::http::attachments::AttachmentSettings,
 }
 
 /// Where the instance's signing key is kept unless told: beside a SQLite database file
@@ -77,6 +79,7 @@ impl Settings {
         let database_url = database_url.into();
         Self {
             signing_key: default_signing_key(&database_url),
+            attachments: Default::default(),
             database_url,
             delivery: DeliverySettings::new(format!("http://{bind}")),
             bind,
@@ -121,6 +124,16 @@ pub enum StartupError {
     Metrics(#[from] crate::metrics::InstallError),
     #[error(transparent)]
     SigningKey(#[from] crate::record::KeyError),
+    #[error(
+        "cannot use the attachments directory {path}: {source}; create it writable by cbm2's \
+         user, or leave --attachments-dir (CBM2_ATTACHMENTS_DIR) unset to keep files in the \
+         database",
+        path = path.display()
+    )]
+    AttachmentsDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl StartupError {
@@ -146,6 +159,14 @@ impl StartupError {
             problem,
         }
     }
+}
+
+/// Creates `dir` if missing and checks that a file can be written there.
+fn writable_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".cbm2-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
 
 /// The instance's signing key from `path`, made there if missing; says which on the log.
@@ -208,6 +229,7 @@ pub struct Application {
     metrics: Option<(TcpListener, PrometheusHandle)>,
     /// The instance's key, which signs inquiry records.
     record_key: InstanceKey,
+    attachments: Arc<crate::http::attachments::AttachmentSettings>,
 }
 
 impl Application {
@@ -232,6 +254,15 @@ impl Application {
             },
             None => None,
         };
+        if let Some(dir) = &settings.attachments.dir
+            && let Err(source) = writable_dir(dir)
+        {
+            store.close().await;
+            return Err(StartupError::AttachmentsDir {
+                path: dir.clone(),
+                source,
+            });
+        }
         let record_key = match load_signing_key(&settings.signing_key) {
             Ok(key) => key,
             Err(error) => {
@@ -285,6 +316,7 @@ impl Application {
             database_lock,
             metrics,
             record_key,
+            attachments: Arc::new(settings.attachments.clone()),
         })
     }
 
@@ -323,6 +355,7 @@ impl Application {
             ),
             summary: Default::default(),
             record_key: self.record_key.clone(),
+            attachments: self.attachments.clone(),
         };
         let grace = self.shutdown_grace;
         let (stop_background, stopped) = watch::channel(false);

@@ -1,7 +1,6 @@
 //! `/v1/inquiries`: the CBM #2 inquiry, its actions and its audit trail; `/v1/audit/verify`.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +19,7 @@ use crate::domain::{
     Reason, ShortText, TimeSensitivity,
 };
 use crate::protocol::inquiry::{
-    ContactChannel, Incident, LoggedContact, PocSnapshot, Requester, SharedWith,
+    Attachment, ContactChannel, Incident, LoggedContact, PocSnapshot, Requester, SharedWith,
 };
 use crate::protocol::{Action, ActionName, Inquiry, Party, Refusal, Role, Status};
 use crate::store::chain::{ChainHead, ChainReport};
@@ -85,6 +84,9 @@ pub struct InquiryView {
     /// Contacts made outside cbm2: which side logged one, by which channel, when. Their
     /// summaries are in the `log_contact` events, which only the two states read.
     pub logged_contacts: Vec<LoggedContact>,
+    /// How many files are attached as evidence (their names, types and bytes are the two
+    /// states' only).
+    pub attachment_count: usize,
     /// The caller's standing: `acting` (a policy POC, the Secretariat), `shared` (a POC
     /// the inquiry is shared with), `not_participating` (its state does not take part now).
     pub standing: crate::protocol::Standing,
@@ -121,6 +123,8 @@ pub struct ContentView {
     pub withdrawal_reason: Option<String>,
     /// The POCs of the caller's own state the inquiry is shared with.
     pub shares: Vec<SharedWith>,
+    /// The files attached as evidence, oldest first.
+    pub attachments: Vec<Attachment>,
 }
 
 impl InquiryView {
@@ -156,6 +160,7 @@ impl InquiryView {
                     .filter(|share| share.side == role)
                     .cloned()
                     .collect(),
+                attachments: inquiry.attachments.clone(),
             }
         });
         Self {
@@ -182,6 +187,7 @@ impl InquiryView {
             overdue: inquiry.overdue(now),
             allowed_actions: inquiry.allowed_actions(party, now),
             logged_contacts: inquiry.logged_contacts.clone(),
+            attachment_count: inquiry.attachments.len(),
             standing: party.standing,
             content,
         }
@@ -556,14 +562,15 @@ fn idempotency_key(
     )))
 }
 
-/// Runs one action through the store and answers as api.md says.
-async fn run(
+/// Runs one action through the store and answers as api.md says. `body` is what an
+/// `Idempotency-Key` is bound to.
+pub(super) async fn run(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
     headers: &HeaderMap,
     path: &str,
-    body: &Bytes,
+    body: &[u8],
     action: ActionRequest,
 ) -> Result<Response, ApiError> {
     let now = clock::now();
@@ -663,7 +670,10 @@ pub(crate) fn action_request(
         ActionName::LogContact => parse::<LogContactBody>(body),
         ActionName::Share => parse::<ShareBody>(body),
         ActionName::Unshare => parse::<UnshareBody>(body),
-        ActionName::DeadlineReminder | ActionName::DeadlineMissed => return None,
+        // Deadlines are the engine's; a file comes as multipart (`POST …/attachments`).
+        ActionName::DeadlineReminder | ActionName::DeadlineMissed | ActionName::Attach => {
+            return None;
+        }
     })
 }
 

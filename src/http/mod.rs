@@ -23,6 +23,7 @@ use tracing::Level;
 
 use crate::store::Store;
 
+pub mod attachments;
 pub(crate) mod checks;
 mod directory_events;
 mod docs;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub summary: monitoring::SummaryCache,
     /// The instance's key, which signs inquiry records.
     pub record_key: crate::record::InstanceKey,
+    /// What is taken as evidence, and where it is kept.
+    pub attachments: Arc<attachments::AttachmentSettings>,
 }
 
 /// The router under construction and the table of its routes.
@@ -134,6 +137,7 @@ fn routes() -> Routes {
     let routes = webhooks::routes(routes);
     let routes = un_directory::routes(routes);
     let routes = record::routes(routes);
+    let routes = attachments::routes(routes);
     directory_events::routes(routes)
 }
 

@@ -14,7 +14,7 @@ use super::problem::ApiError;
 use super::{AppState, Routes};
 use crate::clock;
 use crate::domain::{Caller, Principal};
-use crate::record::{self, Instance, Reader, Record, RecordActor, RecordEvent};
+use crate::record::{self, Instance, Reader, Record, RecordActor, RecordAttachment, RecordEvent};
 use crate::store::StoreError;
 use crate::store::inquiries::{RecordRead, party_of};
 
@@ -123,6 +123,16 @@ fn build(state: &AppState, principal: &Principal, read: RecordRead) -> Record {
             member_state,
             poc_id,
         },
+        attachments: inquiry
+            .attachments
+            .iter()
+            .filter(|_| participant)
+            .map(|a| RecordAttachment {
+                id: a.id,
+                sha256: a.sha256.clone(),
+                size: a.size,
+            })
+            .collect(),
         inquiry: serde_json::to_value(InquiryView::new(&inquiry, party, now))
             .expect("an inquiry view serializes"),
         events,

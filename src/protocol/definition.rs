@@ -100,9 +100,10 @@ pub struct Templates {
 
 /// Every version's file, oldest first. A new version is a new file here (see
 /// ARCHITECTURE.md, "Adding a protocol version").
-const VERSIONS: [(&str, &str); 2] = [
+const VERSIONS: [(&str, &str); 3] = [
     ("1.0.0", include_str!("../../protocol/versions/1.0.0.toml")),
     ("1.1.0", include_str!("../../protocol/versions/1.1.0.toml")),
+    ("1.2.0", include_str!("../../protocol/versions/1.2.0.toml")),
 ];
 
 static DEFINITIONS: LazyLock<Vec<Definition>> = LazyLock::new(|| {

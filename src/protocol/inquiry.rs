@@ -116,6 +116,36 @@ pub struct LoggedContact {
     pub logged_at: DateTime<Utc>,
 }
 
+/// The most files one inquiry holds: each is evidence a person reads, not a file store.
+pub const MAX_ATTACHMENTS: usize = 100;
+
+/// A file attached as evidence, as `attach` carries it: its id (given by the caller, so
+/// that the bytes kept beside the event share it) and what its event records. The caller
+/// checks the name, the type and the size; the protocol records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentMeta {
+    pub id: Uuid,
+    /// SHA-256 of the bytes, 64 lowercase hexadecimal digits.
+    pub sha256: String,
+    pub size: u64,
+    pub name: String,
+    pub content_type: String,
+}
+
+/// A file attached to the inquiry, as the two states see it (the Secretariat sees only
+/// how many there are).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: Uuid,
+    /// The party that attached it.
+    pub side: Role,
+    pub sha256: String,
+    pub size: u64,
+    pub name: String,
+    pub content_type: String,
+    pub added_at: DateTime<Utc>,
+}
+
 /// A POC an inquiry is shared with, by a policy POC of its own state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedWith {
@@ -242,6 +272,9 @@ pub struct Inquiry {
     /// The POCs the inquiry is shared with now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<SharedWith>,
+    /// The files attached as evidence, oldest first (protocol 1.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Inquiry {
@@ -426,6 +459,7 @@ pub enum Action {
     Unshare {
         poc_id: Uuid,
     },
+    Attach(AttachmentMeta),
 }
 
 /// The POC to share an inquiry with, as the directory describes it (resolved by the
@@ -459,6 +493,7 @@ impl Action {
             Action::LogContact { .. } => ActionName::LogContact,
             Action::Share(_) => ActionName::Share,
             Action::Unshare { .. } => ActionName::Unshare,
+            Action::Attach(_) => ActionName::Attach,
         }
     }
 }
@@ -565,13 +600,23 @@ pub enum EventData {
         side: Role,
         poc_id: Uuid,
     },
+    /// Recorded by `attach`; its type is `attachment_added`.
+    AttachmentAdded {
+        side: Role,
+        id: Uuid,
+        sha256: String,
+        size: u64,
+        name: String,
+        content_type: String,
+    },
 }
 
 impl EventData {
-    /// The event's type: `created` or the action's name.
+    /// The event's type: `created`, `attachment_added` (recorded by `attach`), or the
+    /// action's name.
     pub fn type_name(&self) -> &'static str {
         match self.action() {
-            Some(action) => action.as_str(),
+            Some(action) => action.event_type(),
             None => "created",
         }
     }
@@ -597,6 +642,7 @@ impl EventData {
             EventData::LogContact { .. } => ActionName::LogContact,
             EventData::Share { .. } => ActionName::Share,
             EventData::Unshare { .. } => ActionName::Unshare,
+            EventData::AttachmentAdded { .. } => ActionName::Attach,
         })
     }
 
@@ -1168,6 +1214,22 @@ pub fn decide(
             }
             EventData::Unshare { side, poc_id }
         }
+        Action::Attach(meta) => {
+            if inquiry.attachments.len() >= MAX_ATTACHMENTS {
+                return Err(invalid(
+                    "file",
+                    format!("the inquiry holds {MAX_ATTACHMENTS} files, the most it may"),
+                ));
+            }
+            EventData::AttachmentAdded {
+                side,
+                id: meta.id,
+                sha256: meta.sha256,
+                size: meta.size,
+                name: meta.name,
+                content_type: meta.content_type,
+            }
+        }
     })
 }
 
@@ -1250,6 +1312,7 @@ pub fn apply(
                 contact_provided_at: None,
                 logged_contacts: Vec::new(),
                 shares: Vec::new(),
+                attachments: Vec::new(),
             };
             return if seq == 1 {
                 Ok(inquiry)
@@ -1395,6 +1458,22 @@ pub fn apply(
             shared_at: at,
         }),
         EventData::Unshare { side: _, poc_id } => inquiry.shares.retain(|s| s.poc_id != poc_id),
+        EventData::AttachmentAdded {
+            side,
+            id,
+            sha256,
+            size,
+            name,
+            content_type,
+        } => inquiry.attachments.push(Attachment {
+            id,
+            side,
+            sha256,
+            size,
+            name,
+            content_type,
+            added_at: at,
+        }),
     }
     Ok(inquiry)
 }

@@ -132,10 +132,11 @@ pub enum ActionName {
     LogContact,
     Share,
     Unshare,
+    Attach,
 }
 
 impl ActionName {
-    pub const ALL: [ActionName; 17] = [
+    pub const ALL: [ActionName; 18] = [
         ActionName::LookupPoc,
         ActionName::Invoke,
         ActionName::Describe,
@@ -153,6 +154,7 @@ impl ActionName {
         ActionName::LogContact,
         ActionName::Share,
         ActionName::Unshare,
+        ActionName::Attach,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -174,6 +176,16 @@ impl ActionName {
             ActionName::LogContact => "log_contact",
             ActionName::Share => "share",
             ActionName::Unshare => "unshare",
+            ActionName::Attach => "attach",
+        }
+    }
+
+    /// The type of the event the action records: its name, but `attach`, which records
+    /// `attachment_added`.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            ActionName::Attach => "attachment_added",
+            other => other.as_str(),
         }
     }
 
@@ -289,12 +301,12 @@ impl Machine {
 
     /// A deadline runs. `close` → closed; `withdraw` → withdrawn; `remind` (while
     /// overdue), `deadline_reminder` (once per deadline, before it passes),
-    /// `deadline_missed` (once per deadline), `message` and `log_contact` leave the status
-    /// as it is.
+    /// `deadline_missed` (once per deadline), `message`, `attach` and `log_contact` leave
+    /// the status as it is.
     #[superstate(superstate = "inquiry")]
     fn open(&mut self, event: &Stimulus) -> Outcome<State> {
         match event.action {
-            ActionName::Message => self.accept_in_place(),
+            ActionName::Message | ActionName::Attach => self.accept_in_place(),
             ActionName::LogContact if event.sent => self.accept_in_place(),
             ActionName::Close => self.accept(State::closed()),
             ActionName::Withdraw => self.accept(State::withdrawn()),
@@ -313,12 +325,12 @@ impl Machine {
     }
 
     /// `follow_up` → awaiting_response (new questions, new deadline); `close` → closed;
-    /// `withdraw` → withdrawn; `message` and `log_contact` leave the status as it is (the
-    /// responder may add information after responding).
+    /// `withdraw` → withdrawn; `message`, `attach` and `log_contact` leave the status as it
+    /// is (the responder may add information after responding).
     #[superstate(superstate = "inquiry")]
     fn answered(&mut self, event: &Stimulus) -> Outcome<State> {
         match event.action {
-            ActionName::Message => self.accept_in_place(),
+            ActionName::Message | ActionName::Attach => self.accept_in_place(),
             ActionName::LogContact if event.sent => self.accept_in_place(),
             ActionName::FollowUp => self.accept(State::awaiting_response()),
             ActionName::Close => self.accept(State::closed()),

@@ -143,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn version_1_0_0_is_as_it_shipped_and_1_1_0_adds_the_conversation() {
+    fn version_1_0_0_is_as_it_shipped_1_1_0_adds_the_conversation_and_1_2_0_attachments() {
         let names = |version: &str| -> Vec<String> {
             let definition = definitions().iter().find(|d| d.version == version).unwrap();
             definition.actions.keys().cloned().collect()
@@ -171,10 +171,15 @@ mod tests {
             .filter(|n| !names("1.0.0").contains(n))
             .collect();
         assert_eq!(added, ["log_contact", "message", "share", "unshare"]);
+        let added: Vec<String> = names("1.2.0")
+            .into_iter()
+            .filter(|n| !names("1.1.0").contains(n))
+            .collect();
+        assert_eq!(added, ["attach"]);
         assert_eq!(
             definition().version,
-            "1.1.0",
-            "new inquiries start under 1.1.0"
+            "1.2.0",
+            "new inquiries start under 1.2.0"
         );
     }
 

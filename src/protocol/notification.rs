@@ -39,7 +39,7 @@ impl Audience {
 }
 
 /// Event types that notify anyone, with their audiences (the table, in code).
-pub const NOTIFIED: [(&str, &[Audience]); 15] = [
+pub const NOTIFIED: [(&str, &[Audience]); 16] = [
     ("request_info", &[Audience::RespondingState]),
     ("follow_up", &[Audience::RespondingState]),
     ("acknowledge", &[Audience::RequestingState]),
@@ -59,6 +59,7 @@ pub const NOTIFIED: [(&str, &[Audience]); 15] = [
     ),
     ("message", &[Audience::OtherSide]),
     ("log_contact", &[Audience::OtherSide]),
+    ("attachment_added", &[Audience::OtherSide]),
     ("share", &[Audience::SharedPoc]),
     ("communication_check_started", &[Audience::AskedPocs]),
     ("poc_stale_soon", &[Audience::ThePoc]),

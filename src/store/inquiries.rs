@@ -13,7 +13,7 @@ use super::writer::{Batch, ChainTip, Savepoint, open_savepoint};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, PocRole, Principal};
 use crate::protocol::inquiry::{
-    self, LookupTarget, PocSnapshot, Requester, ShareTarget, StateName,
+    self, AttachmentMeta, LookupTarget, PocSnapshot, Requester, ShareTarget, StateName,
 };
 use crate::protocol::notification::{
     Audience, CurrentPocs, Recipient, audiences, inquiry_data, recipients,
@@ -71,6 +71,12 @@ pub enum ActionRequest {
     LookupPoc(MemberStateCode),
     /// `share`: the store resolves the POC likewise.
     Share(Uuid),
+    /// `attach`: the file's record, and its bytes to keep beside the event in the same
+    /// transaction (`None` when the server keeps them in its attachments directory).
+    Attach {
+        meta: AttachmentMeta,
+        content: Option<Vec<u8>>,
+    },
 }
 
 /// How long an `Idempotency-Key` is remembered: a retry within this window replays the
@@ -837,10 +843,18 @@ impl Store {
                 ActionRequest::Ready(action) => action.name(),
                 ActionRequest::LookupPoc(_) => ActionName::LookupPoc,
                 ActionRequest::Share(_) => ActionName::Share,
+                ActionRequest::Attach { .. } => ActionName::Attach,
             };
             inquiry::admit(&current, party, name, now)?;
+            // The bytes of an attachment, written once its event is.
+            let mut attachment: Option<(Uuid, String, i64, Option<Vec<u8>>)> = None;
             let action = match action {
                 ActionRequest::Ready(action) => action,
+                ActionRequest::Attach { meta, content } => {
+                    let size = i64::try_from(meta.size).map_err(|e| corrupt("attachment size", e))?;
+                    attachment = Some((meta.id, meta.sha256.clone(), size, content));
+                    Action::Attach(meta)
+                }
                 ActionRequest::LookupPoc(code) => {
                     let state: Option<(String, String, String, String, bool)> = sqlx::query_as(
                         "SELECT name_en, name_es, name_fr, name_pt, participating FROM member_states WHERE code = $1",
@@ -925,6 +939,24 @@ impl Store {
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
             record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, false, reminder_share, Some(pocs_read));
+            if let Some((id, sha256, size, content)) = attachment {
+                let open = savepoint.sql();
+                if !open.is_empty() {
+                    sqlx::raw_sql(open).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO inquiry_attachments (id, inquiry_id, sha256, size, content, added_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(inquiry_id)
+                .bind(sha256)
+                .bind(size)
+                .bind(content)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             if let Some(key) = &idempotency {
                 let open = savepoint.sql();
                 if !open.is_empty() {
@@ -1085,6 +1117,22 @@ impl Store {
             tx.commit().await?;
             Ok(Some(RecordRead { inquiry, party, events, head: ChainHead { chain_seq, hash } }))
         })
+    }
+
+    /// The kept bytes of attachment `id` of inquiry `inquiry_id`, with the SHA-256 recorded
+    /// for them: `Some((sha256, None))` when they are kept in the attachments directory.
+    pub async fn attachment_content(
+        &self,
+        inquiry_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<(String, Option<Vec<u8>>)>, StoreError> {
+        Ok(dispatch!(self, pool => sqlx::query_as(
+            "SELECT sha256, content FROM inquiry_attachments WHERE id = $1 AND inquiry_id = $2",
+        )
+        .bind(id)
+        .bind(inquiry_id)
+        .fetch_optional(pool)
+        .await?))
     }
 
     /// An inquiry's events, oldest first.

@@ -91,6 +91,10 @@ struct InquiryPage<'a> {
     refusal: Option<String>,
     /// The wizard's steps while preparing: (title, done, current).
     steps: Vec<(String, bool, bool)>,
+    /// Whether the reader may attach a file now, and what the server takes.
+    can_attach: bool,
+    /// What the server takes: its size limit and types.
+    attachment_hint: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +170,102 @@ pub async fn signed_record(
         .await
         .at(&signed_in.page)?
         .ok_or_else(|| Failure(signed_in.page.clone(), WebError::NotFound))
+}
+
+/// `POST /inquiries/{id}/attachments`: the page's upload form (multipart: the CSRF token,
+/// the form key, the file), attached as the API attaches it; refused on the page with why.
+pub async fn attach(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return Err(Failure(page.clone(), WebError::NotFound));
+    };
+    let upload = crate::http::attachments::read_upload(&state.attachments, multipart).await;
+    if let Ok(upload) = &upload {
+        signed_in.check_form(&upload.fields).at(page)?;
+    }
+    let (inquiry, party) = visible(&state, &signed_in, id).await?;
+    let refuse = |status: StatusCode, message: String| {
+        (
+            status,
+            Refused {
+                action: ActionName::Attach,
+                values: Vec::new(),
+                field: None,
+                message,
+            },
+        )
+    };
+    let upload = match upload {
+        Ok(upload) => upload,
+        Err(error) => {
+            let (status, refused) = refuse(error.status_code(), error.to_string());
+            return answer(&state, &signed_in, &inquiry, party, refused, status).await;
+        }
+    };
+    let Some((meta, bytes)) = upload.file else {
+        let (status, refused) = refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page.t("inquiry-attach-no-file"),
+        );
+        return answer(&state, &signed_in, &inquiry, party, refused, status).await;
+    };
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(key) =
+        forms::field(&upload.fields, "form_key").filter(|k| !k.is_empty() && k.len() <= 64)
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!("web:{key}"))
+    {
+        headers.insert("idempotency-key", value);
+    }
+    match crate::http::attachments::attach(&state, signed_in.caller(), id, &headers, meta, bytes)
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(inquiry_id = %id, "a file attached from a page");
+            Ok(Redirect::to(&format!("/inquiries/{id}?done=attach")).into_response())
+        }
+        Err(ApiError::NotFound(_)) => Err(Failure(page.clone(), WebError::NotFound)),
+        Err(error) => {
+            let (status, refused) = refuse(error.status_code(), error.to_string());
+            answer(&state, &signed_in, &inquiry, party, refused, status).await
+        }
+    }
+}
+
+/// `GET /inquiries/{id}/attachments/{attachment_id}`: the file, as the API answers it, to
+/// the two states; the 404 page to anyone else (the Secretariat too).
+pub async fn attachment(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path((id, attachment_id)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    let (Ok(id), Ok(attachment_id)) = (Uuid::parse_str(&id), Uuid::parse_str(&attachment_id))
+    else {
+        return Err(Failure(page.clone(), WebError::NotFound));
+    };
+    match crate::http::attachments::attachment_download(
+        &state,
+        &signed_in.caller().principal,
+        id,
+        attachment_id,
+    )
+    .await
+    {
+        Ok(response) => Ok(response),
+        Err(ApiError::NotFound(_) | ApiError::Forbidden(_)) => {
+            Err(Failure(page.clone(), WebError::NotFound))
+        }
+        Err(ApiError::Internal(error)) => Err(Failure(page.clone(), WebError::Store(error))),
+        Err(other) => Err(Failure(
+            page.clone(),
+            WebError::Unexpected(other.to_string()),
+        )),
+    }
 }
 
 /// A form sent back with what was typed and why it was refused.
@@ -259,6 +359,15 @@ async fn render_page<'a>(
         form_key: random_token(),
         done,
         steps,
+        can_attach: view.allowed_actions.contains(&ActionName::Attach),
+        attachment_hint: page.t2(
+            "inquiry-evidence-hint",
+            (
+                "limit",
+                &format!("{} MiB", state.attachments.limit as f64 / 1_048_576.0),
+            ),
+            ("types", &state.attachments.types.join(", ")),
+        ),
         view,
     })
 }

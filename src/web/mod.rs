@@ -96,6 +96,17 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(inquiry::indicators_stix),
         )
         .route("/inquiries/{id}/record.json", get(inquiry::signed_record))
+        .route(
+            "/inquiries/{id}/attachments",
+            // A file, up to the server's `--attachment-limit`, in a multipart form.
+            post(inquiry::attach).layer(axum::extract::DefaultBodyLimit::max(
+                state.attachments.limit.saturating_add(64 * 1024),
+            )),
+        )
+        .route(
+            "/inquiries/{id}/attachments/{attachment_id}",
+            get(inquiry::attachment),
+        )
         .route("/inquiries/{id}/actions/{action}", post(inquiry::act))
         .route("/dashboard", get(dashboard::dashboard))
         .route("/checks", get(checks::list).post(checks::start))

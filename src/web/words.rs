@@ -129,7 +129,7 @@ mod tests {
         }
         wanted.push("event-created".into());
         for action in ActionName::ALL {
-            wanted.push(format!("event-{}", action.as_str()));
+            wanted.push(format!("event-{}", action.event_type()));
             if let Some(form) = form_of(action) {
                 wanted.push(format!("action-{}-title", action.as_str()));
                 wanted.push(format!("action-{}-submit", action.as_str()));

@@ -243,6 +243,23 @@ fn table() -> Vec<Row> {
             None,
         )
         .phases([403, 200, 404, 404], [403, 200, 200, 404]),
+        // Evidence: the two states attach (a file comes as multipart, so this JSON body is
+        // 400 to whoever may attach; tests/api/attachments.rs sends files) and download;
+        // the Secretariat neither. No attachment has this row's id: 404 to the two states.
+        row(
+            M::POST,
+            "/v1/inquiries/{id}/attachments",
+            S::Inquiry,
+            Some(json!({})),
+        )
+        .phases([403, 400, 404, 404], [403, 400, 400, 404]),
+        row(
+            M::GET,
+            "/v1/inquiries/{id}/attachments/{attachment_id}",
+            S::Inquiry,
+            None,
+        )
+        .phases([403, 404, 404, 404], [403, 404, 404, 404]),
         // Its signed record: whoever may see the inquiry, as they see it.
         row(M::GET, "/v1/inquiries/{id}/record", S::Inquiry, None)
             .phases([200, 200, 404, 404], [200, 200, 200, 404]),
@@ -587,7 +604,11 @@ async fn each_caller_gets_the_status_the_table_gives_on_every_route(db: TestDb) 
         };
         for (phase, expected, label) in phases {
             let id = subject(&app, &callers, row.subject, phase).await;
-            let path = row.route.replace("{id}", &id).replace("{code}", &id);
+            let path = row
+                .route
+                .replace("{id}", &id)
+                .replace("{code}", &id)
+                .replace("{attachment_id}", "00000000-0000-4000-8000-000000000000");
             for (who, want) in TRIED.map(|i| (WHO[i], expected[i])) {
                 let token = callers.token(&app, who);
                 let (got, body) = send(&app, &row.method, &path, token, row.body.as_ref()).await;

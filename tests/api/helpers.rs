@@ -533,7 +533,8 @@ impl TestApp {
     }
 }
 
-async fn read(response: reqwest::Response) -> Reply {
+/// A response read whole (for requests the helpers do not build).
+pub async fn read(response: reqwest::Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("a body");

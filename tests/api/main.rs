@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod attachments;
 mod audit;
 mod authorization;
 mod backup;
