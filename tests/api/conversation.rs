@@ -283,7 +283,7 @@ async fn messages_and_contact_summaries_reach_the_two_states_and_shares_only(db:
     let for_csirt = app.get(&inquiry_path(&id), &csirt).await;
     let for_csirt = for_csirt.assert_status(200).clone();
     assert_eq!(for_csirt["standing"], "shared");
-    assert_eq!(allowed(&for_csirt), ["message"]);
+    assert_eq!(allowed(&for_csirt), ["message", "attach"]);
     let trail = events(&app, &id, &csirt).await.to_vec();
     let text = serde_json::to_string(&trail).unwrap();
     assert!(

@@ -349,7 +349,8 @@ async fn an_acknowledged_inquiry_is_updated_revised_answered_and_closed(db: Test
             "message",
             "log_contact",
             "share",
-            "unshare"
+            "unshare",
+            "attach"
         ]
     );
     let for_requester = app.get(&inquiry_path(&id), &p.chl).await;
@@ -361,7 +362,8 @@ async fn an_acknowledged_inquiry_is_updated_revised_answered_and_closed(db: Test
             "message",
             "log_contact",
             "share",
-            "unshare"
+            "unshare",
+            "attach"
         ]
     );
 
@@ -795,6 +797,7 @@ async fn allowed_actions_follow_the_status_and_the_caller(db: TestDb) {
                 "log_contact",
                 "share",
                 "unshare",
+                "attach",
             ],
             Some(&[
                 "acknowledge",
@@ -803,6 +806,7 @@ async fn allowed_actions_follow_the_status_and_the_caller(db: TestDb) {
                 "log_contact",
                 "share",
                 "unshare",
+                "attach",
             ]),
         ),
         (
@@ -814,6 +818,7 @@ async fn allowed_actions_follow_the_status_and_the_caller(db: TestDb) {
                 "log_contact",
                 "share",
                 "unshare",
+                "attach",
             ],
             Some(&[
                 "update",
@@ -822,6 +827,7 @@ async fn allowed_actions_follow_the_status_and_the_caller(db: TestDb) {
                 "log_contact",
                 "share",
                 "unshare",
+                "attach",
             ]),
         ),
         (
@@ -834,8 +840,9 @@ async fn allowed_actions_follow_the_status_and_the_caller(db: TestDb) {
                 "log_contact",
                 "share",
                 "unshare",
+                "attach",
             ],
-            Some(&["message", "log_contact", "share", "unshare"]),
+            Some(&["message", "log_contact", "share", "unshare", "attach"]),
         ),
         (
             "closed",

@@ -165,7 +165,8 @@ async fn each_state_lists_its_own_inquiries_newest_first_and_the_secretariat_lis
             "message",
             "log_contact",
             "share",
-            "unshare"
+            "unshare",
+            "attach"
         ]
     );
     assert_eq!(i3_for_brazil["nature"], describe_body()["nature"]);
@@ -180,7 +181,8 @@ async fn each_state_lists_its_own_inquiries_newest_first_and_the_secretariat_lis
             "message",
             "log_contact",
             "share",
-            "unshare"
+            "unshare",
+            "attach"
         ]
     );
     assert_eq!(i6_for_chile["requester"]["poc_id"], p.mex_id.as_str());

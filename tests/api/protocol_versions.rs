@@ -231,7 +231,8 @@ async fn an_inquiry_keeps_the_protocol_version_it_started_under(db: TestDb) {
     .assert_problem(409, None);
     assert_eq!(written(&app, &old, &chl).await, before, "nothing written");
 
-    // A new inquiry between the same POCs starts under 1.1.0 and follows its table.
+    // A new inquiry between the same POCs starts under the newest, 1.2.0, and follows its
+    // table.
     let new = app.send_inquiry(&chl, "BRA", "routine", None, false).await;
     let new = new["id"].as_str().unwrap().to_owned();
     act(
@@ -245,7 +246,7 @@ async fn an_inquiry_keeps_the_protocol_version_it_started_under(db: TestDb) {
     .assert_status(200);
     let view = app.get(&inquiry_path(&new), &chl).await;
     let view = view.assert_status(200);
-    assert_eq!(view["protocol_version"], "1.1.0");
+    assert_eq!(view["protocol_version"], "1.2.0");
     assert_eq!(
         view["allowed_actions"],
         json!([
@@ -255,7 +256,8 @@ async fn an_inquiry_keeps_the_protocol_version_it_started_under(db: TestDb) {
             "message",
             "log_contact",
             "share",
-            "unshare"
+            "unshare",
+            "attach"
         ])
     );
     act(&app, &new, "message", &chl, json!({"text": "And now?"}))

@@ -372,10 +372,16 @@ fn assert_table_matches_the_protocol() {
     let table: Table =
         toml::from_str(include_str!("../../protocol/notifications.toml")).expect("the table");
     for (event, audiences) in &table.events {
-        // Directory notices, and the conversation's (tests/api/conversation.rs).
+        // Directory notices, and the conversation's (tests/api/conversation.rs; evidence,
+        // `attachment_added`, goes to the other side as a message does).
         if matches!(
             event.as_str(),
-            "communication_check_started" | "poc_stale_soon" | "message" | "log_contact" | "share"
+            "communication_check_started"
+                | "poc_stale_soon"
+                | "message"
+                | "log_contact"
+                | "share"
+                | "attachment_added"
         ) {
             continue;
         }

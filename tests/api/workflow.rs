@@ -235,9 +235,9 @@ pub fn allowed(value: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// The actions of protocol 1.1 that manage the conversation and access, allowed in most
-/// statuses alongside the protocol's steps.
-pub const CONVERSATION: [&str; 4] = ["message", "log_contact", "share", "unshare"];
+/// The actions of protocol 1.1 that manage the conversation and access, and 1.2's evidence,
+/// allowed in most statuses alongside the protocol's steps.
+pub const CONVERSATION: [&str; 5] = ["message", "log_contact", "share", "unshare", "attach"];
 
 /// The `allowed_actions` that are steps of the protocol: without [`CONVERSATION`] (which
 /// tests/api/conversation.rs and the allowed-actions table check).
