@@ -234,7 +234,8 @@ fn finish(
 }
 
 /// One row's fields, each read through its domain type; `None` (with the problems noted)
-/// if any is wrong. Absent and `null` optional fields are none; unknown fields are wrong.
+/// if any is wrong. Absent optional fields are none, and so is a `null` phone (as in
+/// `POST /v1/pocs`, whose body a JSON entry is); unknown fields are wrong.
 fn read_row(
     position: RowPosition,
     fields: Map<String, Value>,
@@ -252,6 +253,13 @@ fn read_row(
     let role = row.required::<PocRole>("role");
     let email = row.required::<EmailAddress>("email");
     let phone = row.optional::<PhoneNumber>("phone");
+    if row.fields.get("languages") == Some(&Value::Null) {
+        row.fields.remove("languages");
+        row.note(
+            "languages",
+            "must be a list of language codes (absent or [] for none), not null",
+        );
+    }
     let languages = row.optional::<Languages>("languages").unwrap_or_default();
     let unknown: Vec<String> = row.fields.keys().cloned().collect();
     for field in unknown {
@@ -419,6 +427,24 @@ mod tests {
             ]
         );
         assert_eq!(problems_of("").len(), 1);
+    }
+
+    #[test]
+    fn null_languages_are_refused_as_post_v1_pocs_refuses_them() {
+        let body = br#"{"pocs": [{"member_state": "ARG", "role": "mfa", "name": "Ana",
+            "affiliation": "MRECIC", "email": "ana@mrecic.example.org", "phone": null,
+            "languages": null}]}"#;
+        let Err(JsonFileError::Invalid(problems)) = read_json(body) else {
+            panic!("null languages were accepted")
+        };
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .to_string()
+                .contains("languages: must be a list"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]

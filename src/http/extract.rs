@@ -78,6 +78,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonWithBytes<T> {
 /// Deserializes `bytes`, reporting syntax errors as 400 and content errors as 422 with the
 /// field's path (`indicators[2].type`).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object; serde would read an array into a struct's fields by
+    // position (`[null, null]` as a body of two optional fields).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid_field(
+            "",
+            "invalid type: an array, expected a JSON object",
+        ));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -367,5 +375,10 @@ mod tests {
     #[test]
     fn syntax_errors_are_400() {
         assert_eq!(field_of(r#"{"name": "#).1, 400);
+    }
+
+    #[test]
+    fn an_array_is_no_body_even_where_it_would_fill_the_fields() {
+        assert_eq!(field_of(r#" ["a", []]"#).1, 422);
     }
 }
