@@ -6,6 +6,7 @@
 //! and [`cli`] is the command line.
 
 pub mod bench;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod deadlines;

@@ -92,7 +92,11 @@ impl Mailer {
 }
 
 /// Sends the notification to the delivery's address.
-pub async fn send(mailer: &Mailer, delivery: &ClaimedDelivery) -> Result<Option<i32>, Failure> {
+pub async fn send(
+    mailer: &Mailer,
+    delivery: &ClaimedDelivery,
+    state_zones: Option<crate::store::StateZones>,
+) -> Result<Option<i32>, Failure> {
     let Some(to) = &delivery.email_to else {
         return Err(Failure::permanent(None, "no address to send to".into()));
     };
@@ -111,6 +115,7 @@ pub async fn send(mailer: &Mailer, delivery: &ClaimedDelivery) -> Result<Option<
             .time_zone
             .as_deref()
             .and_then(|zone| TimeZone::parse(zone).ok()),
+        state_zones,
     };
     let rendered = super::email_templates::render(&delivery.body, &reader)
         .map_err(|e| Failure::permanent(None, format!("cannot render the e-mail: {e}")))?;

@@ -157,6 +157,9 @@ pub struct Rendered {
 pub struct Reader {
     pub languages: Vec<String>,
     pub time_zone: Option<TimeZone>,
+    /// Every member state's time zone, to show a deadline in both states' local times
+    /// (`None`: the reader's alone).
+    pub state_zones: Option<crate::store::StateZones>,
 }
 
 /// The first of `preferences` that e-mails are written in, or English.
@@ -183,6 +186,17 @@ struct Due {
     zone: &'static str,
     /// The instant in UTC, RFC 3339 to the second.
     utc: String,
+    /// The same instant in each of the two states' local times.
+    states: Vec<StateTime>,
+}
+
+/// A deadline in one state's local time.
+#[derive(Debug, Serialize)]
+struct StateTime {
+    /// The state's name, in the reader's language.
+    name: String,
+    local: String,
+    zone: &'static str,
 }
 
 impl Strings {
@@ -262,6 +276,20 @@ pub fn render(body: &str, reader: &Reader) -> Result<Rendered, String> {
                 local: strings.local_time(at, zone),
                 zone: zone.name(),
                 utc: at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                states: [
+                    ("requesting_state", &requesting),
+                    ("responding_state", &responding),
+                ]
+                .into_iter()
+                .filter_map(|(field, names)| {
+                    let zone = *reader.state_zones.as_ref()?.get(data[field].as_str()?)?;
+                    Some(StateTime {
+                        name: names.name.clone(),
+                        local: strings.local_time(at, zone),
+                        zone: zone.name(),
+                    })
+                })
+                .collect(),
             }
         });
     let ctx = context! {
@@ -373,7 +401,40 @@ mod tests {
         Reader {
             languages: languages.iter().map(|l| l.to_string()).collect(),
             time_zone: time_zone.map(|zone| TimeZone::parse(zone).unwrap()),
+            state_zones: None,
         }
+    }
+
+    #[test]
+    fn a_deadline_shows_in_both_states_local_times_when_their_zones_are_known() {
+        let mut brazilian = reader(&["en"], Some("America/Sao_Paulo"));
+        brazilian.state_zones = Some(std::sync::Arc::new(
+            [
+                ("CHL".to_owned(), chrono_tz::America::New_York),
+                ("BRA".to_owned(), chrono_tz::America::Sao_Paulo),
+            ]
+            .into_iter()
+            .collect(),
+        ));
+        let rendered = render(&request_info_body(false), &brazilian).unwrap();
+        for line in [
+            "Chile: 3 December 2026, 12:00 (America/New_York)",
+            "Brazil: 3 December 2026, 14:00 (America/Sao_Paulo)",
+        ] {
+            assert!(rendered.text.contains(line), "{line}:\n{}", rendered.text);
+            let escaped = escape_html(line);
+            assert!(
+                rendered.html.contains(&escaped),
+                "{escaped}:\n{}",
+                rendered.html
+            );
+        }
+        let alone = render(
+            &request_info_body(false),
+            &reader(&["en"], Some("America/Sao_Paulo")),
+        )
+        .unwrap();
+        assert!(!alone.text.contains("Chile: "), "{}", alone.text);
     }
 
     /// The event types protocol 1.1 notifies besides those `NOTIFIED` lists today.

@@ -305,7 +305,14 @@ impl Worker {
         };
         let started = Instant::now();
         let ends = (started + limit).min(claim_ends);
-        let result = match tokio::time::timeout_at(ends, send(&delivery, &self.settings)).await {
+        // An e-mail shows a deadline in both states' local times; without the zones (the
+        // database out of reach), in the reader's alone.
+        let zones = match delivery.channel.as_str() {
+            "email" => self.store.zones().await.ok(),
+            _ => None,
+        };
+        let sent = send(&delivery, &self.settings, zones);
+        let result = match tokio::time::timeout_at(ends, sent).await {
             Ok(result) => result,
             Err(_) => Err(webhook::Failure::transient(
                 None,
@@ -374,11 +381,12 @@ fn log_attempt(delivery: &ClaimedDelivery, outcome: &AttemptOutcome) {
 async fn send(
     delivery: &ClaimedDelivery,
     settings: &DeliverySettings,
+    state_zones: Option<crate::store::StateZones>,
 ) -> Result<Option<i32>, webhook::Failure> {
     match delivery.channel.as_str() {
         "webhook" => webhook::send(delivery, settings).await,
         _ => match &settings.email {
-            Some(mailer) => email::send(mailer, delivery).await,
+            Some(mailer) => email::send(mailer, delivery, state_zones).await,
             None => Err(webhook::Failure::permanent(
                 None,
                 "no SMTP server is configured".into(),

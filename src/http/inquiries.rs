@@ -20,8 +20,10 @@ use crate::domain::{
 };
 use crate::protocol::inquiry::{
     Attachment, ContactChannel, Incident, LoggedContact, PocSnapshot, Requester, SharedWith,
+    WorkingDays,
 };
 use crate::protocol::{Action, ActionName, Inquiry, Party, Refusal, Role, Status};
+use crate::store::StateZones;
 use crate::store::chain::{ChainHead, ChainReport};
 use crate::store::inquiries::{
     ActionRequest, Command, CommandError, CreateError, Executed, IdempotencyKey, InquiryCursor,
@@ -78,6 +80,8 @@ pub struct InquiryView {
     pub response_due_at: Option<DateTime<Utc>>,
     /// The running deadline.
     pub due_at: Option<DateTime<Utc>>,
+    /// The running deadline in each state's local time (its time zone's offset then).
+    pub due_at_local: Option<LocalTimes>,
     pub overdue: bool,
     /// What this caller may do now, named as the actions of `protocol/`.
     pub allowed_actions: Vec<ActionName>,
@@ -92,6 +96,28 @@ pub struct InquiryView {
     pub standing: crate::protocol::Standing,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub content: Option<ContentView>,
+}
+
+/// One instant in the two states' local times.
+#[derive(Debug, Serialize)]
+pub struct LocalTimes {
+    pub requesting_state: DateTime<chrono::FixedOffset>,
+    pub responding_state: Option<DateTime<chrono::FixedOffset>>,
+}
+
+impl LocalTimes {
+    /// `at` in the zones of `inquiry`'s two states (a state whose zone is unknown: none).
+    pub fn of(at: DateTime<Utc>, inquiry: &Inquiry, zones: &StateZones) -> Option<Self> {
+        let local = |code: &MemberStateCode| {
+            zones
+                .get(code.as_str())
+                .map(|zone| at.with_timezone(zone).fixed_offset())
+        };
+        Some(Self {
+            requesting_state: local(&inquiry.requesting_state)?,
+            responding_state: inquiry.responding_state.as_ref().and_then(local),
+        })
+    }
 }
 
 /// What only the two states' POCs see.
@@ -117,6 +143,8 @@ pub struct ContentView {
     pub message: Option<String>,
     pub contact_requested: Option<bool>,
     pub estimated_timeframe: Option<IsoDuration>,
+    /// The timeframe in working days of the responding state, when given so.
+    pub estimated_working_days: Option<u32>,
     pub information: Option<String>,
     pub third_states: Vec<MemberStateCode>,
     pub resolution: Option<String>,
@@ -128,7 +156,7 @@ pub struct ContentView {
 }
 
 impl InquiryView {
-    pub fn new(inquiry: &Inquiry, party: Party, now: DateTime<Utc>) -> Self {
+    pub fn new(inquiry: &Inquiry, party: Party, now: DateTime<Utc>, zones: &StateZones) -> Self {
         let role = party.role;
         let content = party.is_participant().then(|| {
             let incident: Option<&Incident> = inquiry.incident.as_ref();
@@ -150,6 +178,7 @@ impl InquiryView {
                 message: inquiry.message.clone(),
                 contact_requested: inquiry.contact_requested,
                 estimated_timeframe: inquiry.estimated_timeframe,
+                estimated_working_days: inquiry.estimated_working_days,
                 information: inquiry.information.clone(),
                 third_states: inquiry.third_states.clone(),
                 resolution: inquiry.resolution.clone(),
@@ -184,6 +213,9 @@ impl InquiryView {
             ack_due_at: inquiry.ack_due_at,
             response_due_at: inquiry.response_due_at,
             due_at: inquiry.due_at(),
+            due_at_local: inquiry
+                .due_at()
+                .and_then(|due| LocalTimes::of(due, inquiry, zones)),
             overdue: inquiry.overdue(now),
             allowed_actions: inquiry.allowed_actions(party, now),
             logged_contacts: inquiry.logged_contacts.clone(),
@@ -199,8 +231,13 @@ fn etag(version: i64) -> HeaderValue {
 }
 
 /// 200 (or `status`) with the view and its `ETag`.
-fn inquiry_response(status: StatusCode, inquiry: &Inquiry, party: Party) -> Response {
-    let view = InquiryView::new(inquiry, party, clock::now());
+fn inquiry_response(
+    status: StatusCode,
+    inquiry: &Inquiry,
+    party: Party,
+    zones: &StateZones,
+) -> Response {
+    let view = InquiryView::new(inquiry, party, clock::now(), zones);
     let mut response = (status, Json(view)).into_response();
     response
         .headers_mut()
@@ -288,10 +325,12 @@ async fn create(
             ),
             CreateError::Store(error) => error.into(),
         })?;
+    let zones = state.store.zones().await?;
     let mut response = inquiry_response(
         StatusCode::CREATED,
         &inquiry,
         Party::acting(Role::Requester),
+        &zones,
     );
     let location = format!("/v1/inquiries/{}", inquiry.id);
     response.headers_mut().insert(
@@ -332,6 +371,7 @@ async fn list(
                 .into(),
         ));
     }
+    let zones = state.store.zones().await?;
     let filter = InquiryFilter {
         status: query.status,
         overdue: query.overdue,
@@ -357,7 +397,7 @@ async fn list(
             // row never fails the page.
             let inquiry = row.inquiry?;
             let party = party_of(&caller.principal, &inquiry)?;
-            Some(InquiryView::new(&inquiry, party, now))
+            Some(InquiryView::new(&inquiry, party, now, &zones))
         },
     );
     Ok(Json(Page {
@@ -388,9 +428,14 @@ fn seen_by(
 }
 
 /// The inquiry is read with the caller's token, in one query: the most frequent read.
-async fn show(seen: CallerAndInquiry, ApiPath(id): ApiPath<Uuid>) -> Result<Response, ApiError> {
+async fn show(
+    seen: CallerAndInquiry,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
     let (inquiry, party) = seen_by(&seen.caller, seen.inquiry, id)?;
-    Ok(inquiry_response(StatusCode::OK, &inquiry, party))
+    let zones = state.store.zones().await?;
+    Ok(inquiry_response(StatusCode::OK, &inquiry, party, &zones))
 }
 
 /// The inquiry's indicators as a STIX 2.1 bundle, marked TLP:AMBER+STRICT
@@ -574,6 +619,7 @@ pub(super) async fn run(
     action: ActionRequest,
 ) -> Result<Response, ApiError> {
     let now = clock::now();
+    let zones = state.store.zones().await?;
     let command = Command {
         inquiry_id: id,
         by: IssuedBy::Caller(caller),
@@ -582,13 +628,15 @@ pub(super) async fn run(
         idempotency: idempotency_key(headers, path, body)?,
         now,
     };
+    let render_zones = zones.clone();
     let render = move |inquiry: &Inquiry, party: Party| {
-        serde_json::to_string(&InquiryView::new(inquiry, party, now)).expect("views serialize")
+        serde_json::to_string(&InquiryView::new(inquiry, party, now, &render_zones))
+            .expect("views serialize")
     };
     match state.store.execute(command, render).await? {
         Executed::Applied(inquiry, party) => {
             tracing::info!(inquiry_id = %inquiry.id, version = inquiry.version, status = inquiry.status.as_str(), "action recorded");
-            Ok(inquiry_response(StatusCode::OK, &inquiry, party))
+            Ok(inquiry_response(StatusCode::OK, &inquiry, party, &zones))
         }
         Executed::Replayed { body } => {
             let version = serde_json::from_str::<Value>(&body)
@@ -789,6 +837,8 @@ struct AcknowledgeBody {
     #[serde(default)]
     estimated_timeframe: Option<IsoDuration>,
     #[serde(default)]
+    estimated_working_days: Option<u32>,
+    #[serde(default)]
     respond_by: Option<DateTime<Utc>>,
     #[serde(default)]
     message: Option<LongText>,
@@ -798,6 +848,10 @@ struct AcknowledgeBody {
 action_handler!(acknowledge, "acknowledge", AcknowledgeBody, |body| {
     ActionRequest::Ready(Action::Acknowledge {
         estimated_timeframe: body.estimated_timeframe,
+        estimated_working_days: body.estimated_working_days.map(|days| WorkingDays {
+            days,
+            calendar: None,
+        }),
         respond_by: body.respond_by,
         message: body.message,
         contact_requested: body.contact_requested,

@@ -10,6 +10,7 @@ use super::extract::{ApiJson, ApiPath, Secretariat};
 use super::pocs::present;
 use super::problem::ApiError;
 use super::{AppState, Routes};
+use crate::calendar::{DayEnds, Holiday, MAX_HOLIDAYS, WorkingWeek};
 use crate::clock;
 use crate::domain::{Caller, MemberStateCode, TimeZone};
 use crate::store::directory::{Actor, MemberState, MemberStateChanges};
@@ -19,6 +20,8 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .get("/member-states", list)
         .get("/member-states/{code}", show)
         .patch("/member-states/{code}", update)
+        .get("/member-states/{code}/holidays", holidays)
+        .put_with_body_limit("/member-states/{code}/holidays", set_holidays, usize::MAX)
 }
 
 #[derive(Debug, Serialize)]
@@ -31,6 +34,10 @@ struct MemberStateBody {
     participating: bool,
     /// The IANA time zone of its capital, in which e-mails to its POCs show times.
     time_zone: TimeZone,
+    /// The days it works, Monday first: deadlines in working days skip the others.
+    working_days: Vec<String>,
+    /// When its working day closes (`HH:MM`, local): a deadline in working days falls then.
+    working_day_ends: String,
     /// Active POCs of any role.
     active_pocs: i64,
     /// Active `policy` POCs: those a CBM #2 inquiry can be addressed to.
@@ -51,6 +58,8 @@ impl From<MemberState> for MemberStateBody {
             name_es: state.name_es,
             participating: state.participating,
             time_zone: state.time_zone,
+            working_days: state.working_days.split(',').map(str::to_owned).collect(),
+            working_day_ends: state.working_day_ends,
             active_pocs: state.active_pocs,
             active_policy_pocs: state.active_policy_pocs,
         }
@@ -108,6 +117,10 @@ struct MemberStatePatch {
     participating: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     time_zone: Option<TimeZone>,
+    #[serde(default, deserialize_with = "present")]
+    working_days: Option<WorkingWeek>,
+    #[serde(default, deserialize_with = "present")]
+    working_day_ends: Option<DayEnds>,
 }
 
 impl From<MemberStatePatch> for MemberStateChanges {
@@ -115,6 +128,8 @@ impl From<MemberStatePatch> for MemberStateChanges {
         MemberStateChanges {
             participating: patch.participating,
             time_zone: patch.time_zone,
+            working_days: patch.working_days,
+            working_day_ends: patch.working_day_ends.map(|ends| ends.0),
         }
     }
 }
@@ -149,4 +164,107 @@ async fn update(
             other => other.into(),
         })?;
     Ok(Json(updated.into()))
+}
+
+#[derive(Debug, Serialize)]
+struct HolidayList {
+    items: Vec<Holiday>,
+}
+
+/// A state's public holidays, by date (any authenticated caller): deadlines in working days
+/// skip them.
+async fn holidays(
+    _caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<HolidayList>, ApiError> {
+    let code = code_from_path(&code)?;
+    let items = state
+        .store
+        .holidays(&code)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("{code} is not an OAS Member State")))?;
+    Ok(Json(HolidayList { items }))
+}
+
+/// `{"holidays": [{"date": "2026-12-25", "name": "Christmas"}, …]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolidaysBody {
+    holidays: Vec<HolidayEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolidayEntry {
+    date: chrono::NaiveDate,
+    name: crate::domain::ShortText,
+}
+
+/// Replaces a state's holidays (Secretariat): JSON (`application/json`, as above) or an
+/// iCalendar file (`text/calendar`), at most [`MAX_HOLIDAYS`] dates, each once. Answers
+/// the list as kept.
+async fn set_holidays(
+    Secretariat(caller): Secretariat,
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    request: axum::extract::Request,
+) -> Result<Json<HolidayList>, ApiError> {
+    let code = code_from_path(&code)?;
+    let calendar = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .map(|m| m.essence_str().to_ascii_lowercase())
+        .and_then(|essence| match essence.as_str() {
+            "text/calendar" => Some(true),
+            "application/json" => Some(false),
+            _ => None,
+        });
+    let body = super::pocs_import::read_body(request, state.import_body_limit).await?;
+    let mut holidays = match calendar {
+        Some(true) => {
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| ApiError::MalformedBody("the iCalendar file is not UTF-8".into()))?;
+            crate::calendar::holidays_from_ical(text)
+                .map_err(|detail| ApiError::invalid_field("holidays", detail))?
+        }
+        Some(false) => super::extract::parse_json::<HolidaysBody>(&body)?
+            .holidays
+            .into_iter()
+            .map(|entry| Holiday {
+                date: entry.date,
+                name: entry.name.as_str().to_owned(),
+            })
+            .collect(),
+        None => return Err(ApiError::UnsupportedHolidaysType),
+    };
+    holidays.sort();
+    if let Some(pair) = holidays
+        .windows(2)
+        .find(|pair| pair[0].date == pair[1].date)
+    {
+        return Err(ApiError::invalid_field(
+            "holidays",
+            format!("{} is given twice", pair[0].date),
+        ));
+    }
+    if holidays.len() > MAX_HOLIDAYS {
+        return Err(ApiError::invalid_field(
+            "holidays",
+            format!("at most {MAX_HOLIDAYS} dates, got {}", holidays.len()),
+        ));
+    }
+    state
+        .store
+        .set_holidays(Actor::Caller(&caller), &code, &holidays, clock::now())
+        .await
+        .map_err(|e| match e {
+            crate::store::directory::DirectoryError::UnknownMemberState(code) => {
+                ApiError::NotFound(format!("{code} is not an OAS Member State"))
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(HolidayList { items: holidays }))
 }

@@ -114,6 +114,20 @@ impl Routes {
         )
     }
 
+    /// A PUT route whose body may be up to `limit` bytes instead of the API's 64 KiB.
+    pub fn put_with_body_limit<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        handler: H,
+        limit: usize,
+    ) -> Self {
+        self.add(
+            Method::PUT,
+            path,
+            axum::routing::put(handler).layer(DefaultBodyLimit::max(limit)),
+        )
+    }
+
     pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.add(Method::PATCH, path, patch(handler))
     }

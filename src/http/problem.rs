@@ -53,6 +53,11 @@ pub enum ApiError {
         "the body must be CSV (Content-Type: text/csv; charset=utf-8) or JSON (Content-Type: application/json)"
     )]
     UnsupportedImportType,
+    /// Holidays in neither JSON nor iCalendar.
+    #[error(
+        "the body must be JSON (Content-Type: application/json) or an iCalendar file (Content-Type: text/calendar)"
+    )]
+    UnsupportedHolidaysType,
     /// A directory import with bad rows: every problem, by line (CSV) or index (JSON) and
     /// field.
     #[error("{}", describe_problems(.0))]
@@ -105,9 +110,9 @@ impl ApiError {
             }
             ApiError::Conflict(_) | ApiError::TransitionRefused { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::UnsupportedMediaType | ApiError::UnsupportedImportType => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
+            ApiError::UnsupportedMediaType
+            | ApiError::UnsupportedImportType
+            | ApiError::UnsupportedHolidaysType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded | ApiError::TimedOut | ApiError::Unavailable(_) => {
@@ -152,9 +157,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TransitionRefused { .. } => "transition-refused",
             ApiError::PreconditionFailed(_) => "precondition-failed",
-            ApiError::UnsupportedMediaType | ApiError::UnsupportedImportType => {
-                "unsupported-media-type"
-            }
+            ApiError::UnsupportedMediaType
+            | ApiError::UnsupportedImportType
+            | ApiError::UnsupportedHolidaysType => "unsupported-media-type",
             ApiError::InvalidRows(_) => "invalid-rows",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::TooManyRequests { .. } => "too-many-requests",

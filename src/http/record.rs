@@ -50,7 +50,8 @@ pub(crate) async fn signed_record(
     else {
         return Ok(None);
     };
-    let record = build(state, principal, read);
+    let zones = state.store.zones().await?;
+    let record = build(state, principal, read, &zones);
     let document = state.record_key.sign(&record);
     let body = serde_json::to_vec_pretty(&document).expect("a record serializes");
     Ok(Some(
@@ -72,7 +73,12 @@ pub(crate) async fn signed_record(
 
 /// The record of what `read` holds, as its reader may see it: the Secretariat's has
 /// neither content nor hashes (as `/events` answers it).
-fn build(state: &AppState, principal: &Principal, read: RecordRead) -> Record {
+fn build(
+    state: &AppState,
+    principal: &Principal,
+    read: RecordRead,
+    zones: &crate::store::StateZones,
+) -> Record {
     let RecordRead {
         inquiry,
         party,
@@ -133,7 +139,7 @@ fn build(state: &AppState, principal: &Principal, read: RecordRead) -> Record {
                 size: a.size,
             })
             .collect(),
-        inquiry: serde_json::to_value(InquiryView::new(&inquiry, party, now))
+        inquiry: serde_json::to_value(InquiryView::new(&inquiry, party, now, zones))
             .expect("an inquiry view serializes"),
         events,
         chain_head: head,

@@ -116,6 +116,14 @@ pub struct LoggedContact {
     pub logged_at: DateTime<Utc>,
 }
 
+/// A timeframe in working days of the responding state, and that state's calendar (read by
+/// the store inside the command's transaction; `None` before).
+#[derive(Debug, Clone)]
+pub struct WorkingDays {
+    pub days: u32,
+    pub calendar: Option<crate::calendar::WorkingCalendar>,
+}
+
 /// The most files one inquiry holds: each is evidence a person reads, not a file store.
 pub const MAX_ATTACHMENTS: usize = 100;
 
@@ -242,6 +250,9 @@ pub struct Inquiry {
     pub message: Option<String>,
     pub contact_requested: Option<bool>,
     pub estimated_timeframe: Option<IsoDuration>,
+    /// The acknowledgement's timeframe in working days of the responding state, if given so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_working_days: Option<u32>,
     pub information: Option<String>,
     pub third_states: Vec<MemberStateCode>,
     pub resolution: Option<String>,
@@ -418,6 +429,8 @@ pub enum Action {
     },
     Acknowledge {
         estimated_timeframe: Option<IsoDuration>,
+        /// The timeframe in working days of the responding state, with its calendar.
+        estimated_working_days: Option<WorkingDays>,
         respond_by: Option<DateTime<Utc>>,
         message: Option<LongText>,
         contact_requested: bool,
@@ -537,6 +550,9 @@ pub enum EventData {
         message: Option<String>,
         contact_requested: bool,
         estimated_timeframe: Option<IsoDuration>,
+        /// The timeframe in the responding state's working days, when given so.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_working_days: Option<u32>,
         response_due_at: DateTime<Utc>,
     },
     Update {
@@ -747,6 +763,38 @@ fn response_deadline(
         (None, Some(at)) => future("respond_by", at, now).map(Some),
         (None, None) => Ok(None),
     }
+}
+
+/// The response deadline of a timeframe in working days: the close of the responding
+/// state's `days`-th working day after today there, within the longest timeframe.
+fn working_deadline(
+    definition: &Definition,
+    working: &WorkingDays,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Refusal> {
+    let max_days = crate::calendar::MAX_WORKING_DAYS;
+    if working.days == 0 || working.days > max_days {
+        return Err(invalid(
+            "estimated_working_days",
+            format!("must be from 1 to {max_days}, got {}", working.days),
+        ));
+    }
+    let calendar = working.calendar.as_ref().ok_or_else(|| {
+        invalid(
+            "estimated_working_days",
+            "the responding state's working calendar is not known",
+        )
+    })?;
+    let max = definition.deadlines.max_estimated_timeframe;
+    calendar
+        .after_working_days(now, working.days)
+        .filter(|due| *due <= now + max.as_delta())
+        .ok_or_else(|| {
+            invalid(
+                "estimated_working_days",
+                format!("reaches beyond {max} from now in the responding state's calendar"),
+            )
+        })
 }
 
 /// The acknowledgement deadline: an explicit date (ahead, and no further than the longest
@@ -1018,20 +1066,34 @@ pub fn decide(
         },
         Action::Acknowledge {
             estimated_timeframe,
+            estimated_working_days,
             respond_by,
             message,
             contact_requested,
         } => {
-            let response_due_at = response_deadline(definition, estimated_timeframe, respond_by, now)?.ok_or_else(|| {
-                invalid(
-                    "estimated_timeframe",
-                    "is required (or respond_by): O2 asks for an estimated timeframe for a response",
-                )
-            })?;
+            let response_due_at = match &estimated_working_days {
+                Some(working) => {
+                    if estimated_timeframe.is_some() || respond_by.is_some() {
+                        return Err(invalid(
+                            "estimated_working_days",
+                            "give one of estimated_timeframe, estimated_working_days and respond_by",
+                        ));
+                    }
+                    working_deadline(definition, working, now)?
+                }
+                None => response_deadline(definition, estimated_timeframe, respond_by, now)?
+                    .ok_or_else(|| {
+                        invalid(
+                            "estimated_timeframe",
+                            "is required (or estimated_working_days, or respond_by): O2 asks for an estimated timeframe for a response",
+                        )
+                    })?,
+            };
             EventData::Acknowledge {
                 message: message.map(|m| m.as_str().to_owned()),
                 contact_requested,
                 estimated_timeframe,
+                estimated_working_days: estimated_working_days.map(|w| w.days),
                 response_due_at,
             }
         }
@@ -1294,6 +1356,7 @@ pub fn apply(
                 message: None,
                 contact_requested: None,
                 estimated_timeframe: None,
+                estimated_working_days: None,
                 information: None,
                 third_states: Vec::new(),
                 resolution: None,
@@ -1374,11 +1437,13 @@ pub fn apply(
             message,
             contact_requested,
             estimated_timeframe,
+            estimated_working_days,
             response_due_at,
         } => {
             inquiry.message = message;
             inquiry.contact_requested = Some(contact_requested);
             inquiry.estimated_timeframe = estimated_timeframe;
+            inquiry.estimated_working_days = estimated_working_days;
             inquiry.response_due_at = Some(response_due_at);
             inquiry.deadline_set_at = Some(at);
             // The first acknowledgement: response times are measured from sending to it.
@@ -1395,6 +1460,8 @@ pub fn apply(
                 inquiry.response_due_at = Some(due);
                 inquiry.deadline_set_at = Some(at);
                 inquiry.estimated_timeframe = estimated_timeframe;
+                // A revised timeframe is no longer counted in working days.
+                inquiry.estimated_working_days = None;
             }
         }
         EventData::Respond {

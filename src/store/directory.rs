@@ -23,6 +23,10 @@ pub struct MemberState {
     pub participating: bool,
     #[sqlx(try_from = "String")]
     pub time_zone: TimeZone,
+    /// The days it works, as stored: `mon,tue,wed,thu,fri`.
+    pub working_days: String,
+    /// When its working day closes, `HH:MM` local.
+    pub working_day_ends: String,
     pub active_pocs: i64,
     pub active_policy_pocs: i64,
 }
@@ -32,6 +36,9 @@ pub struct MemberState {
 pub struct MemberStateChanges {
     pub participating: Option<bool>,
     pub time_zone: Option<TimeZone>,
+    pub working_days: Option<crate::calendar::WorkingWeek>,
+    /// `HH:MM`, checked.
+    pub working_day_ends: Option<String>,
 }
 
 /// A point of contact as stored. Text fields were validated on the way in.
@@ -241,6 +248,7 @@ pub(crate) use record_directory_event;
 
 const MEMBER_STATE_COLUMNS: &str = "
     SELECT m.code, m.name_en, m.name_es, m.name_fr, m.name_pt, m.participating, m.time_zone,
+           m.working_days, m.working_day_ends,
            (SELECT count(*) FROM pocs p WHERE p.member_state = m.code AND p.active)
                AS active_pocs,
            (SELECT count(*) FROM pocs p
@@ -283,8 +291,81 @@ impl Store {
         )
     }
 
+    /// A member state's public holidays, by date; `None` if the code is not an OAS Member
+    /// State.
+    pub async fn holidays(
+        &self,
+        code: &MemberStateCode,
+    ) -> Result<Option<Vec<crate::calendar::Holiday>>, StoreError> {
+        if self.get_member_state(code).await?.is_none() {
+            return Ok(None);
+        }
+        let rows: Vec<(String, String)> = dispatch!(self, pool => sqlx::query_as(
+            "SELECT date, name FROM member_state_holidays WHERE member_state = $1 ORDER BY date",
+        )
+        .bind(code.as_str())
+        .fetch_all(pool)
+        .await?);
+        rows.into_iter()
+            .map(|(date, name)| {
+                Ok(crate::calendar::Holiday {
+                    date: date.parse().map_err(|e| {
+                        StoreError::CorruptRow(format!("member_state_holidays.date: {e}"))
+                    })?,
+                    name,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// Replaces a member state's public holidays with `holidays` (one a date), in one
+    /// transaction, and logs one `member_state_holidays_set` event (how many, first and
+    /// last date).
+    pub async fn set_holidays(
+        &self,
+        actor: Actor<'_>,
+        code: &MemberStateCode,
+        holidays: &[crate::calendar::Holiday],
+        now: DateTime<Utc>,
+    ) -> Result<(), DirectoryError> {
+        dispatch!(self, pool => {
+            let mut tx = self.writes(pool).begin_write().await?;
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT code FROM member_states WHERE code = $1")
+                    .bind(code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(DirectoryError::UnknownMemberState(code.clone()));
+            }
+            sqlx::query("DELETE FROM member_state_holidays WHERE member_state = $1")
+                .bind(code.as_str())
+                .execute(&mut *tx)
+                .await?;
+            for holiday in holidays {
+                sqlx::query(
+                    "INSERT INTO member_state_holidays (member_state, date, name) VALUES ($1, $2, $3)",
+                )
+                .bind(code.as_str())
+                .bind(holiday.date.to_string())
+                .bind(&holiday.name)
+                .execute(&mut *tx)
+                .await?;
+            }
+            record_directory_event!(tx, actor, now, "member_state_holidays_set", code.as_str(),
+                json!({
+                    "count": holidays.len(),
+                    "first": holidays.first().map(|h| h.date),
+                    "last": holidays.last().map(|h| h.date),
+                }));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Changes what `changes` sets of a member state (whether it participates in CBM #2,
-    /// its time zone) and logs one `member_state_updated` event naming the fields that
+    /// its time zone, working days and the hour its working day closes) and logs one `member_state_updated` event naming the fields that
     /// changed; setting the current values changes nothing and logs nothing.
     pub async fn update_member_state(
         &self,
@@ -295,13 +376,14 @@ impl Store {
     ) -> Result<MemberState, DirectoryError> {
         dispatch!(self, pool => {
             let mut tx = self.writes(pool).begin_write().await?;
-            let current: Option<(bool, String)> = sqlx::query_as(
-                "SELECT participating, time_zone FROM member_states WHERE code = $1",
+            let current: Option<(bool, String, String, String)> = sqlx::query_as(
+                "SELECT participating, time_zone, working_days, working_day_ends
+                   FROM member_states WHERE code = $1",
             )
             .bind(code.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((participating, time_zone)) = current else {
+            let Some((participating, time_zone, working_days, working_day_ends)) = current else {
                 return Err(DirectoryError::UnknownMemberState(code.clone()));
             };
             let mut changed = Map::new();
@@ -315,16 +397,31 @@ impl Store {
             {
                 changed.insert("time_zone".into(), json!(wanted));
             }
+            let week = changes.working_days.map(|week| week.to_string());
+            if let Some(wanted) = &week
+                && *wanted != working_days
+            {
+                changed.insert("working_days".into(), json!(wanted.split(',').collect::<Vec<_>>()));
+            }
+            if let Some(wanted) = &changes.working_day_ends
+                && *wanted != working_day_ends
+            {
+                changed.insert("working_day_ends".into(), json!(wanted));
+            }
             if !changed.is_empty() {
                 sqlx::query(
                     "UPDATE member_states
                         SET participating = COALESCE($1, participating),
-                            time_zone = COALESCE($2, time_zone)
+                            time_zone = COALESCE($2, time_zone),
+                            working_days = COALESCE($4, working_days),
+                            working_day_ends = COALESCE($5, working_day_ends)
                       WHERE code = $3",
                 )
                 .bind(changes.participating)
                 .bind(changes.time_zone.map(TimeZone::name))
                 .bind(code.as_str())
+                .bind(week)
+                .bind(changes.working_day_ends.as_deref())
                 .execute(&mut *tx)
                 .await?;
                 record_directory_event!(tx, actor, now, "member_state_updated", code.as_str(),
@@ -332,6 +429,7 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.forget_zones();
         self.get_member_state(code)
             .await?
             .ok_or_else(|| DirectoryError::UnknownMemberState(code.clone()))

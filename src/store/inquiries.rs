@@ -917,6 +917,42 @@ impl Store {
                     })
                 }
             };
+            let mut action = action;
+            if let Action::Acknowledge { estimated_working_days: Some(working), .. } = &mut action
+                && working.calendar.is_none()
+                && let Some(state) = &current.responding_state
+            {
+                // The responding state's working calendar of the day, from today on there.
+                let row: Option<(String, String, String)> = sqlx::query_as(
+                    "SELECT time_zone, working_days, working_day_ends FROM member_states WHERE code = $1",
+                )
+                .bind(state.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (zone, week, ends) =
+                    row.ok_or_else(|| corrupt("member_states", format!("no row for {state}")))?;
+                let from = (now - chrono::TimeDelta::days(2)).date_naive().to_string();
+                let dates: Vec<String> = sqlx::query_scalar(
+                    "SELECT date FROM member_state_holidays WHERE member_state = $1 AND date >= $2",
+                )
+                .bind(state.as_str())
+                .bind(from)
+                .fetch_all(&mut *tx)
+                .await?;
+                working.calendar = Some(crate::calendar::WorkingCalendar {
+                    zone: crate::domain::TimeZone::parse(&zone)
+                        .map_err(|e| corrupt("member_states.time_zone", e))?
+                        .tz(),
+                    week: crate::calendar::WorkingWeek::parse_stored(&week)
+                        .map_err(|e| corrupt("member_states.working_days", e))?,
+                    day_ends: crate::calendar::parse_day_ends(&ends)
+                        .map_err(|e| corrupt("member_states.working_day_ends", e))?,
+                    holidays: dates
+                        .iter()
+                        .map(|d| d.parse().map_err(|e| corrupt("member_state_holidays.date", e)))
+                        .collect::<Result<_, _>>()?,
+                });
+            }
             let event = decide(&current, party, action, now)?;
             if let EventData::Respond { third_states, .. } = &event {
                 // Whether a code names an OAS Member State is a fact of the directory.

@@ -7,6 +7,7 @@
 //! compiled for both. `sqlx::Any` is not used: it cannot carry UUIDs, times or JSON.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -84,7 +85,16 @@ pub struct Store {
     writes: Writes,
     /// The share of a deadline's window after which the acting state is reminded.
     reminder_share: f64,
+    /// Each member state's time zone, as last read ([`Store::zones`]).
+    zones: Arc<std::sync::Mutex<Option<(std::time::Instant, StateZones)>>>,
 }
+
+/// Each member state's time zone, by code: in which a deadline is shown to each state.
+pub type StateZones = Arc<std::collections::BTreeMap<String, chrono_tz::Tz>>;
+
+/// How long the zones read once serve before they are read again: a time zone changed on
+/// another instance shows here within this time (on this one, at once).
+const ZONES_FRESH_FOR: Duration = Duration::from_secs(30);
 
 /// By default the acting state is reminded when 75% of a deadline's window has elapsed.
 pub const DEFAULT_REMINDER_SHARE: f64 = 0.75;
@@ -248,6 +258,7 @@ impl Store {
                 pool: writer,
             },
             reminder_share: DEFAULT_REMINDER_SHARE,
+            zones: Default::default(),
         }
     }
 
@@ -271,7 +282,41 @@ impl Store {
             },
             pool: Pool::Postgres(pool),
             reminder_share: DEFAULT_REMINDER_SHARE,
+            zones: Default::default(),
         })
+    }
+
+    /// Each member state's time zone, read from the database at most every 30 seconds
+    /// (a zone that does not parse is left out, and logged).
+    pub async fn zones(&self) -> Result<StateZones, StoreError> {
+        if let Some((read_at, zones)) = self.zones.lock().expect("zones lock").as_ref()
+            && read_at.elapsed() < ZONES_FRESH_FOR
+        {
+            return Ok(zones.clone());
+        }
+        let rows: Vec<(String, String)> = dispatch!(self, pool => {
+            sqlx::query_as("SELECT code, time_zone FROM member_states")
+                .fetch_all(pool)
+                .await?
+        });
+        let zones: StateZones = Arc::new(
+            rows.into_iter()
+                .filter_map(|(code, zone)| match zone.parse::<chrono_tz::Tz>() {
+                    Ok(tz) => Some((code, tz)),
+                    Err(_) => {
+                        tracing::error!(%code, %zone, "a member state's time zone does not parse; left out");
+                        None
+                    }
+                })
+                .collect(),
+        );
+        *self.zones.lock().expect("zones lock") = Some((std::time::Instant::now(), zones.clone()));
+        Ok(zones)
+    }
+
+    /// Forgets the zones read, so the next [`Store::zones`] reads them again.
+    pub(crate) fn forget_zones(&self) {
+        *self.zones.lock().expect("zones lock") = None;
     }
 
     /// The pool writes go to, for a query written against `_read`'s backend.

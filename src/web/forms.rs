@@ -20,6 +20,8 @@ pub enum FieldKind {
     Text,
     LongText,
     Boolean,
+    /// A whole number (working days).
+    Count,
     Duration,
     Datetime,
     Lines,
@@ -113,6 +115,9 @@ pub fn to_body(
             // Kept as typed: leading spaces and blank lines inside are the writer's.
             FieldKind::LongText => one(name).map(|v| json!(v.replace("\r\n", "\n"))),
             FieldKind::Boolean => Some(json!(one(name).is_some())),
+            FieldKind::Count => whole_number(one(name))
+                .ok_or(error("form-error-whole-number"))?
+                .map(|n| json!(n)),
             FieldKind::Duration => {
                 let days = whole_number(one(&format!("{name}.days")))
                     .ok_or(error("form-error-whole-number"))?;

@@ -103,6 +103,7 @@ pub async fn inbox(
         query.append_pair("cursor", &cursor);
         format!("/inbox?{}", query.finish())
     });
+    let zones = state.store.zones().await.at(page)?;
     let rows = listed
         .into_iter()
         .filter_map(|row| {
@@ -115,7 +116,7 @@ pub async fn inbox(
                 inquiry.responding_state.as_ref().map(ToString::to_string)
             };
             Some(Row {
-                view: InquiryView::new(&inquiry, party, now),
+                view: InquiryView::new(&inquiry, party, now, &zones),
                 counterpart,
                 incoming,
             })

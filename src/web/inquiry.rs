@@ -91,6 +91,8 @@ struct InquiryPage<'a> {
     refusal: Option<String>,
     /// The wizard's steps while preparing: (title, done, current).
     steps: Vec<(String, bool, bool)>,
+    /// The running deadline in each state's local time, one line a state.
+    due_local: Vec<String>,
     /// Whether the reader may attach a file now, and what the server takes.
     can_attach: bool,
     /// What the server takes: its size limit and types.
@@ -286,7 +288,8 @@ async fn render_page<'a>(
 ) -> Result<InquiryPage<'a>, Failure> {
     let page = &signed_in.page;
     let now = clock::now();
-    let view = InquiryView::new(inquiry, party, now);
+    let zones = state.store.zones().await.at(page)?;
+    let view = InquiryView::new(inquiry, party, now, &zones);
     let participant = party.is_participant();
     let events = state
         .store
@@ -359,6 +362,26 @@ async fn render_page<'a>(
         form_key: random_token(),
         done,
         steps,
+        due_local: view
+            .due_at_local
+            .as_ref()
+            .map(|local| {
+                [
+                    Some((view.requesting_state.as_str(), local.requesting_state)),
+                    view.responding_state.as_deref().zip(local.responding_state),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|(code, at)| {
+                    page.t2(
+                        "inquiry-due-local",
+                        ("state", &page.state_name(code)),
+                        ("time", &at.format("%Y-%m-%d %H:%M (UTC%:z)")),
+                    )
+                })
+                .collect()
+            })
+            .unwrap_or_default(),
         can_attach: view.allowed_actions.contains(&ActionName::Attach),
         attachment_hint: page.t2(
             "inquiry-evidence-hint",
@@ -585,6 +608,7 @@ fn kind_name(kind: FieldKind) -> &'static str {
         FieldKind::Text => "text",
         FieldKind::LongText => "long_text",
         FieldKind::Boolean => "boolean",
+        FieldKind::Count => "count",
         FieldKind::Duration => "duration",
         FieldKind::Datetime => "datetime",
         FieldKind::Lines => "long_text",
@@ -659,8 +683,10 @@ pub async fn act(
         idempotency,
         now,
     };
+    let zones = state.store.zones().await.at(page)?;
     let render = move |inquiry: &Inquiry, party: Party| {
-        serde_json::to_string(&InquiryView::new(inquiry, party, now)).expect("views serialize")
+        serde_json::to_string(&InquiryView::new(inquiry, party, now, &zones))
+            .expect("views serialize")
     };
     match state.store.execute(command, render).await {
         Ok(Executed::Applied(inquiry, _)) => {

@@ -594,7 +594,7 @@ async fn a_poc_session_is_the_caller_its_token_would_be(db: TestDb) {
     let brazil = MemberStateCode::parse("BRA").unwrap();
     let leaves = MemberStateChanges {
         participating: Some(false),
-        time_zone: None,
+        ..MemberStateChanges::default()
     };
     store
         .update_member_state(Actor::CommandLine, &brazil, &leaves, t0())

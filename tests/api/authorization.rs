@@ -176,6 +176,21 @@ fn table() -> Vec<Row> {
             Some(json!({"participating": true})),
         )
         .always([200, 403, 403, 403]),
+        // Working-day calendars: read by anyone authenticated, kept by the Secretariat.
+        row(
+            M::GET,
+            "/v1/member-states/{code}/holidays",
+            S::MemberState,
+            None,
+        )
+        .always([200, 200, 200, 200]),
+        row(
+            M::PUT,
+            "/v1/member-states/{code}/holidays",
+            S::MemberState,
+            Some(json!({"holidays": [{"date": "2026-12-25", "name": "Navidad"}]})),
+        )
+        .always([200, 403, 403, 403]),
         row(M::POST, "/v1/pocs", S::None, Some(new_poc)).always([201, 403, 403, 403]),
         row(M::GET, "/v1/pocs", S::None, None).always([200, 200, 200, 200]),
         row(M::GET, "/v1/pocs/{id}", S::OtherPoc, None).always([200, 200, 200, 200]),

@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod backup;
 mod browser;
+mod calendars;
 mod checks;
 mod cli;
 mod concurrency;
