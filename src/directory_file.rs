@@ -511,6 +511,7 @@ mod tests {
             un_consent_at: None,
             un_consent_by: None,
             un_consent_how: None,
+            openpgp_key: None,
         };
         let mut file = Vec::new();
 

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod monitoring;
+pub mod openpgp;
 pub mod protocol;
 pub mod record;
 pub mod startup;

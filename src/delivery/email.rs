@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentDisposition, ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::webhook::Failure;
@@ -119,15 +120,33 @@ pub async fn send(
     };
     let rendered = super::email_templates::render(&delivery.body, &reader)
         .map_err(|e| Failure::permanent(None, format!("cannot render the e-mail: {e}")))?;
-    let message = Message::builder()
-        .from(mailer.from.clone())
-        .to(to)
-        .subject(rendered.subject)
-        .multipart(MultiPart::alternative_plain_html(
-            rendered.text,
-            rendered.html,
-        ))
-        .map_err(|e| Failure::permanent(None, format!("cannot build the e-mail: {e}")))?;
+    let body = MultiPart::alternative_plain_html(rendered.text, rendered.html);
+    let builder = Message::builder().from(mailer.from.clone()).to(to);
+    let message = match &delivery.openpgp_key {
+        // The POC published a key: the whole body goes encrypted to it (RFC 3156), under a
+        // subject that names no state (headers travel in the clear).
+        Some(armored) => {
+            let key = crate::openpgp::RecipientKey::read(armored, crate::clock::now()).map_err(
+                |why| {
+                    Failure::permanent(
+                        None,
+                        format!(
+                            "the recipient's OpenPGP key {why}: update it (PATCH /v1/pocs/{{id}}) \
+                             or remove it; nothing was sent in the clear"
+                        ),
+                    )
+                },
+            )?;
+            let encrypted = key
+                .encrypt(&body.formatted())
+                .map_err(|why| Failure::permanent(None, why))?;
+            builder
+                .subject(rendered.neutral_subject)
+                .multipart(pgp_mime(encrypted))
+        }
+        None => builder.subject(rendered.subject).multipart(body),
+    }
+    .map_err(|e| Failure::permanent(None, format!("cannot build the e-mail: {e}")))?;
     match mailer.transport.send(message).await {
         Ok(response) => Ok(Some(i32::from(
             response.code().to_string().parse::<u16>().unwrap_or(250),
@@ -141,6 +160,25 @@ pub async fn send(
             Err(Failure::transient(status, format!("SMTP failed: {error}")))
         }
     }
+}
+
+/// A PGP/MIME message (RFC 3156, section 4): the version part, then the armored message.
+fn pgp_mime(armored: String) -> MultiPart {
+    MultiPart::encrypted("application/pgp-encrypted".to_owned())
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::parse("application/pgp-encrypted").expect("a valid type"))
+                .body("Version: 1\r\n".to_owned()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(
+                    ContentType::parse("application/octet-stream; name=\"encrypted.asc\"")
+                        .expect("a valid type"),
+                )
+                .header(ContentDisposition::inline_with_name("encrypted.asc"))
+                .body(armored),
+        )
 }
 
 /// Why a sign-in e-mail was not sent.

@@ -147,6 +147,9 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
 pub struct Rendered {
     pub language: String,
     pub subject: String,
+    /// A subject that names no state nor event, for an e-mail whose body is encrypted
+    /// (headers travel in the clear).
+    pub neutral_subject: String,
     pub text: String,
     pub html: String,
 }
@@ -318,6 +321,7 @@ pub fn render(body: &str, reader: &Reader) -> Result<Rendered, String> {
     Ok(Rendered {
         language: code.to_owned(),
         subject,
+        neutral_subject: strings.cbm2.clone(),
         text: render("email.txt")?,
         html: render("email.html")?,
     })
@@ -378,6 +382,7 @@ pub fn render_sign_in(links: &[IssuedSignInLink], public_url: &str) -> Result<Re
     };
     Ok(Rendered {
         language: code.to_owned(),
+        neutral_subject: subject.clone(),
         subject,
         text: render("sign_in.txt")?,
         html: render("sign_in.html")?,

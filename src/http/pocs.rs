@@ -56,6 +56,19 @@ pub struct PocBody {
     share_with_un: bool,
     /// That consent, when there is one.
     un_consent: Option<UnConsentBody>,
+    /// Its OpenPGP public key (ASCII-armored), to which e-mails to it are encrypted.
+    openpgp_key: Option<String>,
+    /// That key's fingerprint, and when it expires; `problem` when it can no longer be
+    /// encrypted to (it expired since it was saved): its e-mails then fail, never go in
+    /// the clear.
+    openpgp: Option<OpenPgpBody>,
+}
+
+#[derive(Debug, Serialize)]
+struct OpenPgpBody {
+    fingerprint: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    problem: Option<String>,
 }
 
 /// A consent to the UN Global POC Directory as the API shows it.
@@ -91,6 +104,21 @@ impl PocBody {
                 recorded_by: record.un_consent_by.unwrap_or_default(),
                 how: record.un_consent_how,
             }),
+            openpgp: record.openpgp_key.as_deref().map(|armored| {
+                match crate::openpgp::RecipientKey::read(armored, now) {
+                    Ok(key) => OpenPgpBody {
+                        fingerprint: Some(key.fingerprint),
+                        expires_at: key.expires_at,
+                        problem: None,
+                    },
+                    Err(problem) => OpenPgpBody {
+                        fingerprint: None,
+                        expires_at: None,
+                        problem: Some(format!("the key {problem}")),
+                    },
+                }
+            }),
+            openpgp_key: record.openpgp_key,
         }
     }
 }
@@ -214,6 +242,9 @@ struct PatchPoc {
     phone: Option<Option<PhoneNumber>>,
     #[serde(default, deserialize_with = "present")]
     languages: Option<Languages>,
+    /// `null` removes the key.
+    #[serde(default, deserialize_with = "present")]
+    openpgp_key: Option<Option<crate::openpgp::ArmoredKey>>,
 }
 
 /// A field that is present: `Some` of its value (for `Option<T>` fields, `null` is
@@ -264,6 +295,7 @@ fn allowed_changes(caller: &Caller, id: Uuid, patch: PatchPoc) -> Result<PocChan
         email: patch.email,
         phone: patch.phone,
         languages: patch.languages,
+        openpgp_key: patch.openpgp_key,
     })
 }
 

@@ -39,6 +39,8 @@ pub struct ClaimedDelivery {
     pub languages: Option<Json<Vec<String>>>,
     /// The time zone of the recipient POC's member state, for e-mail.
     pub time_zone: Option<String>,
+    /// The recipient POC's OpenPGP public key, ASCII-armored: its e-mail goes encrypted.
+    pub openpgp_key: Option<String>,
     pub body: String,
     pub attempts: i32,
 }
@@ -355,7 +357,7 @@ impl Store {
         }
         let read_sql = format!(
             "SELECT d.id, d.event_type, d.channel, d.webhook_id, w.url, w.secret, d.email_to,
-                    p.languages, m.time_zone, d.body, d.attempts
+                    p.languages, m.time_zone, p.openpgp_key, d.body, d.attempts
                FROM deliveries d
                LEFT JOIN webhooks w ON w.id = d.webhook_id
                LEFT JOIN outbox o ON o.id = d.outbox_id

@@ -66,6 +66,8 @@ pub struct PocRecord {
     pub un_consent_by: Option<String>,
     /// How the consent was given, as the Secretariat noted it.
     pub un_consent_how: Option<String>,
+    /// Its OpenPGP public key, ASCII-armored: e-mails to it go encrypted.
+    pub openpgp_key: Option<String>,
 }
 
 /// A consent to the UN Global POC Directory, as recorded.
@@ -99,6 +101,8 @@ pub struct PocChanges {
     pub email: Option<EmailAddress>,
     pub phone: Option<Option<PhoneNumber>>,
     pub languages: Option<Languages>,
+    /// `Some(None)` removes the key.
+    pub openpgp_key: Option<Option<crate::openpgp::ArmoredKey>>,
 }
 
 impl PocChanges {
@@ -128,6 +132,10 @@ impl PocChanges {
         }
         if let Some(v) = &self.languages {
             set("languages", json!(v));
+        }
+        if let Some(v) = &self.openpgp_key {
+            // The key's fingerprint: the log names the key without holding it.
+            set("openpgp_key", json!(v.as_ref().map(|key| &key.fingerprint)));
         }
         Value::Object(changed)
     }
@@ -271,7 +279,7 @@ pub(super) const POC_INSERT_COLUMNS: &str = "id, member_state, name, affiliation
 /// The columns of a [`PocRecord`]: those inserted, and its consent to the UN directory.
 pub(super) const POC_COLUMNS: &str = "id, member_state, name, affiliation, role, email, phone, languages, \
      active, last_confirmed_at, created_at, updated_at, deactivated_at, un_consent_at, \
-     un_consent_by, un_consent_how";
+     un_consent_by, un_consent_how, openpgp_key";
 
 impl Store {
     /// All member states, by code.
@@ -555,7 +563,8 @@ impl Store {
                  email = COALESCE($6, email),
                  phone = CASE WHEN $7 THEN $8 ELSE phone END,
                  languages = COALESCE($9, languages),
-                 updated_at = $10
+                 updated_at = $10,
+                 openpgp_key = CASE WHEN $11 THEN $12 ELSE openpgp_key END
              WHERE id = $1
              RETURNING {POC_COLUMNS}"
         );
@@ -572,6 +581,8 @@ impl Store {
                 .bind(changes.phone.as_ref().and_then(|p| p.as_ref().map(PhoneNumber::as_str)))
                 .bind(changes.languages.as_ref().map(Json))
                 .bind(now)
+                .bind(changes.openpgp_key.is_some())
+                .bind(changes.openpgp_key.as_ref().and_then(|k| k.as_ref().map(|k| k.armored.as_str())))
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(record) = record else {

@@ -529,6 +529,7 @@ mod tests {
             un_consent_at: None,
             un_consent_by: None,
             un_consent_how: None,
+            openpgp_key: None,
         }
     }
 

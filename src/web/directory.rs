@@ -418,6 +418,8 @@ struct PocValues {
     email: String,
     phone: String,
     languages: String,
+    /// The OpenPGP public key, ASCII-armored (editing a record only).
+    openpgp_key: String,
 }
 
 impl PocValues {
@@ -430,6 +432,7 @@ impl PocValues {
             email: record.email.clone(),
             phone: record.phone.clone().unwrap_or_default(),
             languages: record.languages.0.join(", "),
+            openpgp_key: record.openpgp_key.clone().unwrap_or_default(),
         }
     }
 
@@ -443,7 +446,21 @@ impl PocValues {
             email: get("email"),
             phone: get("phone"),
             languages: get("languages"),
+            openpgp_key: get("openpgp_key"),
         }
+    }
+
+    /// The body of a change to a record: [`PocValues::body`] and the OpenPGP key, an
+    /// empty one removing it.
+    fn change_body(&self, full: bool) -> Value {
+        let mut body = self.body(full);
+        let key = self.openpgp_key.trim();
+        body["openpgp_key"] = if key.is_empty() {
+            Value::Null
+        } else {
+            json!(key)
+        };
+        body
     }
 
     /// The JSON body the API takes, with the fields `full` allows (a POC's own form has
@@ -729,7 +746,19 @@ async fn poc_page<'a>(
             Some((values, _)) => values.clone(),
             None => PocValues::of(&record),
         };
-        Some(poc_fields(state, page, &values, secretariat, sent.map(|(_, r)| r)).await?)
+        let refusal = sent.map(|(_, r)| r);
+        let mut fields = poc_fields(state, page, &values, secretariat, refusal).await?;
+        let mut key = text_field(
+            page,
+            "poc",
+            "openpgp_key",
+            values.openpgp_key.clone(),
+            false,
+            refusal,
+        );
+        key.kind = "long_text";
+        fields.push(key);
+        Some(fields)
     } else {
         None
     };
@@ -781,7 +810,11 @@ pub async fn update_poc(
     let record = known_poc(&state, page, &id).await?;
     let caller = signed_in.caller();
     let values = PocValues::sent(&fields);
-    let result = match poc_changes_from(caller, record.id, &values.body(caller.is_secretariat())) {
+    let result = match poc_changes_from(
+        caller,
+        record.id,
+        &values.change_body(caller.is_secretariat()),
+    ) {
         Ok(changes) => state
             .store
             .update_poc(Actor::Caller(caller), record.id, &changes, clock::now())

@@ -927,4 +927,210 @@ on_both_databases!(
     serve_without_smtp_says_once_that_emails_are_skipped,
     an_email_refused_with_451_is_delivered_on_a_later_attempt,
     each_language_names_the_states_translates_the_status_and_shows_local_time_with_utc,
+    a_poc_with_an_openpgp_key_gets_its_emails_encrypted_to_it,
 );
+
+/// Debian's `gpg` in a home of its own: keys made and messages decrypted as a POC's own
+/// OpenPGP software would. Required with `CI=true`; elsewhere the test says how to get it.
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new() -> Option<Self> {
+        let found = std::process::Command::new("gpg")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "gpg is required in CI: apt-get install gnupg"
+            );
+            eprintln!("skipping the OpenPGP e-mail test: apt-get install gnupg to run it");
+            return None;
+        }
+        let home = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            home.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        Some(Self { home })
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let output = std::process::Command::new("gpg")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// A new key for `email` (`algo`, `usage`, `expire` as `--quick-gen-key` takes them),
+    /// made at `at` when given (`--faked-system-time`); its armored public key.
+    fn key(&self, email: &str, algo: &str, usage: &str, expire: &str, at: Option<&str>) -> String {
+        let uid = format!("POC <{email}>");
+        let mut args = Vec::new();
+        if let Some(at) = at {
+            args.extend(["--faked-system-time", at]);
+        }
+        args.extend(["--quick-gen-key", &uid, algo, usage, expire]);
+        self.run(&args);
+        String::from_utf8(self.run(&["--armor", "--export", email]).stdout).unwrap()
+    }
+
+    fn fingerprint(&self, email: &str) -> String {
+        let listing =
+            String::from_utf8(self.run(&["--with-colons", "--fingerprint", email]).stdout).unwrap();
+        listing
+            .lines()
+            .find_map(|line| line.strip_prefix("fpr:"))
+            .and_then(|rest| rest.split(':').find(|field| field.len() == 40))
+            .expect("a fingerprint")
+            .to_owned()
+    }
+
+    fn decrypt(&self, armored: &str) -> String {
+        let file = self.home.path().join("message.asc");
+        std::fs::write(&file, armored).unwrap();
+        String::from_utf8(self.run(&["--decrypt", file.to_str().unwrap()]).stdout).unwrap()
+    }
+}
+
+async fn a_poc_with_an_openpgp_key_gets_its_emails_encrypted_to_it(db: TestDb) {
+    let Some(gpg) = Gpg::new() else {
+        return;
+    };
+    let sink = SmtpSink::start(0);
+    let url = sink.url();
+    let app = spawn_app_with(db, |settings| {
+        settings.delivery.email = Some(Mailer::new(&url, SENDER).expect("a usable SMTP URL"));
+    })
+    .await;
+    let ana = poc(&app, "BRA", "Ana Souza", ANA, &["en"]).await;
+    let chl = poc(&app, "CHL", "Eva Rojas", EVA, &["en"]).await;
+    let me = app.get("/v1/me", &ana).await;
+    let ana_id = me.assert_status(200)["poc"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/pocs/{ana_id}");
+
+    // Refused, naming why: not a key, a key that cannot encrypt, an expired one.
+    let sign_only = gpg.key("sign.only@example.org", "ed25519", "sign", "never", None);
+    let expired = gpg.key(
+        "old@example.org",
+        "default",
+        "default",
+        "1y",
+        Some("20200101T000000"),
+    );
+    for (key, why) in [
+        (
+            "not a key".to_owned(),
+            "is not an ASCII-armored OpenPGP public key",
+        ),
+        (sign_only, "has no key able to encrypt"),
+        (expired, "expired on 2020-12-31"),
+    ] {
+        let refused = app.patch(&path, &ana, json!({"openpgp_key": key})).await;
+        let problem = refused.assert_problem(422, Some("openpgp_key"));
+        assert!(
+            problem["detail"].as_str().unwrap().contains(why),
+            "{problem}"
+        );
+    }
+
+    let key = gpg.key(ANA, "default", "default", "never", None);
+    let saved = app.patch(&path, &ana, json!({"openpgp_key": key})).await;
+    let saved = saved.assert_status(200);
+    assert_eq!(saved["openpgp"]["fingerprint"], gpg.fingerprint(ANA));
+    assert_eq!(saved["openpgp"]["problem"], Value::Null);
+
+    request_info_to_brazil(&app, &chl, "en").await;
+    let raw = poll_until("an encrypted e-mail to Ana", WAIT, async || {
+        sink.accepted()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t.trim_matches(['<', '>']) == ANA))
+            .map(|m| String::from_utf8(m.raw).unwrap())
+    })
+    .await;
+    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let content_type = message.content_type().unwrap();
+    assert_eq!(
+        (content_type.ctype(), content_type.subtype()),
+        ("multipart", Some("encrypted")),
+        "{raw}"
+    );
+    assert_eq!(
+        content_type.attribute("protocol"),
+        Some("application/pgp-encrypted")
+    );
+    assert_eq!(
+        message.subject(),
+        Some("OAS Cyber Confidence-Building Measure #2"),
+        "a subject that names no state"
+    );
+    assert!(!raw.contains("Chile"), "nothing in the clear:\n{raw}");
+    let start = raw
+        .find("-----BEGIN PGP MESSAGE-----")
+        .expect("an armored message");
+    let end = raw.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+    let decrypted = gpg.decrypt(&raw[start..end].replace("\r\n", "\n"));
+    assert!(
+        decrypted
+            .contains("The point of contact of Chile has sent your state an inquiry under CBM #2"),
+        "{decrypted}"
+    );
+    assert!(decrypted.contains("multipart/alternative"), "{decrypted}");
+
+    // Removing the key: e-mails go as before.
+    let cleared = app.patch(&path, &ana, json!({"openpgp_key": null})).await;
+    assert_eq!(cleared.assert_status(200)["openpgp"], Value::Null);
+
+    // The record's page takes the key too, and refuses a bad one beside the field.
+    let session = app.web_session(ANA).await;
+    let page_path = format!("/directory/pocs/{ana_id}");
+    fn form(key: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("name", "Ana Souza"),
+            ("affiliation", "Ministry of Foreign Affairs of BRA"),
+            ("email", ANA),
+            ("phone", ""),
+            ("languages", "en"),
+            ("openpgp_key", key),
+        ]
+    }
+    let refused = app.submit(&session, &page_path, &form("not a key")).await;
+    assert_eq!(
+        refused.status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("poc-openpgp_key-error"),
+        "{}",
+        refused.html
+    );
+    let saved = app.submit(&session, &page_path, &form(&key)).await;
+    assert_eq!(
+        saved.status,
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        saved.html
+    );
+    let record = app.get(&path, &ana).await;
+    assert_eq!(
+        record.assert_status(200)["openpgp"]["fingerprint"],
+        gpg.fingerprint(ANA)
+    );
+}
