@@ -45,8 +45,9 @@ use crate::un_directory::{Changed, Comparison, UnEntry, UnRole, compare};
 const PAGE_SIZE: u32 = 25;
 
 /// The outcomes a page reports after a form (`?done=…`); anything else is ignored.
-const DONE: [&str; 9] = [
+const DONE: [&str; 10] = [
     "added",
+    "holidays-saved",
     "un-consent-given",
     "un-consent-withdrawn",
     "saved",
@@ -156,9 +157,15 @@ struct StatePage<'a> {
     /// Deactivated POCs are listed too.
     all: bool,
     next: Option<String>,
-    /// The Secretariat's form for participation and time zone.
+    /// The Secretariat's form for participation, time zone and working days.
     form: Option<Vec<FieldView>>,
     done: Option<String>,
+    /// The state's public holidays, by date.
+    holidays: Vec<crate::calendar::Holiday>,
+    /// Why an uploaded calendar was refused.
+    holidays_refused: Option<String>,
+    /// The days the state works and when its working day closes, as a sentence.
+    working_week: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,6 +253,18 @@ async fn state_page<'a>(
         next,
         form,
         done: done_banner(page, query.done.as_deref()),
+        holidays: state
+            .store
+            .holidays(&code)
+            .await
+            .at(page)?
+            .unwrap_or_default(),
+        holidays_refused: None,
+        working_week: page.t2(
+            "state-working-week",
+            ("days", &member_state.working_days.replace(',', ", ")),
+            ("ends", &member_state.working_day_ends),
+        ),
     })
 }
 
@@ -318,15 +337,20 @@ fn state_fields(
     sent: &[(String, String)],
     refusal: Option<&Refusal>,
 ) -> Vec<FieldView> {
-    let (participating, time_zone) = if refusal.is_some() {
+    let (participating, time_zone, working_days, working_day_ends) = if refusal.is_some() {
+        let typed = |name: &str| field(sent, name).unwrap_or_default().to_owned();
         (
             field(sent, "participating").is_some(),
-            field(sent, "time_zone").unwrap_or_default().to_owned(),
+            typed("time_zone"),
+            typed("working_days"),
+            typed("working_day_ends"),
         )
     } else {
         (
             member_state.participating,
             member_state.time_zone.to_string(),
+            member_state.working_days.replace(',', ", "),
+            member_state.working_day_ends.clone(),
         )
     };
     let mut participating_field = text_field(
@@ -341,6 +365,22 @@ fn state_fields(
     vec![
         participating_field,
         text_field(page, "state-form", "time_zone", time_zone, true, refusal),
+        text_field(
+            page,
+            "state-form",
+            "working_days",
+            working_days,
+            true,
+            refusal,
+        ),
+        text_field(
+            page,
+            "state-form",
+            "working_day_ends",
+            working_day_ends,
+            true,
+            refusal,
+        ),
     ]
 }
 
@@ -355,10 +395,22 @@ pub async fn update_member_state(
     signed_in.check_form(&fields).at(page)?;
     secretariat_only(&signed_in).at(&signed_in.page)?;
     let (code, member_state) = known_state(&state, page, &code).await?;
-    let body = json!({
+    let mut body = json!({
         "participating": field(&fields, "participating").is_some(),
         "time_zone": field(&fields, "time_zone").unwrap_or_default().trim(),
     });
+    // The working week's fields, when the form sent them.
+    if let Some(days) = field(&fields, "working_days") {
+        let days: Vec<&str> = days
+            .split([',', ' ', ';'])
+            .map(str::trim)
+            .filter(|day| !day.is_empty())
+            .collect();
+        body["working_days"] = json!(days);
+    }
+    if let Some(ends) = field(&fields, "working_day_ends") {
+        body["working_day_ends"] = json!(ends.trim());
+    }
     let result = match member_state_changes_from(&body) {
         Ok(changes) => state
             .store
@@ -384,6 +436,76 @@ pub async fn update_member_state(
             let view =
                 state_page(&state, &signed_in, code, &member_state, &query, Some(form)).await?;
             Ok((refusal.status, html(&view)).into_response())
+        }
+    }
+}
+
+/// `POST /directory/{code}/holidays`: the Secretariat uploads a state's holidays as an
+/// iCalendar file (multipart, part `calendar`), replacing those kept, as the API's PUT.
+pub async fn upload_holidays(
+    signed_in: SignedIn,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response, Failure> {
+    let page = &signed_in.page;
+    let bad_form = || Failure(page.clone(), WebError::BadRequest("calendar".into()));
+    let mut fields = Vec::new();
+    let mut file: Option<axum::body::Bytes> = None;
+    while let Some(part) = multipart.next_field().await.map_err(|_| bad_form())? {
+        let name = part.name().unwrap_or_default().to_owned();
+        if name == "calendar" {
+            file = Some(part.bytes().await.map_err(|_| bad_form())?);
+        } else {
+            fields.push((name, part.text().await.map_err(|_| bad_form())?));
+        }
+    }
+    signed_in.check_form(&fields).at(page)?;
+    secretariat_only(&signed_in).at(page)?;
+    let (code, member_state) = known_state(&state, page, &code).await?;
+    let read = match file.as_deref().map(std::str::from_utf8) {
+        Some(Ok(text)) => crate::calendar::holidays_from_ical(text).and_then(|mut holidays| {
+            holidays.sort();
+            holidays.dedup_by(|a, b| a.date == b.date);
+            if holidays.len() > crate::calendar::MAX_HOLIDAYS {
+                Err(format!(
+                    "at most {} dates, got {}",
+                    crate::calendar::MAX_HOLIDAYS,
+                    holidays.len()
+                ))
+            } else {
+                Ok(holidays)
+            }
+        }),
+        Some(Err(_)) => Err("the file is not UTF-8 text".to_owned()),
+        None => Err(page.t("state-holidays-no-file")),
+    };
+    match read {
+        Ok(holidays) => {
+            state
+                .store
+                .set_holidays(
+                    Actor::Caller(signed_in.caller()),
+                    &code,
+                    &holidays,
+                    clock::now(),
+                )
+                .await
+                .map_err(|e| match directory_refusal(page, e) {
+                    Ok(refusal) => WebError::BadRequest(refusal.message),
+                    Err(error) => error,
+                })
+                .at(page)?;
+            tracing::info!(member_state = %code, holidays = holidays.len(), "holidays uploaded from a page");
+            Ok(Redirect::to(&format!("/directory/{code}?done=holidays-saved")).into_response())
+        }
+        Err(why) => {
+            let form = state_fields(page, &member_state, &[], None);
+            let query = StateQuery::default();
+            let mut view =
+                state_page(&state, &signed_in, code, &member_state, &query, Some(form)).await?;
+            view.holidays_refused = Some(why);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&view)).into_response())
         }
     }
 }

@@ -117,6 +117,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/directory/{code}",
             get(directory::member_state).post(directory::update_member_state),
         )
+        .route(
+            "/directory/{code}/holidays",
+            // An iCalendar file, up to the server's `--import-body-limit`.
+            post(directory::upload_holidays).layer(axum::extract::DefaultBodyLimit::max(
+                state.import_body_limit.saturating_add(64 * 1024),
+            )),
+        )
         .route("/directory/pocs", post(directory::create_poc))
         .route("/directory/pocs/new", get(directory::new_poc_form))
         .route(

@@ -342,7 +342,117 @@ async fn the_pages_acknowledge_in_working_days_and_show_both_local_times(db: Tes
     assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// The Secretariat's pages: the working week in the state's form, the holidays uploaded as
+/// an iCalendar file and listed for every reader.
+async fn the_secretariat_keeps_the_calendar_on_the_state_page(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.poc_with_token("BRA", "Bruno Lima").await;
+    let duty = crate::web_directory::staff(&app, "duty@oas.example.org", "Duty Officer").await;
+    let bruno = app.web_session("bruno.lima@mfa.example.org").await;
+
+    let upload = |calendar: &str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", duty.csrf.clone())
+            .part(
+                "calendar",
+                reqwest::multipart::Part::bytes(calendar.as_bytes().to_vec())
+                    .file_name("feriados.ics")
+                    .mime_str("text/calendar")
+                    .unwrap(),
+            );
+        app.client
+            .post(format!("{}/directory/BRA/holidays", app.address))
+            .header("cookie", &duty.cookie)
+            .header("accept", "text/html")
+            .multipart(form)
+            .send()
+    };
+    let done = upload(ICS).await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(
+        done.url().as_str().ends_with("?done=holidays-saved"),
+        "{}",
+        done.url()
+    );
+    let html = done.text().await.unwrap();
+    assert!(
+        html.contains("Carnaval") && html.contains("2026-12-25"),
+        "{html}"
+    );
+    let kept = app
+        .get("/v1/member-states/BRA/holidays", &app.secretariat)
+        .await;
+    assert_eq!(dates(kept.assert_status(200)).len(), 3);
+
+    let refused = upload("BEGIN:VCALENDAR\r\nEND:VCALENDAR-ish")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"holidays-error\"")
+    );
+    assert_eq!(
+        dates(
+            app.get("/v1/member-states/BRA/holidays", &app.secretariat)
+                .await
+                .assert_status(200)
+        )
+        .len(),
+        3,
+        "nothing changed"
+    );
+
+    // A POC reads the calendar but has no form.
+    let page = app.page("/directory/BRA", Some(&bruno.cookie)).await;
+    page.assert_holds(&["Carnaval", "id=\"working-week\""]);
+    assert!(!page.html.contains("id=\"holidays-calendar\""));
+
+    // The working week through the state's form.
+    let saved = app
+        .submit(
+            &duty,
+            "/directory/BRA",
+            &[
+                ("participating", "on"),
+                ("time_zone", "America/Sao_Paulo"),
+                ("working_days", "mon, tue, wed, thu"),
+                ("working_day_ends", "17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.status,
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        saved.html
+    );
+    let state = app.get("/v1/member-states/BRA", &app.secretariat).await;
+    assert_eq!(
+        state.assert_status(200)["working_days"],
+        json!(["mon", "tue", "wed", "thu"])
+    );
+    assert_eq!(state.body["working_day_ends"], "17:00");
+    let refused = app
+        .submit(
+            &duty,
+            "/directory/BRA",
+            &[
+                ("participating", "on"),
+                ("time_zone", "America/Sao_Paulo"),
+                ("working_days", "weekdays"),
+                ("working_day_ends", "17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 on_both_databases!(
+    the_secretariat_keeps_the_calendar_on_the_state_page,
     the_secretariat_keeps_each_states_working_days_and_holidays,
     an_acknowledgement_in_working_days_skips_weekends_and_holidays_in_the_responders_zone,
     the_pages_acknowledge_in_working_days_and_show_both_local_times,
