@@ -95,6 +95,19 @@ fn code_from_path(code: &str) -> Result<MemberStateCode, ApiError> {
     MemberStateCode::parse(code).map_err(|e| ApiError::invalid_parameter("code", e))
 }
 
+/// 404 for a well-formed code that names no OAS Member State.
+fn unknown_state(code: &MemberStateCode) -> ApiError {
+    ApiError::NotFound(format!("{code} is not an OAS Member State"))
+}
+
+/// A directory refusal about a state: an unknown one is the path's 404.
+fn state_refusal(error: crate::store::directory::DirectoryError) -> ApiError {
+    match error {
+        crate::store::directory::DirectoryError::UnknownMemberState(code) => unknown_state(&code),
+        other => other.into(),
+    }
+}
+
 async fn show(
     _caller: Caller,
     State(state): State<AppState>,
@@ -105,7 +118,7 @@ async fn show(
         .store
         .get_member_state(&code)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("{code} is not an OAS Member State")))?;
+        .ok_or_else(|| unknown_state(&code))?;
     Ok(Json(member_state.into()))
 }
 
@@ -157,12 +170,7 @@ async fn update(
             clock::now(),
         )
         .await
-        .map_err(|e| match e {
-            crate::store::directory::DirectoryError::UnknownMemberState(code) => {
-                ApiError::NotFound(format!("{code} is not an OAS Member State"))
-            }
-            other => other.into(),
-        })?;
+        .map_err(state_refusal)?;
     Ok(Json(updated.into()))
 }
 
@@ -183,7 +191,7 @@ async fn holidays(
         .store
         .holidays(&code)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("{code} is not an OAS Member State")))?;
+        .ok_or_else(|| unknown_state(&code))?;
     Ok(Json(HolidayList { items }))
 }
 
@@ -260,11 +268,6 @@ async fn set_holidays(
         .store
         .set_holidays(Actor::Caller(&caller), &code, &holidays, clock::now())
         .await
-        .map_err(|e| match e {
-            crate::store::directory::DirectoryError::UnknownMemberState(code) => {
-                ApiError::NotFound(format!("{code} is not an OAS Member State"))
-            }
-            other => other.into(),
-        })?;
+        .map_err(state_refusal)?;
     Ok(Json(HolidayList { items: holidays }))
 }
