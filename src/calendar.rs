@@ -9,8 +9,9 @@ use std::fmt;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
-/// The most working days an acknowledgement may count (about six months).
-pub const MAX_WORKING_DAYS: u32 = 130;
+/// The most working days an acknowledgement may count: 24 weeks of five days, within the
+/// longest timeframe (180 days) unless many holidays fall between.
+pub const MAX_WORKING_DAYS: u32 = 120;
 /// How many holidays one state may have on record.
 pub const MAX_HOLIDAYS: usize = 1000;
 /// The hour a working day closes unless the Secretariat says otherwise.
