@@ -24,6 +24,8 @@ left alone.
   both, with a past date.
 - `describe`'s `indicators_stix` is a STIX bundle whose indicator patterns must be of the
   few shapes cbm2 reads (a grammar JSON Schema cannot state): a positive case sends none.
+- A POC's `openpgp_key` must be a real, verifiable OpenPGP key able to encrypt (which the
+  fuzzer cannot make): a positive case sends `null`, which removes one.
 - schemathesis 4.32's coverage phase reads a header value that looks like a JSON string
   (`"3"`, an ETag) as JSON and sends `3`: a positive case gets its quotes back.
 """
@@ -94,6 +96,8 @@ def before_call(ctx, case, **kwargs):
     if case.operation.path.endswith("/log-contact") and isinstance(body.get("at"), str):
         body["at"] = iso(now)
     body.pop("indicators_stix", None)
+    if isinstance(body.get("openpgp_key"), str):
+        body["openpgp_key"] = None
     for field, bound in DURATION_BOUNDS.items():
         value = body.get(field)
         if isinstance(value, str):
