@@ -9,8 +9,8 @@ use pgp::crypto::sym::SymmetricKeyAlgorithm;
 use pgp::packet::Signature;
 use pgp::types::KeyDetails;
 
-/// The largest armored key taken, in bytes.
-pub const MAX_KEY_BYTES: usize = 64 * 1024;
+/// The largest armored key taken, in bytes (well within the API's 64 KiB bodies).
+pub const MAX_KEY_BYTES: usize = 32 * 1024;
 
 /// A public key fit to encrypt to.
 #[derive(Debug, Clone)]

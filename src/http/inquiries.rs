@@ -836,7 +836,7 @@ action_handler!(request_info, "request-info", RequestInfoBody, |body| {
 struct AcknowledgeBody {
     #[serde(default)]
     estimated_timeframe: Option<IsoDuration>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     estimated_working_days: Option<u32>,
     #[serde(default)]
     respond_by: Option<DateTime<Utc>>,
@@ -857,6 +857,20 @@ action_handler!(acknowledge, "acknowledge", AcknowledgeBody, |body| {
         contact_requested: body.contact_requested,
     })
 });
+
+/// A whole number, as JSON may write one (`3` or `3.0`: JSON Schema's integers both);
+/// `null` is none.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(number) = Option::<f64>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if number.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&number) {
+        return Err(serde::de::Error::custom(format!(
+            "must be a whole number of days, got {number}"
+        )));
+    }
+    Ok(Some(number as u32))
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

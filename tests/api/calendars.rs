@@ -245,8 +245,9 @@ async fn an_acknowledgement_in_working_days_skips_weekends_and_holidays_in_the_r
                 .assert_problem(422, Some(field));
         }
         let before = Utc::now();
+        // 3.0 is the integer 3 to JSON Schema, and taken as such.
         let acknowledged = app
-            .post(&path, token, json!({"estimated_working_days": 3}))
+            .post(&path, token, json!({"estimated_working_days": 3.0}))
             .await;
         let after = Utc::now();
         let view = acknowledged.assert_status(200);
