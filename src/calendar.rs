@@ -118,6 +118,24 @@ pub struct Holiday {
     pub name: String,
 }
 
+/// `holidays` as a state keeps them: by date, each date once, at most [`MAX_HOLIDAYS`].
+pub fn holiday_set(mut holidays: Vec<Holiday>) -> Result<Vec<Holiday>, String> {
+    holidays.sort();
+    if let Some(pair) = holidays
+        .windows(2)
+        .find(|pair| pair[0].date == pair[1].date)
+    {
+        return Err(format!("{} is given twice", pair[0].date));
+    }
+    if holidays.len() > MAX_HOLIDAYS {
+        return Err(format!(
+            "at most {MAX_HOLIDAYS} dates, got {}",
+            holidays.len()
+        ));
+    }
+    Ok(holidays)
+}
+
 /// A state's working time: its zone, week, closing hour and holidays.
 #[derive(Debug, Clone)]
 pub struct WorkingCalendar {

@@ -55,15 +55,18 @@ pub struct Settings {
     pub attachments: crate::http::attachments::AttachmentSettings,
 }
 
+/// `path` with `suffix` appended to its file name: `cbm2.db` → `cbm2.db.lock`.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// Where the instance's signing key is kept unless told: beside a SQLite database file
 /// (`cbm2.db.signing-key`), else `cbm2-signing.key` in the working directory.
 pub fn default_signing_key(database_url: &str) -> PathBuf {
     match open::sqlite_file(database_url) {
-        Some(path) => {
-            let mut name = path.into_os_string();
-            name.push(".signing-key");
-            PathBuf::from(name)
-        }
+        Some(path) => beside(&path, ".signing-key"),
         None => PathBuf::from("cbm2-signing.key"),
     }
 }
@@ -193,9 +196,7 @@ fn lock_database(database: &Path) -> Result<File, StartupError> {
     // The same file reached by another path (relative, through a symbolic link) takes the
     // same lock.
     let database = std::fs::canonicalize(database).unwrap_or_else(|_| database.to_owned());
-    let mut name = database.clone().into_os_string();
-    name.push(".lock");
-    let lock_path = PathBuf::from(name);
+    let lock_path = beside(&database, ".lock");
     let lock_error = |source| StartupError::Lock {
         path: database.clone(),
         source,

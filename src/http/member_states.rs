@@ -10,7 +10,7 @@ use super::extract::{ApiJson, ApiPath, Secretariat};
 use super::pocs::present;
 use super::problem::ApiError;
 use super::{AppState, Routes};
-use crate::calendar::{DayEnds, Holiday, MAX_HOLIDAYS, WorkingWeek};
+use crate::calendar::{DayEnds, Holiday, WorkingWeek};
 use crate::clock;
 use crate::domain::{Caller, MemberStateCode, TimeZone};
 use crate::store::directory::{Actor, MemberState, MemberStateChanges};
@@ -210,7 +210,7 @@ struct HolidayEntry {
 }
 
 /// Replaces a state's holidays (Secretariat): JSON (`application/json`, as above) or an
-/// iCalendar file (`text/calendar`), at most [`MAX_HOLIDAYS`] dates, each once. Answers
+/// iCalendar file (`text/calendar`), at most [`crate::calendar::MAX_HOLIDAYS`] dates, each once. Answers
 /// the list as kept.
 async fn set_holidays(
     Secretariat(caller): Secretariat,
@@ -231,7 +231,7 @@ async fn set_holidays(
             _ => None,
         });
     let body = super::pocs_import::read_body(request, state.import_body_limit).await?;
-    let mut holidays = match calendar {
+    let holidays = match calendar {
         Some(true) => {
             let text = std::str::from_utf8(&body)
                 .map_err(|_| ApiError::MalformedBody("the iCalendar file is not UTF-8".into()))?;
@@ -248,22 +248,8 @@ async fn set_holidays(
             .collect(),
         None => return Err(ApiError::UnsupportedHolidaysType),
     };
-    holidays.sort();
-    if let Some(pair) = holidays
-        .windows(2)
-        .find(|pair| pair[0].date == pair[1].date)
-    {
-        return Err(ApiError::invalid_field(
-            "holidays",
-            format!("{} is given twice", pair[0].date),
-        ));
-    }
-    if holidays.len() > MAX_HOLIDAYS {
-        return Err(ApiError::invalid_field(
-            "holidays",
-            format!("at most {MAX_HOLIDAYS} dates, got {}", holidays.len()),
-        ));
-    }
+    let holidays = crate::calendar::holiday_set(holidays)
+        .map_err(|detail| ApiError::invalid_field("holidays", detail))?;
     state
         .store
         .set_holidays(Actor::Caller(&caller), &code, &holidays, clock::now())

@@ -464,18 +464,11 @@ pub async fn upload_holidays(
     secretariat_only(&signed_in).at(page)?;
     let (code, member_state) = known_state(&state, page, &code).await?;
     let read = match file.as_deref().map(std::str::from_utf8) {
+        // A day two events cover is kept once: a page takes a calendar as published.
         Some(Ok(text)) => crate::calendar::holidays_from_ical(text).and_then(|mut holidays| {
             holidays.sort();
             holidays.dedup_by(|a, b| a.date == b.date);
-            if holidays.len() > crate::calendar::MAX_HOLIDAYS {
-                Err(format!(
-                    "at most {} dates, got {}",
-                    crate::calendar::MAX_HOLIDAYS,
-                    holidays.len()
-                ))
-            } else {
-                Ok(holidays)
-            }
+            crate::calendar::holiday_set(holidays)
         }),
         Some(Err(_)) => Err("the file is not UTF-8 text".to_owned()),
         None => Err(page.t("state-holidays-no-file")),
