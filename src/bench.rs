@@ -391,13 +391,13 @@ async fn send_expecting(request: reqwest::RequestBuilder, expected: Answer) -> a
 
 /// What the figures run on: two policy POCs of two states, a token for the requester, and
 /// one sent inquiry per writer (so concurrent commands never wait on one inquiry's lock).
-struct Fixture {
+pub(crate) struct Fixture {
     caller: Caller,
-    token: String,
-    inquiries: Arc<Vec<Uuid>>,
+    pub(crate) token: String,
+    pub(crate) inquiries: Arc<Vec<Uuid>>,
 }
 
-async fn fixture(store: &Store, count: usize) -> anyhow::Result<Fixture> {
+pub(crate) async fn fixture(store: &Store, count: usize) -> anyhow::Result<Fixture> {
     let now = clock::now();
     let states = store.list_member_states().await?;
     anyhow::ensure!(

@@ -304,6 +304,11 @@ pub struct ServeArgs {
     /// 1 commits each alone).
     #[arg(long, env = "CBM2_WRITE_BATCH", default_value_t = crate::store::writer::DEFAULT_MAX_BATCH, value_parser = parse_write_batch)]
     pub write_batch: usize,
+    /// The inquiries kept decoded for reads of one inquiry, in bytes of their stored text
+    /// (0 to 1 GiB; 0 keeps none). Never stale: a read compares the stored text with the
+    /// one it decoded.
+    #[arg(long, env = "CBM2_INQUIRY_CACHE", default_value_t = crate::store::decoded::DEFAULT_BUDGET_BYTES as u64, value_parser = clap::value_parser!(u64).range(0..=1_073_741_824))]
+    pub inquiry_cache: u64,
     /// The base of the links in notifications (default: http://BIND).
     #[arg(long, env = "CBM2_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
@@ -744,6 +749,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
                 write_batch: args.write_batch,
+                inquiry_cache: args.inquiry_cache as usize,
                 delivery,
                 max_webhooks_per_owner: args.max_webhooks_per_owner,
                 shutdown_grace: args.shutdown_grace,

@@ -35,6 +35,8 @@ pub struct Settings {
     pub reminder_share: f64,
     /// How many inquiry commands one transaction may hold (group commit).
     pub write_batch: usize,
+    /// How many bytes of stored inquiry text reads keep decoded (0: none).
+    pub inquiry_cache: usize,
     /// How notifications are delivered.
     pub delivery: DeliverySettings,
     /// How many active webhooks one owner may have.
@@ -89,6 +91,7 @@ impl Settings {
             sweep_interval: Duration::from_secs(30),
             reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
             write_batch: crate::store::writer::DEFAULT_MAX_BATCH,
+            inquiry_cache: crate::store::decoded::DEFAULT_BUDGET_BYTES,
             max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             http: HttpLimits::default(),
@@ -244,7 +247,8 @@ impl Application {
         let store = Store::open(&settings.database_url, options)
             .await?
             .with_reminder_share(settings.reminder_share)
-            .with_write_batch(settings.write_batch);
+            .with_write_batch(settings.write_batch)
+            .with_inquiry_cache(settings.inquiry_cache);
         let database_lock = match open::sqlite_file(&settings.database_url) {
             Some(path) => match lock_database(&path) {
                 Ok(lock) => Some(lock),

@@ -233,7 +233,7 @@ impl FromRequestParts<AppState> for Caller {
 /// [`ApiPath`] then says why). Whether the caller may see it is the handler's to check.
 pub struct CallerAndInquiry {
     pub caller: Caller,
-    pub inquiry: Option<Inquiry>,
+    pub inquiry: Option<std::sync::Arc<Inquiry>>,
 }
 
 impl FromRequestParts<AppState> for CallerAndInquiry {
@@ -258,7 +258,7 @@ async fn admit(
     parts: &Parts,
     state: &AppState,
     inquiry_id: Option<Uuid>,
-) -> Result<(Caller, Option<Inquiry>), ApiError> {
+) -> Result<(Caller, Option<std::sync::Arc<Inquiry>>), ApiError> {
     let limiter = state.rate_limiter.as_deref();
     let (caller, inquiry) = match authenticate(parts, state, inquiry_id).await {
         Ok(found) => found,
@@ -293,7 +293,7 @@ async fn authenticate(
     parts: &Parts,
     state: &AppState,
     inquiry_id: Option<Uuid>,
-) -> Result<(Caller, Option<Inquiry>), ApiError> {
+) -> Result<(Caller, Option<std::sync::Arc<Inquiry>>), ApiError> {
     let header_value = parts
         .headers
         .get(header::AUTHORIZATION)

@@ -417,13 +417,14 @@ async fn visible(
 
 /// The inquiry `id`, if there is one and the caller may see it, with the caller's part in
 /// it; 404 otherwise (a third state learns nothing of it, not even that it exists).
-fn seen_by(
+/// (`inquiry` as read alone, or shared: [`crate::store::decoded`].)
+fn seen_by<I: std::borrow::Borrow<Inquiry>>(
     caller: &Caller,
-    inquiry: Option<Inquiry>,
+    inquiry: Option<I>,
     id: Uuid,
-) -> Result<(Inquiry, Party), ApiError> {
+) -> Result<(I, Party), ApiError> {
     let inquiry = inquiry.ok_or_else(|| not_found(id))?;
-    let party = party_of(&caller.principal, &inquiry).ok_or_else(|| not_found(id))?;
+    let party = party_of(&caller.principal, inquiry.borrow()).ok_or_else(|| not_found(id))?;
     Ok((inquiry, party))
 }
 

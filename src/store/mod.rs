@@ -22,12 +22,14 @@ pub mod ceiling;
 pub mod chain;
 pub mod checks;
 pub mod deadlines;
+pub mod decoded;
 pub mod deliveries;
 pub mod directory;
 pub mod directory_import;
 pub mod inquiries;
 pub mod monitoring;
 pub mod open;
+mod sqlite_reads;
 pub mod tokens;
 pub mod webhooks;
 pub mod writer;
@@ -87,6 +89,11 @@ pub struct Store {
     reminder_share: f64,
     /// Each member state's time zone, as last read ([`Store::zones`]).
     zones: Arc<std::sync::Mutex<Option<(std::time::Instant, StateZones)>>>,
+    /// On a SQLite file, connections for the read every request makes, read on its own
+    /// thread ([`sqlite_reads`]).
+    sqlite_reads: Option<Arc<sqlite_reads::SqliteReads>>,
+    /// The inquiries last read, decoded ([`decoded`]).
+    decoded: Arc<decoded::DecodedInquiries>,
 }
 
 /// Each member state's time zone, by code: in which a deadline is shown to each state.
@@ -240,9 +247,11 @@ impl Store {
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.create_if_missing(false).read_only(true))
+            .connect_with(options.clone().create_if_missing(false).read_only(true))
             .await?;
-        Ok(Self::sqlite(readers, writer))
+        let mut store = Self::sqlite(readers, writer);
+        store.sqlite_reads = sqlite_reads::SqliteReads::open(options.get_filename()).map(Arc::new);
+        Ok(store)
     }
 
     /// A store on SQLite pools: `readers` for reads, `writer` (one connection) for writes.
@@ -259,6 +268,10 @@ impl Store {
             },
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
+            sqlite_reads: None,
+            decoded: Arc::new(decoded::DecodedInquiries::new(
+                decoded::DEFAULT_BUDGET_BYTES,
+            )),
         }
     }
 
@@ -283,6 +296,10 @@ impl Store {
             pool: Pool::Postgres(pool),
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
+            sqlite_reads: None,
+            decoded: Arc::new(decoded::DecodedInquiries::new(
+                decoded::DEFAULT_BUDGET_BYTES,
+            )),
         })
     }
 
@@ -344,6 +361,13 @@ impl Store {
             Writes::Sqlite { commands, .. } => commands.set_max_batch(max),
             Writes::Postgres { commands } => commands.set_max_batch(max),
         }
+        self
+    }
+
+    /// Sets how many bytes of stored inquiry text the decoded inquiries kept for reads may
+    /// total (0: none is kept).
+    pub fn with_inquiry_cache(mut self, bytes: usize) -> Self {
+        self.decoded = Arc::new(decoded::DecodedInquiries::new(bytes));
         self
     }
 

@@ -1,5 +1,7 @@
 //! Bearer tokens: created shown-once, stored as a SHA-256 hash, revocable.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -8,7 +10,6 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::directory::{Actor, DirectoryError, record_directory_event};
-use super::inquiries::decode_inquiry;
 use super::{BeginWrite, Store, StoreError, dispatch};
 use crate::domain::{Caller, Label, MemberStateCode, PocId, PocRole, Principal};
 use crate::protocol::Inquiry;
@@ -48,16 +49,28 @@ pub struct IssuedToken {
 
 /// What authentication reads about a token.
 #[derive(sqlx::FromRow)]
-struct TokenOwnerRow {
-    id: Uuid,
-    poc_id: Option<Uuid>,
-    member_state: Option<String>,
-    poc_active: Option<bool>,
-    poc_role: Option<String>,
-    participating: Option<bool>,
-    last_used_at: Option<DateTime<Utc>>,
-    inquiry_state: Option<String>,
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct TokenOwnerRow {
+    pub(super) id: Uuid,
+    pub(super) poc_id: Option<Uuid>,
+    pub(super) member_state: Option<String>,
+    pub(super) poc_active: Option<bool>,
+    pub(super) poc_role: Option<String>,
+    pub(super) participating: Option<bool>,
+    pub(super) last_used_at: Option<DateTime<Utc>>,
+    pub(super) inquiry_state: Option<String>,
 }
+
+/// What authentication reads, in one query: the token by the hash of its secret (unless
+/// revoked), its POC and the POC's state, and the stored state of the inquiry `$2` (of any
+/// owner: the caller checks who may see it), in [`TokenOwnerRow`]'s order.
+pub(super) const TOKEN_OWNER_QUERY: &str =
+    "SELECT t.id, t.poc_id, p.member_state, p.active AS poc_active, p.role AS poc_role,
+            m.participating, t.last_used_at,
+            (SELECT i.state FROM inquiries i WHERE i.id = $2) AS inquiry_state
+       FROM tokens t LEFT JOIN pocs p ON p.id = t.poc_id
+            LEFT JOIN member_states m ON m.code = p.member_state
+      WHERE t.token_hash = $1 AND t.revoked_at IS NULL";
 
 /// 256 random bits from the operating system, URL-safe base64, with the cbm2 prefix.
 fn generate_secret() -> Result<String, getrandom::Error> {
@@ -190,30 +203,46 @@ impl Store {
             .map(|(caller, _)| caller))
     }
 
+    /// [`TOKEN_OWNER_QUERY`] on the SQLite file directly, without sqlx's thread
+    /// ([`super::sqlite_reads`]): `None` on PostgreSQL, or if that read failed (the caller
+    /// then reads through the pool, which waits and reports as every read does).
+    fn read_token_owner_directly(
+        &self,
+        token_hash: &str,
+        inquiry_id: Option<Uuid>,
+    ) -> Option<Option<TokenOwnerRow>> {
+        let reads = self.sqlite_reads.as_deref()?;
+        match reads.token_owner(token_hash, inquiry_id) {
+            Ok(row) => Some(row),
+            Err(error) => {
+                tracing::debug!(%error, "the direct read of a token failed: reading it through the pool");
+                None
+            }
+        }
+    }
+
     /// [`Store::authenticate`], and the inquiry `inquiry_id` (whoever it belongs to: the
     /// caller checks visibility) read in the same query: a read of one inquiry costs one
-    /// round trip, not two. The inquiry is `None` if there is none of that id.
+    /// round trip, not two. The inquiry is `None` if there is none of that id; its
+    /// decoding is shared with other reads of the same stored text ([`super::decoded`]).
     pub async fn authenticate_with(
         &self,
         secret: &str,
         now: DateTime<Utc>,
         inquiry_id: Option<Uuid>,
-    ) -> Result<Option<(Caller, Option<Inquiry>)>, StoreError> {
+    ) -> Result<Option<(Caller, Option<Arc<Inquiry>>)>, StoreError> {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let row: Option<TokenOwnerRow> = dispatch!(self, pool => sqlx::query_as(
-            "SELECT t.id, t.poc_id, p.member_state, p.active AS poc_active, p.role AS poc_role,
-                    m.participating, t.last_used_at,
-                    (SELECT i.state FROM inquiries i WHERE i.id = $2) AS inquiry_state
-               FROM tokens t LEFT JOIN pocs p ON p.id = t.poc_id
-                    LEFT JOIN member_states m ON m.code = p.member_state
-              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-        )
-        .bind(hash_secret(secret))
-        .bind(inquiry_id)
-        .fetch_optional(pool)
-        .await?);
+        let token_hash = hash_secret(secret);
+        let row = match self.read_token_owner_directly(&token_hash, inquiry_id) {
+            Some(row) => row,
+            None => dispatch!(self, pool => sqlx::query_as(TOKEN_OWNER_QUERY)
+                .bind(&token_hash)
+                .bind(inquiry_id)
+                .fetch_optional(pool)
+                .await?),
+        };
         let Some(row) = row else { return Ok(None) };
         let principal = match (row.poc_id, row.member_state, row.poc_active, row.poc_role) {
             (None, _, _, _) => Principal::Secretariat,
@@ -228,11 +257,10 @@ impl Store {
             },
             _ => return Ok(None),
         };
-        let inquiry = row
-            .inquiry_state
-            .as_deref()
-            .map(decode_inquiry)
-            .transpose()?;
+        let inquiry = match (inquiry_id, row.inquiry_state.as_deref()) {
+            (Some(id), Some(text)) => Some(self.decoded.decode(id, text)?),
+            _ => None,
+        };
         if row
             .last_used_at
             .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
