@@ -70,20 +70,24 @@ impl Store {
         Ok(())
     }
 
-    /// The durability settings a connection of the pool reports, as they would be written
-    /// in the database's own configuration: `journal_mode=wal synchronous=2` (2 is FULL)
-    /// on SQLite, `synchronous_commit=on fsync=on` on PostgreSQL.
+    /// The settings the connection commands are written on reports, as they would be
+    /// written in the database's own configuration: `journal_mode=wal synchronous=2
+    /// temp_store=2` (FULL; savepoints' journals in memory) on SQLite,
+    /// `synchronous_commit=on fsync=on` on PostgreSQL.
     pub async fn durability_settings(&self) -> Result<String, StoreError> {
         Ok(match &self.pool {
             Pool::Sqlite(pool) => {
-                let mut connection = pool.acquire().await?;
+                let mut connection = self.writes(pool).acquire().await?;
                 let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
                     .fetch_one(&mut *connection)
                     .await?;
                 let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
                     .fetch_one(&mut *connection)
                     .await?;
-                format!("journal_mode={journal} synchronous={synchronous}")
+                let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+                    .fetch_one(&mut *connection)
+                    .await?;
+                format!("journal_mode={journal} synchronous={synchronous} temp_store={temp_store}")
             }
             Pool::Postgres(pool) => {
                 let mut connection = pool.acquire().await?;

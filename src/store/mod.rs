@@ -239,10 +239,14 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A command's savepoint keeps the pages it changes in a sub-journal, to roll back
+        // to: in memory on the writer, not in a temporary file written, closed and deleted
+        // around every command. It is not needed for a crash (the WAL is), and it holds
+        // only the pages of the transaction at hand.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("temp_store", "memory"))
             .await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
