@@ -656,10 +656,12 @@ async fn http_figures(
             ),
             Arc::new(fixture.token.clone()),
         );
+        // Each with an Idempotency-Key of its own, as the pages and a careful client send.
         let operation: Operation = Arc::new(move |worker| {
             let request = clients[worker]
                 .post(&urls[worker % urls.len()])
                 .bearer_auth(token.as_str())
+                .header("Idempotency-Key", Uuid::new_v4().to_string())
                 .json(&serde_json::json!({ "text": MESSAGE }));
             Box::pin(send(request))
         });

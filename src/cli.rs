@@ -201,10 +201,11 @@ none asserted:
       Store::execute, at 1 and at --writers concurrent commands, each on its own inquiry:
       the engine without HTTP.
   transitions over HTTP
-      The same through POST /v1/inquiries/{id}/message, against the real server
-      (Application::build: cbm2 serve's defaults, rate limits off, its sweeper and delivery
-      worker running) on 127.0.0.1:0, from a reqwest client per worker on a keep-alive
-      connection, in the same process.
+      The same through POST /v1/inquiries/{id}/message, each request with an
+      Idempotency-Key of its own, against the real server (Application::build: cbm2
+      serve's defaults, rate limits off, its sweeper and delivery worker running) on
+      127.0.0.1:0, from a reqwest client per worker on a keep-alive connection, in the same
+      process.
   GET /v1/inquiries/{id} over HTTP, the same without a token, bare axum handler
       Reads at --readers connections (the token and the inquiry in one query); the same
       requests without a token, refused with 401 before any query (the server's own stack:

@@ -413,11 +413,21 @@ enum OneQuery {
     With,
 }
 
+/// A command's answer, kept under its idempotency key (`idempotency_keys`) in the same
+/// round trip as its event's writes: a retry with the key gets it back.
+struct KeptAnswer {
+    principal: String,
+    key: String,
+    request_hash: String,
+    body: String,
+}
+
 /// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
-/// projection and outbox, inside `$tx`. `$insert` says whether the row is new. The audit
+/// projection and outbox, inside `$tx`, with `$kept` (a command's answer under its
+/// idempotency key) in the same query. `$insert` says whether the row is new. The audit
 /// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr, $pocs:expr) => {{
+    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr, $pocs:expr, $kept:expr) => {{
         let pocs_read: Option<PocsRead> = $pocs;
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
@@ -560,6 +570,26 @@ macro_rules! record {
                         .bind(poc_id)
                         .bind(addressed_as)
                         .bind(data)
+                        .bind(at)
+                }),
+            );
+        }
+        // The answer kept under the command's idempotency key, in the same round trip.
+        let kept: Option<KeptAnswer> = $kept;
+        if let Some(kept) = kept {
+            writes.push(
+                "INSERT INTO idempotency_keys
+                     (principal, key, request_hash, response_body, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (principal, key) DO UPDATE
+                    SET request_hash = excluded.request_hash,
+                        response_body = excluded.response_body,
+                        created_at = excluded.created_at",
+                Box::new(move |q| {
+                    q.bind(kept.principal)
+                        .bind(kept.key)
+                        .bind(kept.request_hash)
+                        .bind(kept.body)
                         .bind(at)
                 }),
             );
@@ -741,7 +771,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(&caller), Role::Requester);
-            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, true, reminder_share, None);
+            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, true, reminder_share, None, None);
             Ok((created, event.type_name()))
             })).await
         })?;
@@ -781,25 +811,33 @@ impl Store {
             self.commands(&pool).submit(move |batch| Box::pin(async move {
             let Batch { connection: tx, tip, savepoint } = batch;
             let caller = caller.as_ref();
-            // The inquiry and its states' policy POCs of the day, in one round trip: one
-            // row a POC (at least one, the inquiry's), each with the inquiry's state.
+            // The inquiry, its states' policy POCs of the day and the caller's earlier use
+            // of its idempotency key (an expired one is as good as gone: the insert below
+            // replaces its row), in one round trip: one row a POC (at least one, the
+            // inquiry's), each with the inquiry's state and the key's row.
             let lock_sql = format!(
-                "SELECT i.state, p.id, p.member_state FROM inquiries i
+                "SELECT i.state, p.id, p.member_state, k.request_hash, k.response_body
+                   FROM inquiries i
                    LEFT JOIN pocs p ON p.member_state IN (i.requesting_state, i.responding_state)
                         AND p.role = 'policy' AND p.active
+                   LEFT JOIN idempotency_keys k ON k.principal = $2 AND k.key = $3
+                        AND k.created_at > $4
                   WHERE i.id = $1 ORDER BY p.name, p.id{}",
                 if pool.lock_suffix().is_empty() { "" } else { " FOR UPDATE OF i" }
             );
-            let mut rows: Vec<(String, Option<Uuid>, Option<String>)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(lock_sql))
-                    .bind(inquiry_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
+            type LockedRow = (String, Option<Uuid>, Option<String>, Option<String>, Option<String>);
+            let mut rows: Vec<LockedRow> = sqlx::query_as(sqlx::AssertSqlSafe(lock_sql))
+                .bind(inquiry_id)
+                .bind(&principal)
+                .bind(idempotency.as_ref().map(|key| key.key.as_str()))
+                .bind(now - IDEMPOTENCY_KEY_LIFETIME)
+                .fetch_all(&mut *tx)
+                .await?;
             let pocs: Vec<(Uuid, String)> = rows
                 .iter_mut()
-                .filter_map(|(_, id, state)| Some((id.take()?, state.take()?)))
+                .filter_map(|(_, id, state, _, _)| Some((id.take()?, state.take()?)))
                 .collect();
-            let Some((state, _, _)) = rows.into_iter().next() else {
+            let Some((state, _, _, request_hash, response_body)) = rows.into_iter().next() else {
                 return Err(CommandError::NotFound(inquiry_id));
             };
             let current = decode_inquiry(&state)?;
@@ -816,23 +854,13 @@ impl Store {
                 return Err(CommandError::NotFound(inquiry_id));
             };
             let role = party.role;
-            if let Some(key) = &idempotency {
-                // An expired key is as good as gone: the insert below replaces its row.
-                let earlier: Option<(String, String)> = sqlx::query_as(
-                    "SELECT request_hash, response_body FROM idempotency_keys
-                      WHERE principal = $1 AND key = $2 AND created_at > $3",
-                )
-                .bind(&principal)
-                .bind(&key.key)
-                .bind(now - IDEMPOTENCY_KEY_LIFETIME)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((request_hash, body)) = earlier {
-                    if request_hash != key.request_hash {
-                        return Err(CommandError::IdempotencyKeyReused);
-                    }
-                    return Ok((Executed::Replayed { body }, None));
+            if let (Some(key), Some(request_hash), Some(body)) =
+                (&idempotency, request_hash, response_body)
+            {
+                if request_hash != key.request_hash {
+                    return Err(CommandError::IdempotencyKeyReused);
                 }
+                return Ok((Executed::Replayed { body }, None));
             }
             if let Some(expected) = if_match
                 && expected != current.version
@@ -974,7 +1002,13 @@ impl Store {
             let next = apply(Some(&current), current.id, current.version + 1, &event, now)
                 .map_err(|e| corrupt("apply", e))?;
             let actor = actor_of(caller, role);
-            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, false, reminder_share, Some(pocs_read));
+            let kept = idempotency.as_ref().map(|key| KeptAnswer {
+                principal: principal.clone(),
+                key: key.key.clone(),
+                request_hash: key.request_hash.clone(),
+                body: render(&next, party),
+            });
+            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, false, reminder_share, Some(pocs_read), kept);
             if let Some((id, sha256, size, content)) = attachment {
                 let open = savepoint.sql();
                 if !open.is_empty() {
@@ -989,28 +1023,6 @@ impl Store {
                 .bind(sha256)
                 .bind(size)
                 .bind(content)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            if let Some(key) = &idempotency {
-                let open = savepoint.sql();
-                if !open.is_empty() {
-                    sqlx::raw_sql(open).execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO idempotency_keys
-                         (principal, key, request_hash, response_body, created_at)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (principal, key) DO UPDATE
-                        SET request_hash = excluded.request_hash,
-                            response_body = excluded.response_body,
-                            created_at = excluded.created_at",
-                )
-                .bind(&principal)
-                .bind(&key.key)
-                .bind(&key.request_hash)
-                .bind(render(&next, party))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
