@@ -417,7 +417,8 @@ async fn visible(
 
 /// The inquiry `id`, if there is one and the caller may see it, with the caller's part in
 /// it; 404 otherwise (a third state learns nothing of it, not even that it exists).
-/// (`inquiry` as read alone, or shared: [`crate::store::decoded`].)
+/// `inquiry` is owned when read alone, shared when read with the caller's token
+/// ([`crate::store::decoded`]).
 fn seen_by<I: std::borrow::Borrow<Inquiry>>(
     caller: &Caller,
     inquiry: Option<I>,

@@ -28,6 +28,13 @@ pub(super) struct DecodedInquiries {
     kept: Mutex<Kept>,
 }
 
+impl Default for DecodedInquiries {
+    /// A cache of the default budget.
+    fn default() -> Self {
+        Self::new(DEFAULT_BUDGET_BYTES)
+    }
+}
+
 #[derive(Debug)]
 struct Kept {
     entries: LruCache<Uuid, (Box<str>, Arc<Inquiry>)>,
@@ -99,11 +106,7 @@ mod tests {
 
     /// The id and stored text of an inquiry (the bench fixture's, sent).
     async fn stored() -> (Uuid, String, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("decoded.db").display());
-        let store = super::super::Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let fixture = crate::bench::fixture(&store, 1).await.unwrap();
+        let (store, fixture, dir) = super::super::store_with_fixture().await;
         let id = fixture.inquiries[0];
         let text: String = super::super::dispatch!(store, pool => sqlx::query_scalar(
             "SELECT state FROM inquiries WHERE id = $1")

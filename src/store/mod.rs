@@ -273,9 +273,7 @@ impl Store {
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
             sqlite_reads: None,
-            decoded: Arc::new(decoded::DecodedInquiries::new(
-                decoded::DEFAULT_BUDGET_BYTES,
-            )),
+            decoded: Default::default(),
         }
     }
 
@@ -301,9 +299,7 @@ impl Store {
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
             sqlite_reads: None,
-            decoded: Arc::new(decoded::DecodedInquiries::new(
-                decoded::DEFAULT_BUDGET_BYTES,
-            )),
+            decoded: Default::default(),
         })
     }
 
@@ -444,4 +440,16 @@ impl Store {
             pool.close().await;
         }
     }
+}
+
+/// A migrated store on a new SQLite file, with the bench's fixture (two POCs, a token of
+/// the first, one sent inquiry), for the store's own tests.
+#[cfg(test)]
+pub(crate) async fn store_with_fixture() -> (Store, crate::bench::Fixture, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let fixture = crate::bench::fixture(&store, 1).await.unwrap();
+    (store, fixture, dir)
 }

@@ -150,22 +150,11 @@ fn time_of(text: &str) -> Result<DateTime<Utc>, rusqlite::types::FromSqlError> {
 mod tests {
     use super::*;
     use crate::store::tokens::{TOKEN_OWNER_QUERY, hash_secret};
-    use crate::store::{Store, dispatch};
-
-    /// A migrated store on a new SQLite file, with two POCs, a token of the first and one
-    /// inquiry of its state (the bench's fixture).
-    async fn store() -> (Store, crate::bench::Fixture, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("reads.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let fixture = crate::bench::fixture(&store, 1).await.unwrap();
-        (store, fixture, dir)
-    }
+    use crate::store::{dispatch, store_with_fixture};
 
     #[tokio::test]
     async fn reads_a_token_and_an_inquiry_as_the_pool_reads_them() {
-        let (store, fixture, _dir) = store().await;
+        let (store, fixture, _dir) = store_with_fixture().await;
         let reads = store
             .sqlite_reads
             .as_deref()
@@ -209,7 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_direct_read_that_fails_is_read_through_the_pool() {
-        let (mut store, fixture, dir) = store().await;
+        let (mut store, fixture, dir) = store_with_fixture().await;
         let missing = SqliteReads {
             path: dir.path().join("missing.db"),
             idle: Mutex::new(Vec::new()),
