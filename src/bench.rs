@@ -1,7 +1,7 @@
 //! `cbm2 bench`: measures the engine against its own database, in one run and one table.
 //!
 //! On a throwaway database it times, in this process: the raw commit ceiling of the database
-//! (an UPDATE+INSERT transaction on the store's pool, see [`crate::store::ceiling`]); the
+//! (an UPDATE+INSERT transaction on a connection of its own, see [`crate::store::ceiling`]); the
 //! engine's transitions (`message`, which leaves the status as it is) through
 //! [`Store::execute`] and through HTTP, against the real server built by
 //! [`Application::build`] on 127.0.0.1:0 with an in-process reqwest client on keep-alive
@@ -554,7 +554,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     ));
     if let Some(&(concurrency, load)) = ceilings.get(1) {
         rows.push(Row::load(
-            "raw commits (UPDATE+INSERT) on the store's pool",
+            "raw commits (UPDATE+INSERT), a connection each",
             concurrency,
             load,
             against_ceiling(load, ceiling),
@@ -732,12 +732,17 @@ async fn ceiling_figures(
         .await?;
     let mut ceilings = Vec::new();
     for &concurrency in levels {
-        let store = store.clone();
+        // A connection of its own for each writer, kept for the whole loop.
+        let mut connections = Vec::with_capacity(concurrency);
+        for _ in 0..concurrency {
+            connections.push(tokio::sync::Mutex::new(store.ceiling_connection().await?));
+        }
+        let connections = Arc::new(connections);
         let operation: Operation = Arc::new(move |worker| {
-            let store = store.clone();
+            let connections = connections.clone();
             Box::pin(async move {
                 let at = clock::now().to_rfc3339();
-                Ok(store.ceiling_commit(worker, &at).await?)
+                Ok(connections[worker].lock().await.commit(worker, &at).await?)
             })
         });
         ceilings.push((concurrency, load(concurrency, duration, operation).await?));

@@ -189,13 +189,15 @@ The table (Markdown, on stdout; progress on stderr), every figure measured in th
 none asserted:
 
   raw commits, 1 connection: the ceiling
-      An UPDATE and an INSERT in one transaction, in a loop, on the store's own pool (same
-      settings as every command: WAL and synchronous=FULL, BEGIN IMMEDIATE on SQLite; the
-      server's synchronous_commit on PostgreSQL, printed in the first line), on two scratch
-      tables the bench creates and drops (ordinary tables: a TEMP table is not made durable
-      the same way). What the database itself can commit.
-  raw commits on the store's pool
-      The same at --writers concurrent transactions, each on its own row.
+      An UPDATE and an INSERT in one transaction, in a loop, on one connection kept for
+      the loop, made with the settings of the store's write pool (those every command
+      gets: WAL and synchronous=FULL, BEGIN IMMEDIATE on SQLite; the server's
+      synchronous_commit on PostgreSQL, printed in the first line), on two scratch tables
+      the bench creates and drops (ordinary tables: a TEMP table is not made durable the
+      same way). What the database itself can commit.
+  raw commits, a connection each
+      The same at --writers concurrent transactions, each on its own connection and row
+      (on SQLite they take the file's one write lock in turn, through the busy timeout).
   transitions in process
       `message` commands (a transition that leaves the status as it is) through
       Store::execute, at 1 and at --writers concurrent commands, each on its own inquiry:

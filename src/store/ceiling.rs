@@ -1,18 +1,60 @@
 //! The raw commit ceiling that `cbm2 bench` measures the engine against: a transaction of
-//! one UPDATE and one INSERT, committed durably, on the store's own pool (so with the
-//! connection settings every command gets: WAL and `synchronous=FULL` on SQLite, the
-//! server's `synchronous_commit` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite).
+//! one UPDATE and one INSERT, committed durably, in a loop on one connection (as pgbench's
+//! clients and a C program do), made with the settings of the store's write pool (so with
+//! the settings every command gets: WAL and `synchronous=FULL` on SQLite, the server's
+//! `synchronous_commit` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite).
 //!
 //! The two scratch tables are ordinary tables, created and dropped by the bench in the
 //! bench database: a TEMP table would not do, since SQLite keeps it outside the WAL and
 //! PostgreSQL does not log it, so its commits would cost less than a real one.
 
-use super::{BeginWrite, Pool, Store, StoreError, dispatch};
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{ConnectOptions, Connection};
+
+use super::{Pool, Store, StoreError, dispatch};
 
 const DROP: [&str; 2] = [
     "DROP TABLE IF EXISTS bench_ceiling_counter",
     "DROP TABLE IF EXISTS bench_ceiling_log",
 ];
+
+/// A connection of its own for one writer of the ceiling, outside the store's pools.
+pub enum CeilingConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl CeilingConnection {
+    /// One durable commit: bump `writer`'s counter and log the new count.
+    pub async fn commit(&mut self, writer: usize, at: &str) -> Result<(), StoreError> {
+        macro_rules! commit {
+            ($connection:expr, $begin:expr) => {{
+                let mut tx = $connection.begin_with($begin).await?;
+                sqlx::query(
+                    "UPDATE bench_ceiling_counter SET commits = commits + 1 WHERE writer = $1",
+                )
+                .bind(writer as i64)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO bench_ceiling_log (writer, commits, at)
+                     SELECT writer, commits, $2 FROM bench_ceiling_counter WHERE writer = $1",
+                )
+                .bind(writer as i64)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }};
+        }
+        match self {
+            CeilingConnection::Sqlite(connection) => commit!(connection, "BEGIN IMMEDIATE"),
+            CeilingConnection::Postgres(connection) => commit!(connection, "BEGIN"),
+        }
+        Ok(())
+    }
+}
 
 impl Store {
     /// Creates the scratch tables, one counter row per writer (each writer updates its own
@@ -41,25 +83,17 @@ impl Store {
         Ok(())
     }
 
-    /// One durable commit: bump `writer`'s counter and log the new count.
-    pub async fn ceiling_commit(&self, writer: usize, at: &str) -> Result<(), StoreError> {
-        dispatch!(self, pool => {
-            let mut tx = self.writes(pool).begin_write().await?;
-            sqlx::query("UPDATE bench_ceiling_counter SET commits = commits + 1 WHERE writer = $1")
-                .bind(writer as i64)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO bench_ceiling_log (writer, commits, at)
-                 SELECT writer, commits, $2 FROM bench_ceiling_counter WHERE writer = $1",
-            )
-            .bind(writer as i64)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(())
+    /// A connection for one writer of the ceiling, with the settings of the store's write
+    /// pool.
+    pub async fn ceiling_connection(&self) -> Result<CeilingConnection, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => {
+                CeilingConnection::Sqlite(self.writes(pool).connect_options().connect().await?)
+            }
+            Pool::Postgres(pool) => {
+                CeilingConnection::Postgres(self.writes(pool).connect_options().connect().await?)
+            }
+        })
     }
 
     /// Drops the scratch tables (if there).

@@ -10,10 +10,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub mod accounts;
@@ -35,6 +33,35 @@ pub mod webhooks;
 pub mod writer;
 
 use writer::{BatchStart, Writer};
+
+/// How long a connection may sit unused before it is tested (one round trip) before its
+/// next use: a connection in use is known to work, an idle one may have been closed by the
+/// server (a restart, an idle timeout) and is replaced at once instead of failing a query.
+pub const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// The settings of every pool. sqlx tests each connection it lends by default, a round
+/// trip more for every query (to the server, on PostgreSQL): here only one that has been
+/// idle for [`TEST_IF_IDLE_FOR`] is tested, and closed if it fails. Waiting for a
+/// connection is bounded (10 s), so a request during an outage is answered, not hung.
+fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for < TEST_IF_IDLE_FOR {
+                    return Ok(true);
+                }
+                match sqlx::Connection::ping(connection).await {
+                    Ok(()) => Ok(true),
+                    Err(error) => {
+                        tracing::info!(%error, idle_for = ?meta.idle_for, "a pooled connection failed its test: closing it");
+                        Ok(false)
+                    }
+                }
+            })
+        })
+}
 
 /// Whether `url` names a SQLite database (`sqlite:…`).
 fn is_sqlite_url(url: &str) -> bool {
@@ -228,12 +255,15 @@ impl Store {
     }
 
     /// The pools on a SQLite file, with the settings every connection gets: one writer
-    /// (opened first: it creates the file and puts it in WAL mode) and eight readers.
+    /// (opened first: it creates the file and puts it in WAL mode) and eight readers; and
+    /// the command writer, on a connection of its own with the writer's settings.
     async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
         // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
         // commit: an accepted action (and its audit event) survives a power loss. The busy
-        // timeout covers another process writing (a CLI command beside the server): within
-        // the server, writers queue for the one write connection.
+        // timeout covers another connection writing: a CLI command beside the server, or
+        // within the server the pool's one connection for writes other than commands
+        // (the directory, accounts) beside the command writer's own. Commands queue for
+        // the writer, never for the lock.
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -243,14 +273,12 @@ impl Store {
         // to: in memory on the writer, not in a temporary file written, closed and deleted
         // around every command. It is not needed for a crash (the WAL is), and it holds
         // only the pages of the transaction at hand.
-        let writer = SqlitePoolOptions::new()
+        let writer = pool_options()
             .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone().pragma("temp_store", "memory"))
             .await?;
-        let readers = SqlitePoolOptions::new()
+        let readers = pool_options()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone().create_if_missing(false).read_only(true))
             .await?;
         let mut store = Self::sqlite(readers, writer);
@@ -267,7 +295,7 @@ impl Store {
         Self {
             pool: Pool::Sqlite(readers),
             writes: Writes::Sqlite {
-                commands: Writer::start(writer.clone(), start, writer::DEFAULT_MAX_BATCH),
+                commands: Writer::start(&writer, start, writer::DEFAULT_MAX_BATCH),
                 pool: writer,
             },
             reminder_share: DEFAULT_REMINDER_SHARE,
@@ -277,12 +305,10 @@ impl Store {
         }
     }
 
-    /// A pool on a PostgreSQL database. Waiting for a connection is bounded (10 s), so a
-    /// request during an outage is answered instead of hanging.
+    /// A pool on a PostgreSQL database, and the command writer on a connection of its own.
     async fn connect_postgres(options: PgConnectOptions) -> Result<Self, sqlx::Error> {
-        let pool = PgPoolOptions::new()
+        let pool = pool_options()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
         // Every batch locks the chain head in its BEGIN, before any inquiry row, so that
@@ -293,7 +319,7 @@ impl Store {
         };
         Ok(Self {
             writes: Writes::Postgres {
-                commands: Writer::start(pool.clone(), start, writer::DEFAULT_MAX_BATCH),
+                commands: Writer::start(&pool, start, writer::DEFAULT_MAX_BATCH),
             },
             pool: Pool::Postgres(pool),
             reminder_share: DEFAULT_REMINDER_SHARE,

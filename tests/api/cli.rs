@@ -235,7 +235,7 @@ fn assert_bench_table(stdout: &str, figures: &[&str]) {
 /// Every row of the default run (at 2 writers: each write figure has two rows).
 const BENCH_FIGURES: [&str; 8] = [
     "raw commits (UPDATE+INSERT), 1 connection: the ceiling",
-    "raw commits (UPDATE+INSERT) on the store's pool",
+    "raw commits (UPDATE+INSERT), a connection each",
     "transitions in process (Store::execute, message)",
     "transitions over HTTP (POST /v1/inquiries/{id}/message)",
     "GET /v1/inquiries/{id} over HTTP",

@@ -195,3 +195,43 @@ async fn when_postgres_drops_every_connection_under_load_writes_answer_503_and_n
         acknowledged.len()
     );
 }
+
+/// The database closes every connection of a server that is idle (a restart, a proxy's
+/// idle timeout): the server's next requests are answered as if nothing had happened. A
+/// connection is used untested while it is in use, and tested (then replaced) once it has
+/// been idle for `TEST_IF_IDLE_FOR`: the pools' and the command writer's own.
+#[tokio::test]
+async fn after_postgres_closed_an_idle_servers_connections_its_next_requests_succeed() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let app = spawn_app_with(db, |_| {}).await;
+    let (_, token) = app.poc_with_token("CHL", "Idle writer").await;
+    let client = reqwest::Client::new();
+    let create = || {
+        client
+            .post(format!("{}/v1/inquiries", app.address))
+            .bearer_auth(&token)
+            .json(&json!({}))
+    };
+    assert_eq!(create().send().await.unwrap().status(), 201);
+
+    let mut admin = PgConnection::connect(&app.db.url).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+    assert!(killed.contains(&true), "no connection was terminated");
+    // The server stays idle for longer than a connection is used untested.
+    tokio::time::sleep(cbm2::store::TEST_IF_IDLE_FOR + Duration::from_millis(300)).await;
+
+    let response = create().send().await.unwrap();
+    let status = response.status();
+    assert_eq!(status, 201, "{}", response.text().await.unwrap());
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM inquiries").await, 2);
+    app.assert_audit_intact().await;
+}
