@@ -392,7 +392,7 @@ async fn send_expecting(request: reqwest::RequestBuilder, expected: Answer) -> a
 /// What the figures run on: two policy POCs of two states, a token for the requester, and
 /// one sent inquiry per writer (so concurrent commands never wait on one inquiry's lock).
 pub(crate) struct Fixture {
-    caller: Caller,
+    pub(crate) caller: Caller,
     pub(crate) token: String,
     pub(crate) inquiries: Arc<Vec<Uuid>>,
 }
@@ -469,7 +469,7 @@ pub(crate) async fn fixture(store: &Store, count: usize) -> anyhow::Result<Fixtu
 }
 
 /// Runs one command as `caller`; a refusal fails the bench.
-async fn command(
+pub(crate) async fn command(
     store: &Store,
     caller: &Caller,
     inquiry_id: Uuid,

@@ -2,6 +2,8 @@
 //! append the event to the hash chain, update the projection, queue notifications,
 //! remember the idempotency key, commit. A refused command writes nothing.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::QueryBuilder;
@@ -306,7 +308,7 @@ type Bind<'q, DB> = Box<
 /// worker thread, to the PostgreSQL server) instead of one a statement, which is most of
 /// what a statement costs.
 struct Writes<'q, DB: sqlx::Database> {
-    statements: Vec<(&'static str, Bind<'q, DB>)>,
+    statements: Vec<(Cow<'static, str>, Bind<'q, DB>)>,
 }
 
 impl<DB: sqlx::Database> Writes<'_, DB> {
@@ -358,8 +360,8 @@ where
     DB::Arguments: sqlx::IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    fn push(&mut self, sql: &'static str, bind: Bind<'q, DB>) {
-        self.statements.push((sql, bind));
+    fn push(&mut self, sql: impl Into<Cow<'static, str>>, bind: Bind<'q, DB>) {
+        self.statements.push((sql.into(), bind));
     }
 
     /// Runs the writes, opening `savepoint` first if it is due: on SQLite in the same query.
@@ -424,10 +426,11 @@ struct KeptAnswer {
 
 /// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
 /// projection and outbox, inside `$tx`, with `$kept` (a command's answer under its
-/// idempotency key) in the same query. `$insert` says whether the row is new. The audit
-/// (`chain.rs`, `Replay::finish`) checks every column written here: keep the two in step.
+/// idempotency key) in the same query. `$stored` is the row as stored ([`StoredRow`]),
+/// `None` if it is new. The audit (`chain.rs`, `Replay::finish`) checks every column
+/// written here: keep the two in step.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $insert:expr, $share:expr, $pocs:expr, $kept:expr) => {{
+    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $stored:expr, $share:expr, $pocs:expr, $kept:expr) => {{
         let pocs_read: Option<PocsRead> = $pocs;
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
@@ -480,42 +483,89 @@ macro_rules! record {
         }
         let at: DateTime<Utc> = $at;
         let mut writes = Writes::new(&$pool);
-        let row_sql = if $insert {
-            "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
-                 responding_state, exercise, related_inquiry_id, time_sensitivity, due_at, sent_at,
-                 created_at, updated_at, protocol_version, state, next_sweep_at, acknowledged_at,
-                 responded_at, id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18)"
-        } else {
-            "UPDATE inquiries SET status = $1, version = $2, requesting_state = $3,
-                 requester_poc_id = $4, responding_state = $5, exercise = $6,
-                 related_inquiry_id = $7, time_sensitivity = $8, due_at = $9, sent_at = $10,
-                 created_at = $11, updated_at = $12, protocol_version = $13, state = $14,
-                 next_sweep_at = $15, acknowledged_at = $16, responded_at = $17
-             WHERE id = $18"
-        };
         let next_sweep_at = inquiry.next_sweep_at($share);
-        writes.push(row_sql, Box::new(move |q| {
-            q.bind(inquiry.status.as_str())
-                .bind(inquiry.version)
-                .bind(inquiry.requesting_state.as_str())
-                .bind(inquiry.requester.poc_id)
-                .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
-                .bind(inquiry.exercise)
-                .bind(inquiry.related_inquiry_id)
-                .bind(inquiry.time_sensitivity.map(|t| t.as_str()))
-                .bind(inquiry.due_at())
-                .bind(inquiry.sent_at)
-                .bind(inquiry.created_at)
-                .bind(inquiry.updated_at)
-                .bind(&inquiry.protocol_version)
-                .bind(state)
-                .bind(next_sweep_at)
-                .bind(inquiry.acknowledged_at)
-                .bind(inquiry.responded_at)
-                .bind(inquiry.id)
-        }));
+        let stored: Option<StoredRow> = $stored;
+        match stored {
+            None => writes.push(
+                "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
+                     responding_state, exercise, related_inquiry_id, time_sensitivity, due_at,
+                     sent_at, created_at, updated_at, protocol_version, state, next_sweep_at,
+                     acknowledged_at, responded_at, id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     $17, $18)",
+                Box::new(move |q| {
+                    q.bind(inquiry.status.as_str())
+                        .bind(inquiry.version)
+                        .bind(inquiry.requesting_state.as_str())
+                        .bind(inquiry.requester.poc_id)
+                        .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
+                        .bind(inquiry.exercise)
+                        .bind(inquiry.related_inquiry_id)
+                        .bind(inquiry.time_sensitivity.map(|t| t.as_str()))
+                        .bind(inquiry.due_at())
+                        .bind(inquiry.sent_at)
+                        .bind(inquiry.created_at)
+                        .bind(inquiry.updated_at)
+                        .bind(&inquiry.protocol_version)
+                        .bind(state)
+                        .bind(next_sweep_at)
+                        .bind(inquiry.acknowledged_at)
+                        .bind(inquiry.responded_at)
+                        .bind(inquiry.id)
+                }),
+            ),
+            Some(StoredRow { inquiry: was, next_sweep_at: stored_sweep }) => {
+                // Only the columns whose values change, and those an event always changes:
+                // SQLite rewrites an index entry for every indexed column an UPDATE sets,
+                // changed or not (five indexes, a page of the log each), and checks the
+                // foreign keys of every column it sets.
+                let mut set = String::new();
+                let mut binds: Vec<Bind<'_, _>> = Vec::new();
+                macro_rules! column {
+                    ($name:literal, $changed:expr, $value:expr) => {
+                        if $changed {
+                            let value = $value;
+                            binds.push(Box::new(move |q| q.bind(value)));
+                            if !set.is_empty() {
+                                set.push_str(", ");
+                            }
+                            set.push_str(&format!("{} = ${}", $name, binds.len()));
+                        }
+                    };
+                }
+                column!("status", true, inquiry.status.as_str());
+                column!("version", true, inquiry.version);
+                column!("updated_at", true, inquiry.updated_at);
+                column!("state", true, state);
+                column!("time_sensitivity", was.time_sensitivity != inquiry.time_sensitivity,
+                    inquiry.time_sensitivity.map(|t| t.as_str()));
+                column!("sent_at", was.sent_at != inquiry.sent_at, inquiry.sent_at);
+                column!("acknowledged_at", was.acknowledged_at != inquiry.acknowledged_at,
+                    inquiry.acknowledged_at);
+                column!("responded_at", was.responded_at != inquiry.responded_at,
+                    inquiry.responded_at);
+                column!("due_at", was.due_at() != inquiry.due_at(), inquiry.due_at());
+                column!("next_sweep_at", stored_sweep != next_sweep_at, next_sweep_at);
+                column!("responding_state", was.responding_state != inquiry.responding_state,
+                    inquiry.responding_state.as_ref().map(MemberStateCode::as_str));
+                // Set when the inquiry is created, never changed by an event since.
+                column!("requesting_state", was.requesting_state != inquiry.requesting_state,
+                    inquiry.requesting_state.as_str());
+                column!("requester_poc_id", was.requester.poc_id != inquiry.requester.poc_id,
+                    inquiry.requester.poc_id);
+                column!("exercise", was.exercise != inquiry.exercise, inquiry.exercise);
+                column!("related_inquiry_id", was.related_inquiry_id != inquiry.related_inquiry_id,
+                    inquiry.related_inquiry_id);
+                column!("created_at", was.created_at != inquiry.created_at, inquiry.created_at);
+                column!("protocol_version", was.protocol_version != inquiry.protocol_version,
+                    &inquiry.protocol_version);
+                let sql = format!("UPDATE inquiries SET {set} WHERE id = ${}", binds.len() + 1);
+                writes.push(
+                    sql,
+                    Box::new(move |q| binds.into_iter().fold(q, |q, bind| bind(q)).bind(inquiry.id)),
+                );
+            }
+        }
         writes.push(
             "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id,
                  actor_state, at, payload, prev_hash, hash, salt)
@@ -665,6 +715,14 @@ fn commit_sql(tip: Option<&ChainTip>) -> Result<String, sqlx::Error> {
     ))
 }
 
+/// An inquiry's row as stored, before the event a command records: its columns are those
+/// of its decoded `state` (the audit checks so), and its `next_sweep_at`, which also
+/// depends on the reminder share of the process that wrote it.
+struct StoredRow<'a> {
+    inquiry: &'a Inquiry,
+    next_sweep_at: Option<DateTime<Utc>>,
+}
+
 /// The policy POCs of an inquiry's two states, read with the inquiry itself, for the
 /// notifications of the event a command records.
 struct PocsRead {
@@ -771,7 +829,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(&caller), Role::Requester);
-            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, true, reminder_share, None, None);
+            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, None, reminder_share, None, None);
             Ok((created, event.type_name()))
             })).await
         })?;
@@ -816,7 +874,8 @@ impl Store {
             // replaces its row), in one round trip: one row a POC (at least one, the
             // inquiry's), each with the inquiry's state and the key's row.
             let lock_sql = format!(
-                "SELECT i.state, p.id, p.member_state, k.request_hash, k.response_body
+                "SELECT i.state, i.next_sweep_at, p.id, p.member_state, k.request_hash,
+                        k.response_body
                    FROM inquiries i
                    LEFT JOIN pocs p ON p.member_state IN (i.requesting_state, i.responding_state)
                         AND p.role = 'policy' AND p.active
@@ -825,7 +884,14 @@ impl Store {
                   WHERE i.id = $1 ORDER BY p.name, p.id{}",
                 if pool.lock_suffix().is_empty() { "" } else { " FOR UPDATE OF i" }
             );
-            type LockedRow = (String, Option<Uuid>, Option<String>, Option<String>, Option<String>);
+            type LockedRow = (
+                String,
+                Option<DateTime<Utc>>,
+                Option<Uuid>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            );
             let mut rows: Vec<LockedRow> = sqlx::query_as(sqlx::AssertSqlSafe(lock_sql))
                 .bind(inquiry_id)
                 .bind(&principal)
@@ -835,9 +901,9 @@ impl Store {
                 .await?;
             let pocs: Vec<(Uuid, String)> = rows
                 .iter_mut()
-                .filter_map(|(_, id, state, _, _)| Some((id.take()?, state.take()?)))
+                .filter_map(|(_, _, id, state, _, _)| Some((id.take()?, state.take()?)))
                 .collect();
-            let Some((state, _, _, request_hash, response_body)) = rows.into_iter().next() else {
+            let Some((state, stored_sweep, _, _, request_hash, response_body)) = rows.into_iter().next() else {
                 return Err(CommandError::NotFound(inquiry_id));
             };
             let current = decode_inquiry(&state)?;
@@ -1008,7 +1074,8 @@ impl Store {
                 request_hash: key.request_hash.clone(),
                 body: render(&next, party),
             });
-            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, false, reminder_share, Some(pocs_read), kept);
+            let stored = StoredRow { inquiry: &current, next_sweep_at: stored_sweep };
+            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, Some(stored), reminder_share, Some(pocs_read), kept);
             if let Some((id, sha256, size, content)) = attachment {
                 let open = savepoint.sql();
                 if !open.is_empty() {
@@ -1288,6 +1355,75 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::{ChainTip, commit_sql, placeholders, renumbered};
+    use crate::protocol::inquiry::Action;
+    use crate::store::inquiries::ActionRequest;
+    use crate::store::{Pool, store_with_fixture};
+
+    /// Columns an event such as a message leaves as they are: those an inquiry's creation
+    /// sets for good, its indexed deadline columns and its responding state.
+    const UNCHANGED: [&str; 9] = [
+        "requesting_state",
+        "requester_poc_id",
+        "responding_state",
+        "exercise",
+        "related_inquiry_id",
+        "created_at",
+        "protocol_version",
+        "due_at",
+        "next_sweep_at",
+    ];
+
+    #[tokio::test]
+    async fn an_event_sets_only_the_columns_it_changes() {
+        let (store, fixture, _dir) = store_with_fixture().await;
+        let Pool::Sqlite(readers) = &store.pool else {
+            unreachable!("a SQLite store")
+        };
+        let pool = store.writes(readers);
+        // SQLite fires an `UPDATE OF column` trigger for each column an UPDATE sets,
+        // changed or not, as it rewrites that column's index entries.
+        let mut sql = "CREATE TABLE set_columns (name TEXT NOT NULL);".to_owned();
+        for column in UNCHANGED {
+            sql.push_str(&format!(
+                "CREATE TRIGGER set_{column} AFTER UPDATE OF {column} ON inquiries
+                 BEGIN INSERT INTO set_columns VALUES ('{column}'); END;"
+            ));
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap();
+        let id = fixture.inquiries[0];
+        let version = |pool| async move {
+            sqlx::query_scalar::<_, i64>("SELECT version FROM inquiries WHERE id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        };
+        let before = version(pool).await;
+
+        let text = crate::domain::LongText::parse("Any news?").unwrap();
+        let message = ActionRequest::Ready(Action::Message {
+            text,
+            contact: None,
+        });
+        crate::bench::command(&store, &fixture.caller, id, message)
+            .await
+            .unwrap();
+
+        assert_eq!(version(pool).await, before + 1, "the row was updated");
+        let set: Vec<String> = sqlx::query_scalar("SELECT name FROM set_columns")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        assert!(set.is_empty(), "set though unchanged: {set:?}");
+        let report = store.verify_chain(None).await.unwrap();
+        assert!(
+            matches!(report, crate::store::chain::ChainReport::Valid { .. }),
+            "{report:?}"
+        );
+    }
 
     #[test]
     fn a_commit_writes_the_tip_it_is_given_and_refuses_one_that_is_not_a_digest() {
