@@ -34,15 +34,18 @@ pub mod writer;
 
 use writer::{BatchStart, Writer};
 
-/// How long a connection may sit unused before it is tested (one round trip) before its
-/// next use: a connection in use is known to work, an idle one may have been closed by the
-/// server (a restart, an idle timeout) and is replaced at once instead of failing a query.
+/// How long a pooled connection may sit unused before it is tested (one round trip) before
+/// its next use: a connection in use is known to work, an idle one may have been closed by
+/// the server (a restart, an idle timeout) and is replaced at once instead of failing a
+/// query.
 pub const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// The settings of every pool. sqlx tests each connection it lends by default, a round
 /// trip more for every query (to the server, on PostgreSQL): here only one that has been
 /// idle for [`TEST_IF_IDLE_FOR`] is tested, and closed if it fails. Waiting for a
 /// connection is bounded (10 s), so a request during an outage is answered, not hung.
+/// (sqlx still tests each connection it takes back, off the caller's path: it offers no
+/// way to skip that.)
 fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))
@@ -255,15 +258,12 @@ impl Store {
     }
 
     /// The pools on a SQLite file, with the settings every connection gets: one writer
-    /// (opened first: it creates the file and puts it in WAL mode) and eight readers; and
-    /// the command writer, on a connection of its own with the writer's settings.
+    /// (opened first: it creates the file and puts it in WAL mode) and eight readers.
     async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
         // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
         // commit: an accepted action (and its audit event) survives a power loss. The busy
-        // timeout covers another connection writing: a CLI command beside the server, or
-        // within the server the pool's one connection for writes other than commands
-        // (the directory, accounts) beside the command writer's own. Commands queue for
-        // the writer, never for the lock.
+        // timeout covers another process writing (a CLI command beside the server): within
+        // the server, writers queue for the one write connection.
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -295,7 +295,7 @@ impl Store {
         Self {
             pool: Pool::Sqlite(readers),
             writes: Writes::Sqlite {
-                commands: Writer::start(&writer, start, writer::DEFAULT_MAX_BATCH),
+                commands: Writer::start(writer.clone(), start, writer::DEFAULT_MAX_BATCH),
                 pool: writer,
             },
             reminder_share: DEFAULT_REMINDER_SHARE,
@@ -305,7 +305,7 @@ impl Store {
         }
     }
 
-    /// A pool on a PostgreSQL database, and the command writer on a connection of its own.
+    /// A pool on a PostgreSQL database.
     async fn connect_postgres(options: PgConnectOptions) -> Result<Self, sqlx::Error> {
         let pool = pool_options()
             .max_connections(16)
@@ -319,7 +319,7 @@ impl Store {
         };
         Ok(Self {
             writes: Writes::Postgres {
-                commands: Writer::start(&pool, start, writer::DEFAULT_MAX_BATCH),
+                commands: Writer::start(pool.clone(), start, writer::DEFAULT_MAX_BATCH),
             },
             pool: Pool::Postgres(pool),
             reminder_share: DEFAULT_REMINDER_SHARE,

@@ -27,27 +27,22 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use futures_util::FutureExt;
 #[cfg(test)]
 use futures_util::TryFutureExt;
 use futures_util::future::BoxFuture;
-use sqlx::{ConnectOptions, Connection, Database, Pool};
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Pool};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 
-use super::{StoreError, TEST_IF_IDLE_FOR};
+use super::StoreError;
 
 /// By default a batch holds at most 64 commands.
 pub const DEFAULT_MAX_BATCH: usize = 64;
 
 /// The largest batch a setting may ask for.
 pub const MAX_BATCH_LIMIT: usize = 1024;
-
-/// How long the writer waits to connect, or for its idle connection's test, before the
-/// batch fails as unavailable (as a pool's acquire timeout).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many commands may wait for the writer, in default batches (1 024): beyond it, a
 /// caller waits for a place (the HTTP edge's bound on requests in flight, 256 by default,
@@ -294,23 +289,12 @@ where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    /// Starts the writer task, on a connection of its own made with `pool`'s settings; it
-    /// ends once every handle is dropped.
-    pub fn start(pool: &Pool<DB>, start: BatchStart<DB>, max_batch: usize) -> Self {
+    /// Starts the writer task on `pool`; it ends once every handle is dropped.
+    pub fn start(pool: Pool<DB>, start: BatchStart<DB>, max_batch: usize) -> Self {
         let max_batch = Arc::new(AtomicUsize::new(max_batch.clamp(1, MAX_BATCH_LIMIT)));
         let (jobs, queue) = mpsc::channel(DEFAULT_MAX_BATCH * QUEUE_BATCHES);
         let counts = Arc::new(Counts::default());
-        let connection = Held {
-            options: pool.connect_options(),
-            idle: None,
-        };
-        tokio::spawn(run(
-            connection,
-            start,
-            queue,
-            max_batch.clone(),
-            counts.clone(),
-        ));
+        tokio::spawn(run(pool, start, queue, max_batch.clone(), counts.clone()));
         Self {
             jobs,
             max_batch,
@@ -342,7 +326,7 @@ where
 /// The writer's loop: wait for a command, take every command queued behind it (up to
 /// the batch size), run them in one transaction, answer them all, again.
 async fn run<DB>(
-    mut connection: Held<DB>,
+    pool: Pool<DB>,
     start: BatchStart<DB>,
     mut queue: mpsc::Receiver<Box<dyn Job<DB>>>,
     max_batch: Arc<AtomicUsize>,
@@ -357,13 +341,7 @@ async fn run<DB>(
         batch.push(first);
         // A command that panics takes its batch down (its transaction is rolled back and
         // its callers are told the writer stopped, a 503), never the writer.
-        let run = AssertUnwindSafe(run_batch(
-            &mut connection,
-            start,
-            &mut batch,
-            &mut queue,
-            max,
-        ));
+        let run = AssertUnwindSafe(run_batch(&pool, start, &mut batch, &mut queue, max));
         let failure = run
             .catch_unwind()
             .await
@@ -390,7 +368,7 @@ async fn run<DB>(
 /// fails. Savepoints are not released one by one (a round trip each): the commit releases
 /// them all, and a rollback goes to the newest of that name, the failed command's own.
 async fn run_batch<DB>(
-    connection: &mut Held<DB>,
+    pool: &Pool<DB>,
     start: BatchStart<DB>,
     batch: &mut Vec<Box<dyn Job<DB>>>,
     queue: &mut mpsc::Receiver<Box<dyn Job<DB>>>,
@@ -401,7 +379,7 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     let outcome: Result<(), sqlx::Error> = async {
-        let mut tx = Open::new(connection.take().await?);
+        let mut tx = Open::new(pool.acquire().await?);
         let mut read = (start.begin)(tx.connection()).await?;
         let mut tip = read.clone();
         let mut empty = true;
@@ -453,7 +431,7 @@ where
         let moved = tip.as_ref().filter(|tip| Some(*tip) != read.as_ref());
         crate::metrics::batch_committed(batch.len());
         (start.commit)(tx.connection(), moved).await?;
-        connection.keep(tx.ended());
+        tx.ended();
         Ok(())
     }
     .await;
@@ -462,54 +440,13 @@ where
         .map(|error| BatchFailure::Database(Arc::new(error)))
 }
 
-/// The writer's own connection, kept from one batch to the next while it works: a pool's
-/// connection costs a round trip each time it is lent (its test) and each time it is
-/// given back (another test), two round trips a batch where a batch of one command makes
-/// four. On SQLite it is a second connection beside the pool's one for other writes,
-/// which take the file's write lock in turn with it (the busy timeout).
-struct Held<DB: Database> {
-    options: Arc<<DB::Connection as Connection>::Options>,
-    /// The connection between batches, with when it was last used.
-    idle: Option<(DB::Connection, Instant)>,
-}
-
-impl<DB: Database> Held<DB> {
-    /// The connection for a batch: the kept one (tested first if it has been idle for
-    /// [`TEST_IF_IDLE_FOR`]), or a new one if there is none or it failed its test.
-    async fn take(&mut self) -> Result<DB::Connection, sqlx::Error> {
-        if let Some((mut connection, used)) = self.idle.take() {
-            if used.elapsed() < TEST_IF_IDLE_FOR {
-                return Ok(connection);
-            }
-            match tokio::time::timeout(CONNECT_TIMEOUT, connection.ping()).await {
-                Ok(Ok(())) => return Ok(connection),
-                Ok(Err(error)) => tracing::info!(
-                    %error,
-                    "the writer's idle connection failed its test: connecting again"
-                ),
-                Err(_) => tracing::info!(
-                    "the writer's idle connection did not answer its test: connecting again"
-                ),
-            }
-        }
-        match tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await {
-            Ok(connected) => connected,
-            Err(_) => Err(sqlx::Error::PoolTimedOut),
-        }
-    }
-
-    /// Keeps `connection` (out of any transaction) for the next batch.
-    fn keep(&mut self, connection: DB::Connection) {
-        self.idle = Some((connection, Instant::now()));
-    }
-}
-
 /// A connection inside a transaction the writer began with its own statements. If it is
-/// dropped before [`Open::ended`] (a failed statement, a panic), the connection is dropped
-/// with it, not kept: that closes it, and closing rolls the transaction back, where a
-/// connection kept would carry it open into the next batch.
+/// dropped before [`Open::ended`] (a failed statement, a panic), it is closed, not
+/// returned to the pool: closing rolls the transaction back, where a connection back in
+/// the pool would carry it open into its next use.
 struct Open<DB: Database> {
-    connection: Option<DB::Connection>,
+    connection: PoolConnection<DB>,
+    ended: bool,
 }
 
 impl<DB> Open<DB>
@@ -517,14 +454,15 @@ where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    fn new(connection: DB::Connection) -> Self {
+    fn new(connection: PoolConnection<DB>) -> Self {
         Self {
-            connection: Some(connection),
+            connection,
+            ended: false,
         }
     }
 
     fn connection(&mut self) -> &mut DB::Connection {
-        self.connection.as_mut().expect("open until ended")
+        &mut self.connection
     }
 
     /// Rolls the transaction back, keeping the connection for the next one.
@@ -535,9 +473,17 @@ where
             .map(drop)
     }
 
-    /// The transaction is over (committed): the connection may be used again.
-    fn ended(mut self) -> DB::Connection {
-        self.connection.take().expect("open until ended")
+    /// The transaction is over (committed): the connection may go back to the pool.
+    fn ended(mut self) {
+        self.ended = true;
+    }
+}
+
+impl<DB: Database> Drop for Open<DB> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.connection.close_on_drop();
+        }
     }
 }
 
@@ -567,7 +513,7 @@ mod tests {
             begin: |c| Box::pin(sqlx::raw_sql("BEGIN IMMEDIATE").execute(c).map_ok(|_| None)),
             commit: |c, _| Box::pin(sqlx::raw_sql("COMMIT").execute(c).map_ok(drop)),
         };
-        (Writer::start(&pool, start, 64), pool, dir)
+        (Writer::start(pool.clone(), start, 64), pool, dir)
     }
 
     /// Queues a command that inserts `n`, waits for `hold` (if any), and fails if `fail`.
