@@ -292,7 +292,7 @@ async fn bench_prints_every_figure_of_its_table_with_numbers(db: TestDb) {
             .collect();
         let expected: &[&str] = if figure.ends_with("the ceiling") {
             &["1"]
-        } else if figure.ends_with("pool") {
+        } else if figure.ends_with("a connection each") {
             &["2"]
         } else {
             &["1", "2"]
