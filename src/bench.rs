@@ -6,7 +6,8 @@
 //! [`Store::execute`] and through HTTP, against the real server built by
 //! [`Application::build`] on 127.0.0.1:0 with an in-process reqwest client on keep-alive
 //! connections; `GET /v1/inquiries/{id}`, the same without a token (refused before any
-//! query: the server's own stack), and a bare axum handler served the same way;
+//! query: the server's own stack), and a bare axum handler served the same way, alone and
+//! making one query on the store's pool;
 //! the server's time to ready and the process's memory. With `--scale`, it also fills the
 //! database with generated inquiries and times what the Secretariat and the sweeper do at
 //! that size. Prints figures; asserts nothing.
@@ -334,10 +335,28 @@ impl Server {
 }
 
 /// A bare axum handler served by `axum::serve` on 127.0.0.1:0: the reference for reads.
-async fn bare_server() -> anyhow::Result<(std::net::SocketAddr, oneshot::Sender<()>)> {
+/// With a store, the handler first makes one query (`SELECT 1`) on its pool: what one
+/// round trip to the database costs a read, with nothing of the engine around it.
+async fn bare_server(
+    store: Option<Store>,
+) -> anyhow::Result<(std::net::SocketAddr, oneshot::Sender<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let store = store.clone();
+            async move {
+                match store {
+                    Some(store) => match store.ping().await {
+                        Ok(()) => Ok("ok"),
+                        Err(error) => Err(error.to_string()),
+                    },
+                    None => Ok("ok"),
+                }
+            }
+        }),
+    );
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, router)
@@ -537,8 +556,15 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     let (server, ready) = Server::start(url, plan.connect_timeout).await?;
     let idle = memory();
 
-    let (http_writes, Reads { reads, stack, bare }) =
-        http_figures(&server, &fixture, &levels, readers, duration).await?;
+    let (
+        http_writes,
+        Reads {
+            reads,
+            stack,
+            bare,
+            one_query,
+        },
+    ) = http_figures(&server, store, &fixture, &levels, readers, duration).await?;
     server.stop().await?;
     let ceilings = ceiling_figures(store, &levels, duration).await?;
     let in_process = in_process_figures(store, &fixture, &levels, duration).await?;
@@ -597,6 +623,12 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         bare,
         "1.00× bare rate".into(),
     ));
+    rows.push(Row::load(
+        "bare axum handler making one query (SELECT 1 on the store's pool)",
+        readers,
+        one_query,
+        format!("{:.2}× bare rate", one_query.per_second / bare.per_second),
+    ));
     rows.push(Row::value(
         "time to ready of the in-process server",
         millis(ready),
@@ -637,6 +669,7 @@ type Figures = Vec<(usize, Load)>;
 /// handler's reads beside them.
 async fn http_figures(
     server: &Server,
+    store: &Store,
     fixture: &Fixture,
     levels: &[usize],
     readers: usize,
@@ -701,23 +734,43 @@ async fn http_figures(
         })
     };
     let stack = load(readers, duration, operation).await?;
-    let (bare_addr, bare_stop) = bare_server().await?;
+    let bare = bare_load(None, readers, duration).await?;
+    let one_query = bare_load(Some(store.clone()), readers, duration).await?;
+    drop(clients_for_reads);
+    Ok((
+        http_writes,
+        Reads {
+            reads,
+            stack,
+            bare,
+            one_query,
+        },
+    ))
+}
+
+/// Reads of a [`bare_server`] (making one query on `store`'s pool if there is one).
+async fn bare_load(
+    store: Option<Store>,
+    readers: usize,
+    duration: Duration,
+) -> anyhow::Result<Load> {
+    let (bare_addr, bare_stop) = bare_server(store).await?;
     let bare_url = Arc::new(format!("http://{bare_addr}/"));
     let clients = clients(readers)?;
     let operation: Operation =
         Arc::new(move |worker| Box::pin(send(clients[worker].get(bare_url.as_str()))));
-    let bare = load(readers, duration, operation).await?;
+    let figures = load(readers, duration, operation).await;
     let _ = bare_stop.send(());
-    drop(clients_for_reads);
-    Ok((http_writes, Reads { reads, stack, bare }))
+    figures
 }
 
-/// The read figures: `GET /v1/inquiries/{id}`, the same refused before any query, and the
-/// bare handler.
+/// The read figures: `GET /v1/inquiries/{id}`, the same refused before any query, the
+/// bare handler, and the bare handler with one query.
 struct Reads {
     reads: Load,
     stack: Load,
     bare: Load,
+    one_query: Load,
 }
 
 /// The raw commit ceiling at each level, on scratch tables made and dropped here.

@@ -213,6 +213,10 @@ none asserted:
       requests without a token, refused with 401 before any query (the server's own stack:
       routing, middleware, the answer); the bare handler (axum::serve, one route answering
       \"ok\"), the reference for what HTTP costs in this process.
+  bare axum handler making one query
+      The bare handler, making one query (SELECT 1) on the store's read pool before it
+      answers: what one round trip to the database costs a read, and so the most a read
+      that asks the database anything can reach here.
   time to ready
       From Application::build (open the database, migrate, lock, bind) to the first 200 from
       GET /v1/health, on the already migrated bench database.

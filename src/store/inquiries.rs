@@ -3,6 +3,7 @@
 //! remember the idempotency key, commit. A refused command writes nothing.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -797,7 +798,10 @@ impl Store {
         let reminder_share = self.reminder_share;
         let (created, event_type) = dispatch!(self, pool => {
             let pool = pool.clone();
-            self.commands(&pool).submit(move |batch| Box::pin(async move {
+            // A closure that may run again (see `writer::Isolation`): each run its own copies.
+            self.commands(&pool).submit(move |batch| {
+            let (pool, caller, member_state) = (pool.clone(), caller.clone(), member_state.clone());
+            Box::pin(async move {
             let Batch { connection: tx, tip, savepoint } = batch;
             if let Some(related) = related_inquiry_id {
                 let visible: Option<Uuid> = sqlx::query_scalar(
@@ -831,7 +835,7 @@ impl Store {
             let actor = actor_of(Some(&caller), Role::Requester);
             record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, None, reminder_share, None, None);
             Ok((created, event.type_name()))
-            })).await
+            })}).await
         })?;
         crate::metrics::transition_recorded(event_type);
         Ok(created)
@@ -849,7 +853,7 @@ impl Store {
     pub async fn execute(
         &self,
         command: Command<'_>,
-        render: impl Fn(&Inquiry, Party) -> String + Send + 'static,
+        render: impl Fn(&Inquiry, Party) -> String + Send + Sync + 'static,
     ) -> Result<Executed, CommandError> {
         let (principal, caller) = match command.by {
             IssuedBy::Caller(caller) => (principal_key(&caller.principal), Some(caller.clone())),
@@ -864,9 +868,16 @@ impl Store {
             ..
         } = command;
         let reminder_share = self.reminder_share;
+        let render = Arc::new(render);
         let (executed, recorded) = dispatch!(self, pool => {
             let pool = pool.clone();
-            self.commands(&pool).submit(move |batch| Box::pin(async move {
+            // A closure that may run again (see `writer::Isolation`): each run its own copies.
+            self.commands(&pool).submit(move |batch| {
+            let (pool, caller, action, idempotency, principal, render) = (
+                pool.clone(), caller.clone(), action.clone(), idempotency.clone(),
+                principal.clone(), render.clone(),
+            );
+            Box::pin(async move {
             let Batch { connection: tx, tip, savepoint } = batch;
             let caller = caller.as_ref();
             // The inquiry, its states' policy POCs of the day and the caller's earlier use
@@ -1095,7 +1106,7 @@ impl Store {
                 .await?;
             }
             Ok((Executed::Applied(Box::new(next), party), Some(event.type_name())))
-            })).await
+            })}).await
         })?;
         if let Some(event_type) = recorded {
             crate::metrics::transition_recorded(event_type);

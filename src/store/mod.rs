@@ -291,6 +291,8 @@ impl Store {
         let start = BatchStart {
             begin: inquiries::begin_sqlite,
             commit: inquiries::commit_sqlite,
+            // A savepoint goes in the same query as a command's first write: no round trip.
+            isolation: writer::Isolation::Savepoints,
         };
         Self {
             pool: Pool::Sqlite(readers),
@@ -316,6 +318,8 @@ impl Store {
         let start = BatchStart {
             begin: inquiries::begin_postgres,
             commit: inquiries::commit_postgres,
+            // A savepoint is a round trip of its own: a third of a command's in a batch.
+            isolation: writer::Isolation::Optimistic,
         };
         Ok(Self {
             writes: Writes::Postgres {

@@ -17,6 +17,14 @@
 //!   it waited for a lock) is rolled back to its savepoint: it writes nothing, as its
 //!   caller was told. One that has run commits with its batch.
 //!
+//! How a command is kept apart from its neighbours depends on what a savepoint costs
+//! ([`Isolation`]): on SQLite it goes in the same query as the command's first write, so
+//! every command but the first has one; on PostgreSQL it is a round trip of its own (a
+//! third of a command's inside a batch), so the commands run without one, and a command
+//! that fails after writing (or whose failure aborted the transaction) makes the writer
+//! roll the batch back and run it again, a savepoint before each command: the rerun
+//! gives every command the outcome savepoints would have given it.
+//!
 //! The writer sends `BEGIN` and `COMMIT` itself, with the read of the chain head in the
 //! same round trip as the one and its write in that of the other ([`BatchStart`]): a
 //! command alone in its batch makes as many round trips as a raw commit of one update and
@@ -52,7 +60,8 @@ const QUEUE_BATCHES: usize = 16;
 /// One command as the writer runs it: its work inside a savepoint, then its answer once
 /// the batch is committed or has failed.
 trait Job<DB: Database>: Send {
-    /// Runs the command; whether its writes are kept.
+    /// Runs the command (again, if its batch is run again: the last run's outcome is the
+    /// one answered); whether its writes are kept.
     fn run<'c>(&'c mut self, batch: Batch<'c, DB>) -> BoxFuture<'c, bool>;
     /// Answers the caller: its own outcome if the batch committed, the batch's failure
     /// otherwise.
@@ -110,6 +119,12 @@ pub enum Savepoint {
     Due,
     /// Opened: if the command fails, the writer rolls back to it.
     Open,
+    /// None, in an optimistic batch ([`Isolation::Optimistic`]): if the command fails, the
+    /// batch is run again with savepoints, unless the command wrote nothing and the
+    /// transaction is still usable.
+    Skipped,
+    /// As [`Savepoint::Skipped`], once the command has written.
+    SkippedWritten,
 }
 
 impl Savepoint {
@@ -121,7 +136,11 @@ impl Savepoint {
                 *self = Savepoint::Open;
                 "SAVEPOINT cbm2_command;\n"
             }
-            Savepoint::NotNeeded | Savepoint::Open => "",
+            Savepoint::Skipped => {
+                *self = Savepoint::SkippedWritten;
+                ""
+            }
+            Savepoint::NotNeeded | Savepoint::Open | Savepoint::SkippedWritten => "",
         }
     }
 }
@@ -143,20 +162,22 @@ where
 }
 
 /// The work of one command. An `Err` rolls back what it wrote (and its move of the tip).
+/// It may run more than once, if its batch is run again ([`Isolation::Optimistic`]): each
+/// run starts from the database as it was before it, and must do what the first did.
 pub trait Work<DB: Database, T, E>:
-    for<'c> FnOnce(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static
+    for<'c> FnMut(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static
 {
 }
 
 impl<DB, T, E, F> Work<DB, T, E> for F
 where
     DB: Database,
-    F: for<'c> FnOnce(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    F: for<'c> FnMut(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
 {
 }
 
 struct Pending<F, T, E> {
-    work: Option<F>,
+    work: F,
     outcome: Option<Result<T, E>>,
     reply: oneshot::Sender<Result<T, E>>,
 }
@@ -169,14 +190,14 @@ where
     E: From<StoreError> + Send + 'static,
 {
     fn run<'c>(&'c mut self, batch: Batch<'c, DB>) -> BoxFuture<'c, bool> {
-        let work = self.work.take().expect("a command runs once");
+        let work = (self.work)(batch);
         Box::pin(async move {
             // A caller that gives up (its request timed out or was dropped) before its
             // command has run was told that nothing was done: so nothing is.
             let outcome = tokio::select! {
                 biased;
                 () = self.reply.closed() => return false,
-                outcome = work(batch) => outcome,
+                outcome = work => outcome,
             };
             let kept = outcome.is_ok();
             self.outcome = Some(outcome);
@@ -219,6 +240,7 @@ impl<DB: Database> Clone for Writer<DB> {
 struct Counts {
     batches: AtomicU64,
     commands: AtomicU64,
+    reruns: AtomicU64,
 }
 
 /// What a writer has done, and what waits for it.
@@ -230,6 +252,8 @@ pub struct WriteStats {
     pub commands: u64,
     /// Commands queued, not yet taken into a batch.
     pub waiting: usize,
+    /// Optimistic batches run again with savepoints, a command of them having failed.
+    pub reruns: u64,
 }
 
 impl<DB: Database> Writer<DB> {
@@ -245,6 +269,7 @@ impl<DB: Database> Writer<DB> {
             batches: self.counts.batches.load(Ordering::Relaxed),
             commands: self.counts.commands.load(Ordering::Relaxed),
             waiting: self.jobs.max_capacity() - self.jobs.capacity(),
+            reruns: self.counts.reruns.load(Ordering::Relaxed),
         }
     }
 }
@@ -274,6 +299,22 @@ pub type Commit<DB> = for<'c> fn(
 pub struct BatchStart<DB: Database> {
     pub begin: Begin<DB>,
     pub commit: Commit<DB>,
+    pub isolation: Isolation,
+}
+
+/// How the commands of a batch are kept from each other's failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// A savepoint for every command but the first, opened with its first write and sent
+    /// in the same query (SQLite, which takes several statements in one query): it costs
+    /// no round trip.
+    Savepoints,
+    /// No savepoint (PostgreSQL, where one is a statement and a round trip of its own). A
+    /// command that fails after writing, or whose failure left the transaction aborted
+    /// (any error of the server does), makes the writer roll the batch back and run it
+    /// again with a savepoint opened before each command (before its reads too): rare,
+    /// and then every command gets the outcome savepoints would have given it.
+    Optimistic,
 }
 
 impl<DB: Database> Clone for BatchStart<DB> {
@@ -311,7 +352,7 @@ where
     {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job<DB>> = Box::new(Pending {
-            work: Some(work),
+            work,
             outcome: None,
             reply,
         });
@@ -341,7 +382,9 @@ async fn run<DB>(
         batch.push(first);
         // A command that panics takes its batch down (its transaction is rolled back and
         // its callers are told the writer stopped, a 503), never the writer.
-        let run = AssertUnwindSafe(run_batch(&pool, start, &mut batch, &mut queue, max));
+        let run = AssertUnwindSafe(run_batch(
+            &pool, start, &mut batch, &mut queue, max, &counts,
+        ));
         let failure = run
             .catch_unwind()
             .await
@@ -363,16 +406,19 @@ async fn run<DB>(
 /// transaction; commits. `None` if the batch committed.
 ///
 /// The first command of a transaction runs without a savepoint (if it fails, the
-/// transaction holds nothing else: it is rolled back and a new one begun); each later one
-/// opens `SAVEPOINT cbm2_command` with its first write, and is rolled back to it if it
-/// fails. Savepoints are not released one by one (a round trip each): the commit releases
-/// them all, and a rollback goes to the newest of that name, the failed command's own.
+/// transaction holds nothing else: it is rolled back and a new one begun). With
+/// [`Isolation::Savepoints`] each later one opens `SAVEPOINT cbm2_command` with its first
+/// write, and is rolled back to it if it fails. Savepoints are not released one by one (a
+/// round trip each): the commit releases them all, and a rollback goes to the newest of
+/// that name, the failed command's own. With [`Isolation::Optimistic`] the later ones run
+/// without; see there.
 async fn run_batch<DB>(
     pool: &Pool<DB>,
     start: BatchStart<DB>,
     batch: &mut Vec<Box<dyn Job<DB>>>,
     queue: &mut mpsc::Receiver<Box<dyn Job<DB>>>,
     max: usize,
+    counts: &Counts,
 ) -> Option<BatchFailure>
 where
     DB: Database,
@@ -384,14 +430,20 @@ where
         let mut tip = read.clone();
         let mut empty = true;
         let mut ran = 0;
+        let mut with_savepoints = start.isolation == Isolation::Savepoints;
         loop {
             while ran < batch.len() {
                 let before = tip.clone();
-                let mut savepoint = if empty {
-                    Savepoint::NotNeeded
-                } else {
-                    Savepoint::Due
+                let mut savepoint = match (empty, with_savepoints) {
+                    (true, _) => Savepoint::NotNeeded,
+                    (false, true) => Savepoint::Due,
+                    (false, false) => Savepoint::Skipped,
                 };
+                if savepoint == Savepoint::Due && start.isolation == Isolation::Optimistic {
+                    // A rerun: the savepoint before the command's reads, which abort the
+                    // transaction too if they fail.
+                    open_savepoint::<DB>(tx.connection(), &mut savepoint).await?;
+                }
                 let kept = batch[ran]
                     .run(Batch {
                         connection: tx.connection(),
@@ -399,21 +451,52 @@ where
                         savepoint: &mut savepoint,
                     })
                     .await;
-                match (kept, savepoint) {
-                    (true, _) => empty = false,
+                let rerun = match (kept, savepoint) {
+                    (true, _) => {
+                        empty = false;
+                        false
+                    }
                     (false, Savepoint::NotNeeded) => {
                         tx.rollback().await?;
                         read = (start.begin)(tx.connection()).await?;
                         tip = read.clone();
+                        false
                     }
                     // It failed before its first write: it wrote nothing.
-                    (false, Savepoint::Due) => tip = before,
+                    (false, Savepoint::Due) => {
+                        tip = before;
+                        false
+                    }
                     (false, Savepoint::Open) => {
                         sqlx::raw_sql("ROLLBACK TO SAVEPOINT cbm2_command")
                             .execute(tx.connection())
                             .await?;
                         tip = before;
+                        false
                     }
+                    (false, Savepoint::Skipped) => {
+                        // Refused before writing, or failed in a read that aborted the
+                        // transaction: only the server knows which.
+                        let usable = usable(tx.connection()).await?;
+                        if usable {
+                            tip = before;
+                        }
+                        !usable
+                    }
+                    (false, Savepoint::SkippedWritten) => true,
+                };
+                if rerun {
+                    counts.reruns.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        commands = batch.len(),
+                        failed = ran,
+                        "a command of a batch without savepoints failed after writing: the batch runs again, with a savepoint before each command"
+                    );
+                    tx.rollback().await?;
+                    read = (start.begin)(tx.connection()).await?;
+                    tip = read.clone();
+                    (empty, ran, with_savepoints) = (true, 0, true);
+                    continue;
                 }
                 ran += 1;
             }
@@ -438,6 +521,20 @@ where
     outcome
         .err()
         .map(|error| BatchFailure::Database(Arc::new(error)))
+}
+
+/// Whether the transaction on `connection` still takes statements: a statement that
+/// failed on the server aborts it (PostgreSQL), until it is rolled back.
+async fn usable<DB>(connection: &mut DB::Connection) -> Result<bool, sqlx::Error>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    match sqlx::raw_sql("SELECT 1").execute(connection).await {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
 }
 
 /// A connection inside a transaction the writer began with its own statements. If it is
@@ -496,6 +593,12 @@ mod tests {
     use super::*;
 
     async fn writer() -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
+        writer_with(Isolation::Savepoints).await
+    }
+
+    async fn writer_with(
+        isolation: Isolation,
+    ) -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("writer.db"))
@@ -512,22 +615,41 @@ mod tests {
         let start = BatchStart {
             begin: |c| Box::pin(sqlx::raw_sql("BEGIN IMMEDIATE").execute(c).map_ok(|_| None)),
             commit: |c, _| Box::pin(sqlx::raw_sql("COMMIT").execute(c).map_ok(drop)),
+            isolation,
         };
         (Writer::start(pool.clone(), start, 64), pool, dir)
     }
 
-    /// Queues a command that inserts `n`, waits for `hold` (if any), and fails if `fail`.
-    fn insert(
+    /// Whether (and where) a test command fails.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Fail {
+        No,
+        /// Refused before it writes anything.
+        BeforeWriting,
+        /// Refused after its insert.
+        AfterWriting,
+    }
+
+    /// Queues a command that inserts `n`, waits for `hold` (if any, on its first run), and
+    /// fails as `fail` says; `runs` counts its runs.
+    fn insert_counted(
         writer: &Writer<Sqlite>,
         n: i64,
         hold: Option<oneshot::Receiver<()>>,
-        fail: bool,
+        fail: Fail,
+        runs: Arc<AtomicUsize>,
     ) -> JoinHandle<Result<i64, StoreError>> {
         let writer = writer.clone();
+        let mut hold = hold;
         tokio::spawn(async move {
             writer
                 .submit(move |batch| {
+                    let (hold, runs) = (hold.take(), runs.clone());
                     Box::pin(async move {
+                        runs.fetch_add(1, Ordering::Relaxed);
+                        if fail == Fail::BeforeWriting {
+                            return Err(StoreError::CorruptRow(format!("refused {n}")));
+                        }
                         open_savepoint::<Sqlite>(&mut *batch.connection, batch.savepoint).await?;
                         sqlx::query("INSERT INTO t (n) VALUES ($1)")
                             .bind(n)
@@ -536,7 +658,7 @@ mod tests {
                         if let Some(hold) = hold {
                             let _ = hold.await;
                         }
-                        if fail {
+                        if fail == Fail::AfterWriting {
                             return Err(StoreError::CorruptRow(format!("refused {n}")));
                         }
                         Ok(n)
@@ -544,6 +666,17 @@ mod tests {
                 })
                 .await
         })
+    }
+
+    /// [`insert_counted`], uncounted; `fail`: after its insert.
+    fn insert(
+        writer: &Writer<Sqlite>,
+        n: i64,
+        hold: Option<oneshot::Receiver<()>>,
+        fail: bool,
+    ) -> JoinHandle<Result<i64, StoreError>> {
+        let fail = if fail { Fail::AfterWriting } else { Fail::No };
+        insert_counted(writer, n, hold, fail, Arc::default())
     }
 
     async fn until_waiting(writer: &Writer<Sqlite>, waiting: usize) {
@@ -587,6 +720,71 @@ mod tests {
         assert_eq!(stored(&pool).await, [1, 2, 4]);
         let stats = writer.stats();
         assert_eq!((stats.batches, stats.commands), (1, 4), "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn an_optimistic_batch_runs_again_with_savepoints_if_a_command_fails_after_writing() {
+        let (writer, pool, _dir) = writer_with(Isolation::Optimistic).await;
+        let runs: Vec<Arc<AtomicUsize>> = (0..4).map(|_| Arc::default()).collect();
+        let (release, hold) = oneshot::channel();
+        let first = insert_counted(&writer, 1, Some(hold), Fail::No, runs[0].clone());
+        until_waiting(&writer, 0).await;
+        let second = insert_counted(&writer, 2, None, Fail::No, runs[1].clone());
+        let failed = insert_counted(&writer, 3, None, Fail::AfterWriting, runs[2].clone());
+        let fourth = insert_counted(&writer, 4, None, Fail::No, runs[3].clone());
+        until_waiting(&writer, 3).await;
+        release.send(()).unwrap();
+
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert_eq!(second.await.unwrap().unwrap(), 2);
+        let refused = failed.await.unwrap().unwrap_err();
+        assert!(refused.to_string().contains("refused 3"), "{refused}");
+        assert_eq!(fourth.await.unwrap().unwrap(), 4);
+        // Without a savepoint, the failed command's insert could not be undone alone: the
+        // batch was rolled back and run again, each command in a savepoint, in one commit.
+        assert_eq!(stored(&pool).await, [1, 2, 4]);
+        let stats = writer.stats();
+        assert_eq!(
+            (stats.batches, stats.commands, stats.reruns),
+            (1, 4, 1),
+            "{stats:?}"
+        );
+        let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::Relaxed)).collect();
+        assert_eq!(
+            runs,
+            [2, 2, 2, 1],
+            "the commands up to the failed one ran twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_optimistic_batch_goes_on_past_a_command_refused_before_writing() {
+        let (writer, pool, _dir) = writer_with(Isolation::Optimistic).await;
+        let runs: Vec<Arc<AtomicUsize>> = (0..3).map(|_| Arc::default()).collect();
+        let (release, hold) = oneshot::channel();
+        let first = insert_counted(&writer, 1, Some(hold), Fail::No, runs[0].clone());
+        until_waiting(&writer, 0).await;
+        let refused = insert_counted(&writer, 2, None, Fail::BeforeWriting, runs[1].clone());
+        let third = insert_counted(&writer, 3, None, Fail::No, runs[2].clone());
+        until_waiting(&writer, 2).await;
+        release.send(()).unwrap();
+
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert!(refused.await.unwrap().is_err());
+        assert_eq!(third.await.unwrap().unwrap(), 3);
+        assert_eq!(stored(&pool).await, [1, 3]);
+        let stats = writer.stats();
+        assert_eq!(
+            (stats.batches, stats.commands, stats.reruns),
+            (1, 3, 0),
+            "{stats:?}"
+        );
+        let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::Relaxed)).collect();
+        assert_eq!(
+            runs,
+            [1, 1, 1],
+            "a refusal that wrote nothing costs no rerun"
+        );
     }
 
     #[tokio::test]

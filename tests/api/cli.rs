@@ -233,13 +233,14 @@ fn assert_bench_table(stdout: &str, figures: &[&str]) {
 }
 
 /// Every row of the default run (at 2 writers: each write figure has two rows).
-const BENCH_FIGURES: [&str; 8] = [
+const BENCH_FIGURES: [&str; 9] = [
     "raw commits (UPDATE+INSERT), 1 connection: the ceiling",
     "raw commits (UPDATE+INSERT), a connection each",
     "transitions in process (Store::execute, message)",
     "transitions over HTTP (POST /v1/inquiries/{id}/message)",
     "GET /v1/inquiries/{id} over HTTP",
     "bare axum handler over HTTP (reference)",
+    "bare axum handler making one query (SELECT 1 on the store's pool)",
     "time to ready of the in-process server",
     "RSS of this process, server ready and idle",
 ];

@@ -1,6 +1,6 @@
 //! Group commit: inquiry commands that queue while the database is busy share one
-//! transaction, each in its savepoint; one refused among them writes nothing while its
-//! neighbours commit, and the audit chain stays whole.
+//! transaction; one refused (or failing in the database) among them writes nothing while
+//! its neighbours commit, and the audit chain stays whole.
 
 use cbm2::clock;
 use cbm2::domain::MemberStateCode;
@@ -12,24 +12,21 @@ use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
 
-use crate::helpers::{TestDb, WriteLock, on_both_databases, poll_until, spawn_app};
+use crate::helpers::{TestApp, TestDb, WriteLock, on_both_databases, poll_until, spawn_app};
 
-async fn a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_commit(db: TestDb) {
-    let app = spawn_app(db).await;
-    let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
-    app.poc_with_token("BRA", "João Silva").await;
-    let mut drafts = Vec::new();
-    for _ in 0..3 {
-        let created = app.post("/v1/inquiries", &chl, json!({})).await;
-        created.assert_status(201);
-        drafts.push(Uuid::parse_str(created.body["id"].as_str().unwrap()).unwrap());
-    }
-    let events_before = app.db.count("SELECT COUNT(*) FROM inquiry_events").await;
-
-    // A store of its own, so that its writer's figures are this test's alone.
+/// Three drafts of Chile's, each with a command queued behind the writer's first (held on
+/// the database's write lock), so that the three share one batch: the middle one's action
+/// is `middle`, the others look up Brazil. The outcomes, in order, and the store they ran
+/// on (a store of its own, so that its writer's figures are this test's alone).
+async fn three_commands_in_one_batch(
+    app: &TestApp,
+    chl: &str,
+    drafts: &[Uuid],
+    middle: ActionRequest,
+) -> (Vec<Result<Executed, CommandError>>, Store) {
     let store = Store::connect(&app.db.url).await.expect("connect");
     let caller = store
-        .authenticate(&chl, clock::now())
+        .authenticate(chl, clock::now())
         .await
         .unwrap()
         .expect("the token authenticates");
@@ -39,13 +36,12 @@ async fn a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_co
         .enumerate()
         .map(|(n, &inquiry_id)| {
             let (store, caller) = (store.clone(), caller.clone());
+            let action = if n == 1 {
+                middle.clone()
+            } else {
+                ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap())
+            };
             tokio::spawn(async move {
-                // The middle one is refused: a deadline is the engine's to record.
-                let action = if n == 1 {
-                    ActionRequest::Ready(Action::DeadlineMissed)
-                } else {
-                    ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap())
-                };
                 let command = Command {
                     inquiry_id,
                     by: IssuedBy::Caller(&caller),
@@ -64,43 +60,54 @@ async fn a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_co
     })
     .await;
     lock.release().await;
-
     let mut outcomes = Vec::new();
     for command in commands {
         outcomes.push(command.await.unwrap());
     }
-    assert!(
-        matches!(outcomes[0], Ok(Executed::Applied(..))),
-        "{:?}",
-        outcomes[0]
-    );
-    assert!(
-        matches!(
-            outcomes[1],
-            Err(CommandError::Refused(Refusal::WrongRole { .. }))
-        ),
-        "{:?}",
-        outcomes[1]
-    );
-    assert!(
-        matches!(outcomes[2], Ok(Executed::Applied(..))),
-        "{:?}",
-        outcomes[2]
-    );
+    (outcomes, store)
+}
+
+/// Chile's token and three drafts of Chile's (Brazil has a POC to look up).
+async fn three_drafts(app: &TestApp) -> (String, Vec<Uuid>) {
+    let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
+    app.poc_with_token("BRA", "João Silva").await;
+    let mut drafts = Vec::new();
+    for _ in 0..3 {
+        let created = app.post("/v1/inquiries", &chl, json!({})).await;
+        created.assert_status(201);
+        drafts.push(Uuid::parse_str(created.body["id"].as_str().unwrap()).unwrap());
+    }
+    (chl, drafts)
+}
+
+/// The first and last commands were applied in one transaction, the middle one wrote
+/// nothing, and the chain holds exactly the two new events.
+async fn assert_neighbours_alone_committed(
+    app: &TestApp,
+    store: &Store,
+    drafts: &[Uuid],
+    outcomes: &[Result<Executed, CommandError>],
+    events_before: i64,
+) {
+    for n in [0, 2] {
+        assert!(
+            matches!(outcomes[n], Ok(Executed::Applied(..))),
+            "{:?}",
+            outcomes[n]
+        );
+    }
     let stats = store.write_stats();
     assert_eq!(
         (stats.batches, stats.commands),
         (1, 3),
         "the three commands shared one transaction: {stats:?}"
     );
-
-    // The neighbours' events are recorded, the refused command's inquiry is untouched.
     assert_eq!(
         app.db.count("SELECT COUNT(*) FROM inquiry_events").await,
         events_before + 2
     );
-    let refused = store.get_inquiry(drafts[1]).await.unwrap().unwrap();
-    assert_eq!(refused.version, 1, "the refused command wrote nothing");
+    let untouched = store.get_inquiry(drafts[1]).await.unwrap().unwrap();
+    assert_eq!(untouched.version, 1, "the middle command wrote nothing");
     for id in [drafts[0], drafts[2]] {
         let applied = store.get_inquiry(id).await.unwrap().unwrap();
         assert_eq!(applied.version, 2);
@@ -110,7 +117,94 @@ async fn a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_co
         ChainReport::Valid { events, .. } => assert_eq!(events as i64, events_before + 2),
         broken => panic!("the chain broke: {broken:?}"),
     }
+}
+
+async fn a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_commit(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (chl, drafts) = three_drafts(&app).await;
+    let events_before = app.db.count("SELECT COUNT(*) FROM inquiry_events").await;
+
+    // The middle one is refused: a deadline is the engine's to record.
+    let (outcomes, store) = three_commands_in_one_batch(
+        &app,
+        &chl,
+        &drafts,
+        ActionRequest::Ready(Action::DeadlineMissed),
+    )
+    .await;
+    assert!(
+        matches!(
+            outcomes[1],
+            Err(CommandError::Refused(Refusal::WrongRole { .. }))
+        ),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_neighbours_alone_committed(&app, &store, &drafts, &outcomes, events_before).await;
+    assert_eq!(
+        store.write_stats().reruns,
+        0,
+        "a refusal writes nothing: no rerun"
+    );
     store.close().await;
 }
 
-on_both_databases!(a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_commit);
+/// A command whose write the database refuses (here a trigger, as a constraint might)
+/// after it has written part of its event: on SQLite its savepoint undoes that part; on
+/// PostgreSQL, where commands run without savepoints and the error aborts the
+/// transaction, the batch runs again with a savepoint per command. Either way the
+/// neighbours commit and the failed command writes nothing.
+async fn a_command_whose_write_fails_in_the_database_writes_nothing_while_its_neighbours_commit(
+    db: TestDb,
+) {
+    let app = spawn_app(db).await;
+    let (chl, drafts) = three_drafts(&app).await;
+    let events_before = app.db.count("SELECT COUNT(*) FROM inquiry_events").await;
+    let doomed = app.db.uuid_literal(&drafts[1].to_string());
+    if app.db.is_postgres() {
+        app.db
+            .execute(
+                "CREATE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'the test refuses this event'; END $$",
+            )
+            .await;
+        app.db
+            .execute(&format!(
+                "CREATE TRIGGER test_refuse_event BEFORE INSERT ON inquiry_events FOR EACH ROW
+                 WHEN (NEW.inquiry_id = {doomed}) EXECUTE FUNCTION test_refuse_event()"
+            ))
+            .await;
+    } else {
+        app.db
+            .execute(&format!(
+                "CREATE TRIGGER test_refuse_event BEFORE INSERT ON inquiry_events
+                 WHEN NEW.inquiry_id = {doomed}
+                 BEGIN SELECT RAISE(ABORT, 'the test refuses this event'); END"
+            ))
+            .await;
+    }
+
+    let (outcomes, store) = three_commands_in_one_batch(
+        &app,
+        &chl,
+        &drafts,
+        ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap()),
+    )
+    .await;
+    match &outcomes[1] {
+        Err(CommandError::Store(error)) => assert!(
+            error.to_string().contains("the test refuses this event"),
+            "{error}"
+        ),
+        other => panic!("the middle command should fail in the database: {other:?}"),
+    }
+    assert_neighbours_alone_committed(&app, &store, &drafts, &outcomes, events_before).await;
+    let reruns = if app.db.is_postgres() { 1 } else { 0 };
+    assert_eq!(store.write_stats().reruns, reruns);
+    store.close().await;
+}
+
+on_both_databases!(
+    a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_commit,
+    a_command_whose_write_fails_in_the_database_writes_nothing_while_its_neighbours_commit,
+);
