@@ -490,7 +490,7 @@ where
                     tracing::warn!(
                         commands = batch.len(),
                         failed = ran,
-                        "a command of a batch without savepoints failed after writing: the batch runs again, with a savepoint before each command"
+                        "a command of a batch without savepoints failed after writing, or in a way that aborted the transaction: the batch runs again, with a savepoint before each command"
                     );
                     tx.rollback().await?;
                     read = (start.begin)(tx.connection()).await?;
@@ -697,38 +697,18 @@ mod tests {
             .unwrap()
     }
 
-    #[tokio::test]
-    async fn a_failed_command_rolls_back_alone_while_its_batch_commits_once() {
-        let (writer, pool, _dir) = writer().await;
-        let (release, hold) = oneshot::channel();
-        let first = insert(&writer, 1, Some(hold), false);
-        until_waiting(&writer, 0).await;
-        // The writer is inside the first command: these three queue behind it.
-        let second = insert(&writer, 2, None, false);
-        let failed = insert(&writer, 3, None, true);
-        let fourth = insert(&writer, 4, None, false);
-        until_waiting(&writer, 3).await;
-        release.send(()).unwrap();
-
-        assert_eq!(first.await.unwrap().unwrap(), 1);
-        assert_eq!(second.await.unwrap().unwrap(), 2);
-        let refused = failed.await.unwrap().unwrap_err();
-        assert!(refused.to_string().contains("refused 3"), "{refused}");
-        assert_eq!(fourth.await.unwrap().unwrap(), 4);
-        // The failed command's insert was rolled back to its savepoint; its neighbours'
-        // inserts, before and after it, were committed, all four in one transaction.
-        assert_eq!(stored(&pool).await, [1, 2, 4]);
-        let stats = writer.stats();
-        assert_eq!((stats.batches, stats.commands), (1, 4), "{stats:?}");
-    }
-
-    #[tokio::test]
-    async fn an_optimistic_batch_runs_again_with_savepoints_if_a_command_fails_after_writing() {
-        let (writer, pool, _dir) = writer_with(Isolation::Optimistic).await;
+    /// Four commands in one batch on a writer with `isolation`, the third failing after
+    /// its insert; each outcome is checked. What was stored, the writer's figures, and how
+    /// many times each command ran.
+    async fn four_commands_the_third_failing_after_writing(
+        isolation: Isolation,
+    ) -> (Vec<i64>, WriteStats, Vec<usize>) {
+        let (writer, pool, _dir) = writer_with(isolation).await;
         let runs: Vec<Arc<AtomicUsize>> = (0..4).map(|_| Arc::default()).collect();
         let (release, hold) = oneshot::channel();
         let first = insert_counted(&writer, 1, Some(hold), Fail::No, runs[0].clone());
         until_waiting(&writer, 0).await;
+        // The writer is inside the first command: these three queue behind it.
         let second = insert_counted(&writer, 2, None, Fail::No, runs[1].clone());
         let failed = insert_counted(&writer, 3, None, Fail::AfterWriting, runs[2].clone());
         let fourth = insert_counted(&writer, 4, None, Fail::No, runs[3].clone());
@@ -740,16 +720,31 @@ mod tests {
         let refused = failed.await.unwrap().unwrap_err();
         assert!(refused.to_string().contains("refused 3"), "{refused}");
         assert_eq!(fourth.await.unwrap().unwrap(), 4);
+        let runs = runs.iter().map(|r| r.load(Ordering::Relaxed)).collect();
+        (stored(&pool).await, writer.stats(), runs)
+    }
+
+    #[tokio::test]
+    async fn a_failed_command_rolls_back_alone_while_its_batch_commits_once() {
+        let (stored, stats, runs) =
+            four_commands_the_third_failing_after_writing(Isolation::Savepoints).await;
+        // The failed command's insert was rolled back to its savepoint; its neighbours'
+        // inserts, before and after it, were committed, all four in one transaction.
+        assert_eq!(stored, [1, 2, 4]);
+        let figures = (stats.batches, stats.commands, stats.reruns);
+        assert_eq!(figures, (1, 4, 0), "{stats:?}");
+        assert_eq!(runs, [1, 1, 1, 1]);
+    }
+
+    #[tokio::test]
+    async fn an_optimistic_batch_runs_again_with_savepoints_if_a_command_fails_after_writing() {
+        let (stored, stats, runs) =
+            four_commands_the_third_failing_after_writing(Isolation::Optimistic).await;
         // Without a savepoint, the failed command's insert could not be undone alone: the
         // batch was rolled back and run again, each command in a savepoint, in one commit.
-        assert_eq!(stored(&pool).await, [1, 2, 4]);
-        let stats = writer.stats();
-        assert_eq!(
-            (stats.batches, stats.commands, stats.reruns),
-            (1, 4, 1),
-            "{stats:?}"
-        );
-        let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::Relaxed)).collect();
+        assert_eq!(stored, [1, 2, 4]);
+        let figures = (stats.batches, stats.commands, stats.reruns);
+        assert_eq!(figures, (1, 4, 1), "{stats:?}");
         assert_eq!(
             runs,
             [2, 2, 2, 1],
