@@ -34,6 +34,9 @@ pub const DELIVERY_ATTEMPTS: &str = "cbm2_delivery_attempts_total";
 pub const DB_POOL_CONNECTIONS: &str = "cbm2_db_pool_connections";
 /// How many inquiry commands each group commit held (refused ones included).
 pub const WRITE_BATCH_COMMANDS: &str = "cbm2_write_batch_commands";
+/// Batches run again with a savepoint per command, one of their commands having failed
+/// without one (PostgreSQL: see `store::writer::Isolation`).
+pub const WRITE_BATCH_RERUNS: &str = "cbm2_write_batch_reruns_total";
 
 /// Batch size buckets, in commands: from one alone to 256 (larger batches, up to 1 024,
 /// count in `+Inf`).
@@ -119,6 +122,13 @@ fn describe() {
         Unit::Count,
         "Inquiry commands per group commit (one transaction, one durable commit)"
     );
+    describe_counter!(
+        WRITE_BATCH_RERUNS,
+        "Batches of commands run again with a savepoint per command, one having failed without"
+    );
+    // Shown from the start: a counter that appears only once it moves cannot be told
+    // from one not exported.
+    counter!(WRITE_BATCH_RERUNS).increment(0);
 }
 
 /// An inquiry event was committed.
@@ -129,6 +139,11 @@ pub fn transition_recorded(action: &'static str) {
 /// A group commit of `commands` inquiry commands is about to commit.
 pub fn batch_committed(commands: usize) {
     metrics::histogram!(WRITE_BATCH_COMMANDS).record(commands as f64);
+}
+
+/// A batch of commands is run again, with a savepoint per command.
+pub fn batch_rerun() {
+    counter!(WRITE_BATCH_RERUNS).increment(1);
 }
 
 /// A sweeper tick ended: whether it succeeded, how long it took, and how late the oldest

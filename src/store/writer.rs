@@ -487,6 +487,7 @@ where
                 };
                 if rerun {
                     counts.reruns.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::batch_rerun();
                     tracing::warn!(
                         commands = batch.len(),
                         failed = ran,

@@ -208,3 +208,92 @@ on_both_databases!(
     a_refused_command_inside_a_batch_writes_nothing_while_its_neighbours_commit,
     a_command_whose_write_fails_in_the_database_writes_nothing_while_its_neighbours_commit,
 );
+
+/// On PostgreSQL any error of the server aborts the transaction, a failed read too: a
+/// command of a batch without savepoints whose read fails (before it has written
+/// anything) makes the writer run the batch again with a savepoint before each command,
+/// reads included, so that the failed read takes nothing down with it.
+#[tokio::test]
+async fn on_postgres_a_read_that_fails_inside_a_batch_takes_nothing_down_with_it() {
+    use cbm2::store::StoreError;
+    use cbm2::store::writer::{BatchStart, Isolation, Writer, open_savepoint};
+    use futures_util::TryFutureExt;
+    use sqlx::Postgres;
+    use tokio::sync::oneshot;
+
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::query("CREATE TABLE t (n BIGINT NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let start = BatchStart::<Postgres> {
+        begin: |c| Box::pin(sqlx::raw_sql("BEGIN").execute(c).map_ok(|_| None)),
+        commit: |c, _| Box::pin(sqlx::raw_sql("COMMIT").execute(c).map_ok(drop)),
+        isolation: Isolation::Optimistic,
+    };
+    let writer = Writer::start(pool.clone(), start, 64);
+    // Inserts `n` (after `hold`, if given); with `read_fails`, reads a table that does
+    // not exist first.
+    let command = |n: i64, hold: Option<oneshot::Receiver<()>>, read_fails: bool| {
+        let writer = writer.clone();
+        let mut hold = hold;
+        tokio::spawn(async move {
+            writer
+                .submit(move |batch| {
+                    let hold = hold.take();
+                    Box::pin(async move {
+                        if let Some(hold) = hold {
+                            let _ = hold.await;
+                        }
+                        if read_fails {
+                            sqlx::query("SELECT n FROM no_such_table")
+                                .execute(&mut *batch.connection)
+                                .await?;
+                        }
+                        open_savepoint::<Postgres>(&mut *batch.connection, batch.savepoint).await?;
+                        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                            .bind(n)
+                            .execute(&mut *batch.connection)
+                            .await?;
+                        Ok::<_, StoreError>(n)
+                    })
+                })
+                .await
+        })
+    };
+    let (release, hold) = oneshot::channel();
+    let first = command(1, Some(hold), false);
+    poll_until(
+        "the first command running",
+        Duration::from_secs(5),
+        async || (writer.stats().waiting == 0).then_some(()),
+    )
+    .await;
+    let failing = command(2, None, true);
+    let third = command(3, None, false);
+    poll_until("two commands queued", Duration::from_secs(5), async || {
+        (writer.stats().waiting == 2).then_some(())
+    })
+    .await;
+    release.send(()).unwrap();
+
+    assert_eq!(first.await.unwrap().unwrap(), 1);
+    let error = failing.await.unwrap().unwrap_err();
+    assert!(error.to_string().contains("no_such_table"), "{error}");
+    assert_eq!(third.await.unwrap().unwrap(), 3);
+    let stored: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, [1, 3], "the failed read's neighbours committed");
+    let stats = writer.stats();
+    assert_eq!(
+        (stats.batches, stats.commands, stats.reruns),
+        (1, 3, 1),
+        "one batch, run again once: {stats:?}"
+    );
+    pool.close().await;
+}

@@ -182,6 +182,11 @@ async fn requests_transitions_deliveries_and_the_pool_are_measured(db: TestDb) {
     );
     // The sweeper, the outbox and the pool.
     assert!(value(&text, "cbm2_sweeper_ticks_total", &[r#"result="ok""#]) >= 1.0);
+    assert_eq!(
+        value(&text, "cbm2_write_batch_reruns_total", &[]),
+        0.0,
+        "exported from the start, and no batch needed a rerun"
+    );
     assert!(value(&text, "cbm2_sweeper_lag_seconds", &[]) >= 0.0);
     assert!(value(&text, "cbm2_outbox_depth", &[r#"stage="fan_out""#]) >= 0.0);
     assert!(value(&text, "cbm2_outbox_depth", &[r#"stage="delivery""#]) >= 1.0);
