@@ -347,13 +347,10 @@ async fn bare_server(
         axum::routing::get(move || {
             let store = store.clone();
             async move {
-                match store {
-                    Some(store) => match store.ping().await {
-                        Ok(()) => Ok("ok"),
-                        Err(error) => Err(error.to_string()),
-                    },
-                    None => Ok("ok"),
+                if let Some(store) = store {
+                    store.ping().await.map_err(|error| error.to_string())?;
                 }
+                Ok::<_, String>("ok")
             }
         }),
     );
@@ -556,15 +553,14 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     let (server, ready) = Server::start(url, plan.connect_timeout).await?;
     let idle = memory();
 
-    let (
-        http_writes,
-        Reads {
-            reads,
-            stack,
-            bare,
-            one_query,
-        },
-    ) = http_figures(&server, store, &fixture, &levels, readers, duration).await?;
+    let (http_writes, read_figures) =
+        http_figures(&server, store, &fixture, &levels, readers, duration).await?;
+    let Reads {
+        reads,
+        stack,
+        bare,
+        one_query,
+    } = read_figures;
     server.stop().await?;
     let ceilings = ceiling_figures(store, &levels, duration).await?;
     let in_process = in_process_figures(store, &fixture, &levels, duration).await?;

@@ -457,8 +457,7 @@ where
                         false
                     }
                     (false, Savepoint::NotNeeded) => {
-                        tx.rollback().await?;
-                        read = (start.begin)(tx.connection()).await?;
+                        read = tx.begin_again(start).await?;
                         tip = read.clone();
                         false
                     }
@@ -493,8 +492,7 @@ where
                         failed = ran,
                         "a command of a batch without savepoints failed after writing, or in a way that aborted the transaction: the batch runs again, with a savepoint before each command"
                     );
-                    tx.rollback().await?;
-                    read = (start.begin)(tx.connection()).await?;
+                    read = tx.begin_again(start).await?;
                     tip = read.clone();
                     (empty, ran, with_savepoints) = (true, 0, true);
                     continue;
@@ -563,12 +561,14 @@ where
         &mut self.connection
     }
 
-    /// Rolls the transaction back, keeping the connection for the next one.
-    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql("ROLLBACK")
-            .execute(self.connection())
-            .await
-            .map(drop)
+    /// Rolls the transaction back and begins another on the same connection; the chain's
+    /// tip as that one reads it.
+    async fn begin_again(
+        &mut self,
+        start: BatchStart<DB>,
+    ) -> Result<Option<ChainTip>, sqlx::Error> {
+        sqlx::raw_sql("ROLLBACK").execute(self.connection()).await?;
+        (start.begin)(self.connection()).await
     }
 
     /// The transaction is over (committed): the connection may go back to the pool.
