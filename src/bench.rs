@@ -271,6 +271,8 @@ struct Server {
     task: JoinHandle<std::io::Result<()>>,
     /// Its throwaway signing key's file.
     signing_key: std::path::PathBuf,
+    /// Its store: how its token reads were grouped.
+    store: Store,
 }
 
 impl Server {
@@ -295,6 +297,7 @@ impl Server {
         let started = Instant::now();
         let app = Application::build(&settings).await?;
         let addr = app.local_addr();
+        let store = app.store();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
@@ -316,6 +319,7 @@ impl Server {
                 stop,
                 task,
                 signing_key,
+                store,
             },
             ready,
         ))
@@ -557,6 +561,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         http_figures(&server, store, &fixture, &levels, readers, duration).await?;
     let Reads {
         reads,
+        reads_per_query,
         stack,
         bare,
         one_query,
@@ -605,7 +610,13 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         "GET /v1/inquiries/{id} over HTTP",
         readers,
         reads,
-        format!("{:.2}× bare rate", reads.per_second / bare.per_second),
+        match reads_per_query {
+            Some(per_query) => format!(
+                "{:.2}× bare rate, {per_query:.1} a query",
+                reads.per_second / bare.per_second
+            ),
+            None => format!("{:.2}× bare rate", reads.per_second / bare.per_second),
+        },
     ));
     rows.push(Row::load(
         "the same without a token: 401 before any query (the server's stack)",
@@ -719,7 +730,13 @@ async fn http_figures(
             Box::pin(send(request))
         })
     };
+    let grouped_before = server.store.read_stats();
     let reads = load(readers, duration, operation).await?;
+    let reads_per_query = grouped_before
+        .zip(server.store.read_stats())
+        .map(|(before, after)| {
+            (after.reads - before.reads) as f64 / (after.queries - before.queries).max(1) as f64
+        });
     // The same requests without a token: refused before any query, so their rate is the
     // server's own stack (routing, middleware, the problem answer), without the database.
     let operation: Operation = {
@@ -737,6 +754,7 @@ async fn http_figures(
         http_writes,
         Reads {
             reads,
+            reads_per_query,
             stack,
             bare,
             one_query,
@@ -764,6 +782,8 @@ async fn bare_load(
 /// bare handler, and the bare handler with one query.
 struct Reads {
     reads: Load,
+    /// On PostgreSQL, how many token reads a query carried on average ([`Store::read_stats`]).
+    reads_per_query: Option<f64>,
     stack: Load,
     bare: Load,
     one_query: Load,

@@ -209,14 +209,15 @@ none asserted:
       127.0.0.1:0, from a reqwest client per worker on a keep-alive connection, in the same
       process.
   GET /v1/inquiries/{id} over HTTP, the same without a token, bare axum handler
-      Reads at --readers connections (the token and the inquiry in one query); the same
+      Reads at --readers connections (the token and the inquiry in one query; on
+      PostgreSQL the reads queued while one is in flight share the next query, and the
+      row says how many a query carried on average); the same
       requests without a token, refused with 401 before any query (the server's own stack:
       routing, middleware, the answer); the bare handler (axum::serve, one route answering
       \"ok\"), the reference for what HTTP costs in this process.
   bare axum handler making one query
       The bare handler, making one query (SELECT 1) on the store's read pool before it
-      answers: what one round trip to the database costs a read, and so the most a read
-      that asks the database anything can reach here.
+      answers: what one round trip to the database for each request costs a read.
   time to ready
       From Application::build (open the database, migrate, lock, bind) to the first 200 from
       GET /v1/health, on the already migrated bench database.
@@ -311,6 +312,11 @@ pub struct ServeArgs {
     /// 1 commits each alone).
     #[arg(long, env = "CBM2_WRITE_BATCH", default_value_t = crate::store::writer::DEFAULT_MAX_BATCH, value_parser = parse_write_batch)]
     pub write_batch: usize,
+    /// On PostgreSQL, how many requests' token reads one query may carry (group read:
+    /// the reads that arrive while queries are in flight share the next one; 1 to 1024,
+    /// 1 sends each alone). SQLite reads each on the request's own thread.
+    #[arg(long, env = "CBM2_READ_BATCH", default_value_t = crate::store::grouped_reads::DEFAULT_MAX_READS, value_parser = parse_read_batch)]
+    pub read_batch: usize,
     /// The inquiries kept decoded for reads of one inquiry, in bytes of their stored text
     /// (0 to 1 GiB; 0 keeps none). Never stale: a read compares the stored text with the
     /// one it decoded.
@@ -503,7 +509,15 @@ fn parse_sweep_interval(value: &str) -> Result<Duration, String> {
 }
 
 fn parse_write_batch(value: &str) -> Result<usize, String> {
-    let limit = crate::store::writer::MAX_BATCH_LIMIT;
+    parse_batch(value, crate::store::writer::MAX_BATCH_LIMIT)
+}
+
+fn parse_read_batch(value: &str) -> Result<usize, String> {
+    parse_batch(value, crate::store::grouped_reads::MAX_READS_LIMIT)
+}
+
+/// A batch size: a whole number from 1 to `limit`.
+fn parse_batch(value: &str, limit: usize) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(size) if (1..=limit).contains(&size) => Ok(size),
         _ => Err(format!(
@@ -756,6 +770,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
                 write_batch: args.write_batch,
+                read_batch: args.read_batch,
                 inquiry_cache: args.inquiry_cache as usize,
                 delivery,
                 max_webhooks_per_owner: args.max_webhooks_per_owner,

@@ -34,6 +34,9 @@ pub const DELIVERY_ATTEMPTS: &str = "cbm2_delivery_attempts_total";
 pub const DB_POOL_CONNECTIONS: &str = "cbm2_db_pool_connections";
 /// How many inquiry commands each group commit held (refused ones included).
 pub const WRITE_BATCH_COMMANDS: &str = "cbm2_write_batch_commands";
+/// How many requests' token reads each grouped query carried (PostgreSQL:
+/// `store::grouped_reads`).
+pub const READ_BATCH_READS: &str = "cbm2_read_batch_reads";
 /// Batches run again with a savepoint per command, one of their commands having failed
 /// without one (PostgreSQL: see `store::writer::Isolation`).
 pub const WRITE_BATCH_RERUNS: &str = "cbm2_write_batch_reruns_total";
@@ -70,6 +73,8 @@ pub fn install() -> Result<PrometheusHandle, InstallError> {
         )
         .map_err(|e| InstallError(e.to_string()))?
         .set_buckets_for_metric(Matcher::Full(WRITE_BATCH_COMMANDS.into()), &BATCH_BUCKETS)
+        .map_err(|e| InstallError(e.to_string()))?
+        .set_buckets_for_metric(Matcher::Full(READ_BATCH_READS.into()), &BATCH_BUCKETS)
         .map_err(|e| InstallError(e.to_string()))?
         .build_recorder();
     let handle = recorder.handle();
@@ -122,6 +127,11 @@ fn describe() {
         Unit::Count,
         "Inquiry commands per group commit (one transaction, one durable commit)"
     );
+    describe_histogram!(
+        READ_BATCH_READS,
+        Unit::Count,
+        "Requests' token reads per grouped query (PostgreSQL)"
+    );
     describe_counter!(
         WRITE_BATCH_RERUNS,
         "Batches of commands run again with a savepoint per command, one having failed without"
@@ -139,6 +149,11 @@ pub fn transition_recorded(action: &'static str) {
 /// A group commit of `commands` inquiry commands is about to commit.
 pub fn batch_committed(commands: usize) {
     metrics::histogram!(WRITE_BATCH_COMMANDS).record(commands as f64);
+}
+
+/// A grouped query of `reads` token reads is about to be sent.
+pub fn reads_grouped(reads: usize) {
+    metrics::histogram!(READ_BATCH_READS).record(reads as f64);
 }
 
 /// A batch of commands is run again, with a savepoint per command.

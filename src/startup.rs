@@ -35,6 +35,8 @@ pub struct Settings {
     pub reminder_share: f64,
     /// How many inquiry commands one transaction may hold (group commit).
     pub write_batch: usize,
+    /// On PostgreSQL, how many token reads one query may carry (group read).
+    pub read_batch: usize,
     /// How many bytes of stored inquiry text reads keep decoded (0: none).
     pub inquiry_cache: usize,
     /// How notifications are delivered.
@@ -91,6 +93,7 @@ impl Settings {
             sweep_interval: Duration::from_secs(30),
             reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
             write_batch: crate::store::writer::DEFAULT_MAX_BATCH,
+            read_batch: crate::store::grouped_reads::DEFAULT_MAX_READS,
             inquiry_cache: crate::store::decoded::DEFAULT_BUDGET_BYTES,
             max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -248,6 +251,7 @@ impl Application {
             .await?
             .with_reminder_share(settings.reminder_share)
             .with_write_batch(settings.write_batch)
+            .with_read_batch(settings.read_batch)
             .with_inquiry_cache(settings.inquiry_cache);
         let database_lock = match open::sqlite_file(&settings.database_url) {
             Some(path) => match lock_database(&path) {
@@ -328,6 +332,11 @@ impl Application {
     /// The address actually bound (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The store the server serves from (a handle on the same pools).
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     /// Where `GET /metrics` is served, if anywhere (the real port when port 0 was asked for).

@@ -24,6 +24,7 @@ pub mod decoded;
 pub mod deliveries;
 pub mod directory;
 pub mod directory_import;
+pub mod grouped_reads;
 pub mod inquiries;
 pub mod monitoring;
 pub mod open;
@@ -122,6 +123,9 @@ pub struct Store {
     /// On a SQLite file, connections for the read every request makes, read on its own
     /// thread ([`sqlite_reads`]).
     sqlite_reads: Option<Arc<sqlite_reads::SqliteReads>>,
+    /// On PostgreSQL, the task that sends the token reads of concurrent requests to the
+    /// server together ([`grouped_reads`]).
+    grouped_reads: Option<grouped_reads::GroupedReads>,
     /// The inquiries last read, decoded ([`decoded`]).
     decoded: Arc<decoded::DecodedInquiries>,
 }
@@ -303,6 +307,7 @@ impl Store {
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
             sqlite_reads: None,
+            grouped_reads: None,
             decoded: Default::default(),
         }
     }
@@ -325,6 +330,10 @@ impl Store {
             writes: Writes::Postgres {
                 commands: Writer::start(pool.clone(), start, writer::DEFAULT_MAX_BATCH),
             },
+            grouped_reads: Some(grouped_reads::GroupedReads::start(
+                pool.clone(),
+                grouped_reads::DEFAULT_MAX_READS,
+            )),
             pool: Pool::Postgres(pool),
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
@@ -384,12 +393,29 @@ impl Store {
         }
     }
 
+    /// What the grouped token reads have done (PostgreSQL; `None` on SQLite, which
+    /// reads each on the request's thread).
+    pub fn read_stats(&self) -> Option<grouped_reads::ReadStats> {
+        self.grouped_reads
+            .as_ref()
+            .map(grouped_reads::GroupedReads::stats)
+    }
+
     /// Sets how many inquiry commands one transaction may hold (at least 1: 1 commits
     /// each command alone).
     pub fn with_write_batch(self, max: usize) -> Self {
         match &self.writes {
             Writes::Sqlite { commands, .. } => commands.set_max_batch(max),
             Writes::Postgres { commands } => commands.set_max_batch(max),
+        }
+        self
+    }
+
+    /// Sets how many token reads one query may carry on PostgreSQL (at least 1: 1 sends
+    /// each read alone); SQLite reads each on the request's thread.
+    pub fn with_read_batch(self, max: usize) -> Self {
+        if let Some(reads) = &self.grouped_reads {
+            reads.set_max_reads(max);
         }
         self
     }

@@ -47,6 +47,7 @@ async fn scrape(client: &reqwest::Client, metrics: &str) -> String {
 }
 
 async fn requests_transitions_deliveries_and_the_pool_are_measured(db: TestDb) {
+    let db_is_postgres = db.is_postgres();
     let server = ServeProcess::start(
         &db.url,
         &[
@@ -187,6 +188,18 @@ async fn requests_transitions_deliveries_and_the_pool_are_measured(db: TestDb) {
         0.0,
         "exported from the start, and no batch needed a rerun"
     );
+    // Every request's token read, grouped on PostgreSQL; SQLite reads each on its thread.
+    if db_is_postgres {
+        assert!(
+            value(&text, "cbm2_read_batch_reads_count", &[]) >= 1.0,
+            "{text}"
+        );
+    } else {
+        assert!(
+            series(&text, "cbm2_read_batch_reads_count", &[]).is_empty(),
+            "{text}"
+        );
+    }
     assert!(value(&text, "cbm2_sweeper_lag_seconds", &[]) >= 0.0);
     assert!(value(&text, "cbm2_outbox_depth", &[r#"stage="fan_out""#]) >= 0.0);
     assert!(value(&text, "cbm2_outbox_depth", &[r#"stage="delivery""#]) >= 1.0);

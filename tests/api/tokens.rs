@@ -1,7 +1,13 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{TestDb, on_both_databases, spawn_app};
+use cbm2::clock;
+use cbm2::domain::principal::Principal;
+use cbm2::store::Store;
+use std::time::Duration;
+use uuid::Uuid;
+
+use crate::helpers::{TestDb, WriteLock, on_both_databases, poll_until, spawn_app};
 
 async fn a_revoked_token_answers_401(db: TestDb) {
     let app = spawn_app(db).await;
@@ -162,7 +168,112 @@ async fn malformed_authorization_headers_answer_401(db: TestDb) {
     }
 }
 
+/// Token reads made at once each get their own answer. On PostgreSQL the reads that
+/// queue while one is in flight go to the server in one query: here the first is held on
+/// a lock of the inquiries' table, the others wait behind it and are sent together once
+/// it is released.
+async fn reads_sent_together_each_get_their_own_answer(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (poc_id, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
+    let (revoked_poc, _) = app.poc_with_token("CHL", "Pedro Soto").await;
+    let (revoked_id, revoked) = app.issue_token(&revoked_poc).await;
+    app.delete(&format!("/v1/tokens/{revoked_id}"), &app.secretariat)
+        .await
+        .assert_status(204);
+    let draft = app.post("/v1/inquiries", &chl, json!({})).await;
+    let inquiry = Uuid::parse_str(draft.assert_status(201)["id"].as_str().unwrap()).unwrap();
+    let missing = Uuid::new_v4();
+    let unknown = "cbm2_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned();
+
+    // Who reads, what, and what the answer must be: the caller's POC (None: the
+    // Secretariat) and the inquiry's id, or no caller at all.
+    type Expected = Option<(Option<String>, Option<Uuid>)>;
+    let asks: Vec<(String, Option<Uuid>, Expected)> = (0..5)
+        .flat_map(|_| {
+            [
+                (
+                    chl.clone(),
+                    Some(inquiry),
+                    Some((Some(poc_id.clone()), Some(inquiry))),
+                ),
+                (
+                    chl.clone(),
+                    Some(missing),
+                    Some((Some(poc_id.clone()), None)),
+                ),
+                (chl.clone(), None, Some((Some(poc_id.clone()), None))),
+                (
+                    app.secretariat.clone(),
+                    Some(inquiry),
+                    Some((None, Some(inquiry))),
+                ),
+                (revoked.clone(), Some(inquiry), None),
+                (unknown.clone(), Some(inquiry), None),
+            ]
+        })
+        .collect();
+    let store = Store::connect(&app.db.url).await.expect("connect");
+    let lock = WriteLock::hold(&app.db).await;
+    let read = |(secret, inquiry_id): (String, Option<Uuid>)| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .authenticate_with(&secret, clock::now(), inquiry_id)
+                .await
+                .expect("the read succeeds")
+        })
+    };
+    let ask = |n: usize| (asks[n].0.clone(), asks[n].1);
+    // The first read goes alone and waits on the lock; every other read then waits for
+    // the next query.
+    let mut reads = vec![read(ask(0))];
+    if app.db.is_postgres() {
+        poll_until(
+            "the first read in flight",
+            Duration::from_secs(10),
+            async || {
+                (store
+                    .read_stats()
+                    .expect("PostgreSQL groups its reads")
+                    .queries
+                    == 1)
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+    reads.extend((1..asks.len()).map(|n| read(ask(n))));
+    if app.db.is_postgres() {
+        poll_until(
+            "the other reads queued",
+            Duration::from_secs(10),
+            async || (store.read_stats().unwrap().waiting == asks.len() - 1).then_some(()),
+        )
+        .await;
+    }
+    lock.release().await;
+    for ((secret, inquiry_id, expected), read) in asks.iter().zip(reads) {
+        let got = read.await.unwrap().map(|(caller, read)| {
+            let poc = match caller.principal {
+                Principal::Secretariat => None,
+                Principal::Poc { poc_id, .. } => Some(poc_id.0.to_string()),
+            };
+            (poc, read.map(|inquiry| inquiry.id))
+        });
+        assert_eq!(&got, expected, "{secret} reading {inquiry_id:?}");
+    }
+    match store.read_stats() {
+        Some(stats) => assert_eq!(
+            (stats.queries, stats.reads, stats.waiting),
+            (2, asks.len() as u64, 0),
+            "the first read alone, then all the others in one query"
+        ),
+        None => assert!(!app.db.is_postgres(), "SQLite reads each on its own thread"),
+    }
+}
+
 on_both_databases!(
+    reads_sent_together_each_get_their_own_answer,
     a_revoked_token_answers_401,
     issued_tokens_are_shown_once_and_stored_only_as_hashes,
     only_the_secretariat_issues_tokens_and_only_for_active_pocs,
