@@ -16,16 +16,20 @@
 //! request arrived and sees every commit made before it: the answers are those the reads
 //! alone would have given.
 //!
-//! A query that fails answers each of its reads with `None`: each caller then reads alone
-//! through the pool, waiting and reporting as every read does.
+//! The task keeps one connection, out of the pool ([`Kept`]). A query that fails answers
+//! each of its reads with `None`: each caller then reads alone through the pool, waiting
+//! and reporting as every read does, and the next query takes a new connection.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use sqlx::PgPool;
+use std::time::Instant;
+
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::TEST_IF_IDLE_FOR;
 use super::tokens::TokenOwnerRow;
 
 /// By default a query carries at most 32 reads.
@@ -150,6 +154,7 @@ async fn run(
     max_reads: Arc<AtomicUsize>,
     counts: Arc<Counts>,
 ) {
+    let mut connection = Kept::default();
     while let Some(first) = queue.recv().await {
         let max = max_reads.load(Ordering::Relaxed);
         let mut reads = vec![first];
@@ -164,21 +169,80 @@ async fn run(
             .reads
             .fetch_add(reads.len() as u64, Ordering::Relaxed);
         crate::metrics::reads_grouped(reads.len());
-        answer(&pool, reads).await;
+        let rows = match connection.ready(&pool).await {
+            Some(ready) => {
+                let rows = query(ready, &reads).await;
+                if rows.is_err() {
+                    // It may be the connection that failed: the next query takes another.
+                    connection.drop_it();
+                }
+                rows
+            }
+            None => Err(sqlx::Error::PoolClosed),
+        };
+        answer(reads, rows);
     }
 }
 
-/// Runs one query for `reads` and answers each.
-async fn answer(pool: &PgPool, reads: Vec<Read>) {
+/// The task's own connection, taken out of the pool once and kept: lent and taken back
+/// for every query, it would cost a round trip more each time (sqlx tests every
+/// connection it takes back).
+#[derive(Default)]
+struct Kept(Option<(PgConnection, Instant)>);
+
+impl Kept {
+    /// The connection, tested first if it sat idle for [`TEST_IF_IDLE_FOR`] (as the pool
+    /// tests its own) and replaced if it fails; `None` if the pool is closed or gives no
+    /// connection (each read is then made alone, and reports the failure).
+    async fn ready(&mut self, pool: &PgPool) -> Option<&mut PgConnection> {
+        if pool.is_closed() {
+            self.drop_it();
+            return None;
+        }
+        if let Some((connection, used)) = &mut self.0
+            && used.elapsed() >= TEST_IF_IDLE_FOR
+            && let Err(error) = connection.ping().await
+        {
+            tracing::info!(%error, "the grouped reads' connection failed its test: replacing it");
+            self.drop_it();
+        }
+        if self.0.is_none() {
+            match pool.acquire().await {
+                Ok(connection) => self.0 = Some((connection.detach(), Instant::now())),
+                Err(error) => {
+                    tracing::warn!(%error, "no connection for the grouped reads: each read is made alone");
+                    return None;
+                }
+            }
+        }
+        let (connection, used) = self.0.as_mut()?;
+        *used = Instant::now();
+        Some(connection)
+    }
+
+    fn drop_it(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// One query for `reads`, on `connection`.
+async fn query(
+    connection: &mut PgConnection,
+    reads: &[Read],
+) -> Result<Vec<NumberedRow>, sqlx::Error> {
     let (hashes, inquiries): (Vec<&str>, Vec<Option<Uuid>>) = reads
         .iter()
         .map(|read| (read.token_hash.as_str(), read.inquiry_id))
         .unzip();
-    let rows: Result<Vec<NumberedRow>, sqlx::Error> = sqlx::query_as(TOKEN_OWNERS_QUERY)
+    sqlx::query_as(TOKEN_OWNERS_QUERY)
         .bind(hashes)
         .bind(inquiries)
-        .fetch_all(pool)
-        .await;
+        .fetch_all(connection)
+        .await
+}
+
+/// Answers each of `reads` from the rows of their query.
+fn answer(reads: Vec<Read>, rows: Result<Vec<NumberedRow>, sqlx::Error>) {
     let mut answers: Vec<Option<TokenOwnerRow>> = reads.iter().map(|_| None).collect();
     match rows {
         Ok(rows) => {
