@@ -313,8 +313,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CBM2_WRITE_BATCH", default_value_t = crate::store::writer::DEFAULT_MAX_BATCH, value_parser = parse_write_batch)]
     pub write_batch: usize,
     /// On PostgreSQL, how many requests' token reads one query may carry (group read:
-    /// the reads that arrive while queries are in flight share the next one; 1 to 1024,
-    /// 1 sends each alone). SQLite reads each on the request's own thread.
+    /// the reads that arrive while a query is in flight share the next one; 1 to 1024,
+    /// 1 reads each through the pool, side by side). SQLite reads each on the request's own thread.
     #[arg(long, env = "CBM2_READ_BATCH", default_value_t = crate::store::grouped_reads::DEFAULT_MAX_READS, value_parser = parse_read_batch)]
     pub read_batch: usize,
     /// The inquiries kept decoded for reads of one inquiry, in bytes of their stored text

@@ -117,7 +117,8 @@ impl GroupedReads {
         }
     }
 
-    /// Sets how many reads one query may carry (at least 1: 1 sends each read alone).
+    /// Sets how many reads one query may carry (at least 1: 1 groups none, each read is
+    /// made through the pool).
     pub fn set_max_reads(&self, max: usize) {
         self.max_reads
             .store(max.clamp(1, MAX_READS_LIMIT), Ordering::Relaxed);
@@ -125,12 +126,16 @@ impl GroupedReads {
 
     /// The token whose secret hashes to `token_hash` (unless revoked), its owner and the
     /// stored state of `inquiry_id`, read with the reads queued beside it; `None` if the
-    /// grouped query failed (or the task is gone): read it alone.
+    /// grouped query failed (or the task is gone), or reads are not grouped (a batch of
+    /// 1: one query at a time would make them wait for each other): read it alone.
     pub(super) async fn token_owner(
         &self,
         token_hash: &str,
         inquiry_id: Option<Uuid>,
     ) -> Option<Option<TokenOwnerRow>> {
+        if self.max_reads.load(Ordering::Relaxed) <= 1 {
+            return None;
+        }
         let (reply, answer) = oneshot::channel();
         let read = Read {
             token_hash: token_hash.to_owned(),

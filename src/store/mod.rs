@@ -411,8 +411,8 @@ impl Store {
         self
     }
 
-    /// Sets how many token reads one query may carry on PostgreSQL (at least 1: 1 sends
-    /// each read alone); SQLite reads each on the request's thread.
+    /// Sets how many token reads one query may carry on PostgreSQL (at least 1: 1 reads
+    /// each through the pool, side by side); SQLite reads each on the request's thread.
     pub fn with_read_batch(self, max: usize) -> Self {
         if let Some(reads) = &self.grouped_reads {
             reads.set_max_reads(max);

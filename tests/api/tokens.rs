@@ -270,6 +270,22 @@ async fn reads_sent_together_each_get_their_own_answer(db: TestDb) {
         ),
         None => assert!(!app.db.is_postgres(), "SQLite reads each on its own thread"),
     }
+
+    // A batch of 1 reads each through the pool, side by side, not through the task.
+    let alone = Store::connect(&app.db.url)
+        .await
+        .unwrap()
+        .with_read_batch(1);
+    let (caller, read) = alone
+        .authenticate_with(&chl, clock::now(), Some(inquiry))
+        .await
+        .unwrap()
+        .expect("the token authenticates");
+    assert_eq!(caller.poc_id().map(|id| id.0.to_string()), Some(poc_id));
+    assert_eq!(read.map(|inquiry| inquiry.id), Some(inquiry));
+    if let Some(stats) = alone.read_stats() {
+        assert_eq!(stats.queries, 0, "no grouped query");
+    }
 }
 
 on_both_databases!(
