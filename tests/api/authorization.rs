@@ -465,11 +465,7 @@ impl Callers {
         let (requester_id, requester) = app.poc_with_token("CHL", "Eva Rojas").await;
         let (_, responder) = app.poc_with_token("BRA", "Ana Souza").await;
         let (_, third) = app.poc_with_token("MEX", "Luis Garza").await;
-        let (revoked_poc, _) = app.poc_with_token("CHL", "Pedro Soto").await;
-        let (token_id, revoked) = app.issue_token(&revoked_poc).await;
-        app.delete(&format!("/v1/tokens/{token_id}"), &app.secretariat)
-            .await
-            .assert_status(204);
+        let revoked = app.revoked_token("CHL", "Pedro Soto").await;
         let (deactivated_poc, deactivated) = app.poc_with_token("CHL", "Rosa Vera").await;
         app.post(
             &format!("/v1/pocs/{deactivated_poc}/deactivate"),

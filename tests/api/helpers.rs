@@ -432,6 +432,16 @@ impl TestApp {
         )
     }
 
+    /// The secret of a token of a new POC of `member_state`, revoked by the Secretariat.
+    pub async fn revoked_token(&self, member_state: &str, name: &str) -> String {
+        let (poc, _) = self.poc_with_token(member_state, name).await;
+        let (token_id, secret) = self.issue_token(&poc).await;
+        self.delete(&format!("/v1/tokens/{token_id}"), &self.secretariat)
+            .await
+            .assert_status(204);
+        secret
+    }
+
     /// A POC of `member_state` and its token.
     pub async fn poc_with_token(&self, member_state: &str, name: &str) -> (String, String) {
         self.poc_of_role_with_token(member_state, "policy", name)

@@ -175,11 +175,7 @@ async fn malformed_authorization_headers_answer_401(db: TestDb) {
 async fn reads_sent_together_each_get_their_own_answer(db: TestDb) {
     let app = spawn_app(db).await;
     let (poc_id, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
-    let (revoked_poc, _) = app.poc_with_token("CHL", "Pedro Soto").await;
-    let (revoked_id, revoked) = app.issue_token(&revoked_poc).await;
-    app.delete(&format!("/v1/tokens/{revoked_id}"), &app.secretariat)
-        .await
-        .assert_status(204);
+    let revoked = app.revoked_token("CHL", "Pedro Soto").await;
     let draft = app.post("/v1/inquiries", &chl, json!({})).await;
     let inquiry = Uuid::parse_str(draft.assert_status(201)["id"].as_str().unwrap()).unwrap();
     let missing = Uuid::new_v4();
