@@ -235,6 +235,17 @@ impl Drop for TestApp {
 
 /// Starts the real server on port 0 against `db`, with a Secretariat token issued the way
 /// the command line issues it.
+/// The client of a [`TestApp`]: it drops a pooled connection idle for 4 s, before the
+/// server closes it (its keep-alive timeout is 5 s), so that a request never goes out on
+/// a connection the server is closing at that instant (the answer would be an
+/// `IncompleteMessage`, seen once after a test's 5 s of polling another server).
+fn app_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(4))
+        .build()
+        .expect("the test client")
+}
+
 pub async fn spawn_app(db: TestDb) -> TestApp {
     spawn_app_with(db, |_| {}).await
 }
@@ -267,7 +278,7 @@ pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -
     TestApp {
         address,
         db,
-        client: reqwest::Client::new(),
+        client: app_client(),
         secretariat,
         shutdown: Some(shutdown),
     }
@@ -653,7 +664,7 @@ impl TestApp {
         TestApp {
             address: format!("http://{address}"),
             db,
-            client: reqwest::Client::new(),
+            client: app_client(),
             secretariat,
             shutdown: None,
         }
