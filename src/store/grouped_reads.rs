@@ -22,7 +22,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
 use std::time::Instant;
 
 use sqlx::{Connection, PgConnection, PgPool};
@@ -175,16 +174,13 @@ async fn run(
             .fetch_add(reads.len() as u64, Ordering::Relaxed);
         crate::metrics::reads_grouped(reads.len());
         let rows = match connection.ready(&pool).await {
-            Some(ready) => {
-                let rows = query(ready, &reads).await;
-                if rows.is_err() {
-                    // It may be the connection that failed: the next query takes another.
-                    connection.drop_it();
-                }
-                rows
-            }
-            None => Err(sqlx::Error::PoolClosed),
+            Ok(ready) => query(ready, &reads).await,
+            Err(error) => Err(error),
         };
+        if rows.is_err() {
+            // It may be the connection that failed: the next query takes another.
+            connection.drop_it();
+        }
         answer(reads, rows);
     }
 }
@@ -197,12 +193,11 @@ struct Kept(Option<(PgConnection, Instant)>);
 
 impl Kept {
     /// The connection, tested first if it sat idle for [`TEST_IF_IDLE_FOR`] (as the pool
-    /// tests its own) and replaced if it fails; `None` if the pool is closed or gives no
-    /// connection (each read is then made alone, and reports the failure).
-    async fn ready(&mut self, pool: &PgPool) -> Option<&mut PgConnection> {
+    /// tests its own) and replaced if it fails; the pool's error if it is closed or gives
+    /// no connection (each read is then made alone, and reports the failure).
+    async fn ready(&mut self, pool: &PgPool) -> Result<&mut PgConnection, sqlx::Error> {
         if pool.is_closed() {
-            self.drop_it();
-            return None;
+            return Err(sqlx::Error::PoolClosed);
         }
         if let Some((connection, used)) = &mut self.0
             && used.elapsed() >= TEST_IF_IDLE_FOR
@@ -211,18 +206,13 @@ impl Kept {
             tracing::info!(%error, "the grouped reads' connection failed its test: replacing it");
             self.drop_it();
         }
-        if self.0.is_none() {
-            match pool.acquire().await {
-                Ok(connection) => self.0 = Some((connection.detach(), Instant::now())),
-                Err(error) => {
-                    tracing::warn!(%error, "no connection for the grouped reads: each read is made alone");
-                    return None;
-                }
-            }
-        }
-        let (connection, used) = self.0.as_mut()?;
+        let kept = match self.0.take() {
+            Some(kept) => kept,
+            None => (pool.acquire().await?.detach(), Instant::now()),
+        };
+        let (connection, used) = self.0.insert(kept);
         *used = Instant::now();
-        Some(connection)
+        Ok(connection)
     }
 
     fn drop_it(&mut self) {

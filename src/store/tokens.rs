@@ -235,16 +235,12 @@ impl Store {
             return Ok(None);
         }
         let token_hash = hash_secret(secret);
-        let grouped = async {
-            match &self.grouped_reads {
-                Some(reads) => reads.token_owner(&token_hash, inquiry_id).await,
-                None => None,
-            }
-        };
-        let row = match self.read_token_owner_directly(&token_hash, inquiry_id) {
-            Some(row) => Some(row),
-            None => grouped.await,
-        };
+        let mut row = self.read_token_owner_directly(&token_hash, inquiry_id);
+        if row.is_none()
+            && let Some(reads) = &self.grouped_reads
+        {
+            row = reads.token_owner(&token_hash, inquiry_id).await;
+        }
         let row = match row {
             Some(row) => row,
             None => dispatch!(self, pool => sqlx::query_as(TOKEN_OWNER_QUERY)
