@@ -310,6 +310,9 @@ type Bind<'q, DB> = Box<
 /// what a statement costs.
 struct Writes<'q, DB: sqlx::Database> {
     statements: Vec<(Cow<'static, str>, Bind<'q, DB>)>,
+    /// For a command run alone ([`Savepoint::Alone`]), the binds of [`HEAD_MOVE`]: the
+    /// chain's new tip, and the sequence number it is moved from.
+    head_move: Option<Bind<'q, DB>>,
 }
 
 impl<DB: sqlx::Database> Writes<'_, DB> {
@@ -317,7 +320,54 @@ impl<DB: sqlx::Database> Writes<'_, DB> {
     fn new(_pool: &sqlx::Pool<DB>) -> Self {
         Self {
             statements: Vec::new(),
+            head_move: None,
         }
+    }
+}
+
+/// A lone command's update of the chain head, first of its one statement: it moves the
+/// head only from where the command read it, and locks it before any other row (as a
+/// batch does, so that the two never wait on each other's rows). Every other write of the
+/// statement is [`gated`] on its row: if another instance appended since the command's
+/// read, the statement writes nothing.
+const HEAD_MOVE: &str = "h AS (UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2
+        WHERE id = 1 AND last_chain_seq = $3 RETURNING 1)";
+
+/// `sql`, one of the writes of an event, made to write only if the head moved
+/// ([`HEAD_MOVE`]): an `INSERT ... VALUES (...)` becomes `INSERT ... SELECT ... FROM h`,
+/// an `UPDATE` or `DELETE` gets `AND EXISTS (SELECT 1 FROM h)` after its `WHERE`. `None`
+/// for any other statement.
+fn gated(sql: &str) -> Option<String> {
+    let statement = sql.trim_start();
+    if statement.starts_with("INSERT") {
+        let values = sql.find("VALUES")?;
+        let open = values + sql[values..].find('(')?;
+        let mut depth = 0usize;
+        let close = sql[open..].char_indices().find_map(|(at, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(open + at);
+                    }
+                }
+                _ => {}
+            }
+            None
+        })?;
+        Some(format!(
+            "{}SELECT {} FROM h{}",
+            &sql[..values],
+            &sql[open + 1..close],
+            &sql[close + 1..]
+        ))
+    } else if (statement.starts_with("UPDATE") || statement.starts_with("DELETE"))
+        && sql.contains(" WHERE ")
+    {
+        Some(format!("{sql} AND EXISTS (SELECT 1 FROM h)"))
+    } else {
+        None
     }
 }
 
@@ -365,6 +415,11 @@ where
         self.statements.push((sql.into(), bind));
     }
 
+    /// Makes the writes those of a command run alone: [`HEAD_MOVE`] first, with `bind`.
+    fn move_head(&mut self, bind: Bind<'q, DB>) {
+        self.head_move = Some(bind);
+    }
+
     /// Runs the writes, opening `savepoint` first if it is due: on SQLite in the same query.
     async fn run(
         self,
@@ -378,30 +433,79 @@ where
             OneQuery::With => open_savepoint::<DB>(&mut *connection, savepoint).await?,
         }
         let mut offset = 0;
+        if self.head_move.is_some() {
+            let OneQuery::With = form else {
+                // Nothing sent: the command runs again in a batch.
+                *savepoint = Savepoint::AloneRolledBack;
+                return Err(sqlx::Error::Protocol(
+                    "a command runs alone on PostgreSQL only".into(),
+                ));
+            };
+            sql.push_str("WITH ");
+            sql.push_str(HEAD_MOVE);
+            offset = placeholders(HEAD_MOVE);
+        }
         for (n, (statement, _)) in self.statements.iter().enumerate() {
-            let statement_sql = renumbered(statement, offset);
+            let gated = self.head_move.as_ref().map(|_| gated(statement));
+            let statement = match gated {
+                None => Cow::Borrowed(statement.as_ref()),
+                Some(Some(gated)) => Cow::Owned(gated),
+                Some(None) => {
+                    // A write of a kind `gated` does not know: nothing sent, the command
+                    // runs again in a batch.
+                    tracing::error!(statement = %statement, "a write cannot be made conditional on the chain head's move: the command runs in a batch");
+                    *savepoint = Savepoint::AloneRolledBack;
+                    return Err(sqlx::Error::Protocol(format!(
+                        "cannot gate on the head's move: {statement}"
+                    )));
+                }
+            };
+            let statement_sql = renumbered(&statement, offset);
             match form {
                 OneQuery::Statements => {
                     sql.push_str(&statement_sql);
                     sql.push_str(";\n");
                 }
                 OneQuery::With => {
-                    sql.push_str(if n == 0 { "WITH " } else { ",\n" });
+                    let first = n == 0 && self.head_move.is_none();
+                    sql.push_str(if first { "WITH " } else { ",\n" });
                     sql.push_str(&format!("w{n} AS ({statement_sql})"));
                 }
             }
-            offset += placeholders(statement);
+            offset += placeholders(&statement);
         }
-        if let OneQuery::With = form {
-            sql.push_str("\nSELECT 1");
+        let Some(head_move) = self.head_move else {
+            if let OneQuery::With = form {
+                sql.push_str("\nSELECT 1");
+            }
+            let query = self
+                .statements
+                .into_iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |query, (_, bind)| {
+                    bind(query)
+                });
+            return query.execute(&mut *connection).await.map(drop);
+        };
+        // Alone: the statement commits by itself; its row says whether the head moved.
+        sql.push_str("\nSELECT 1 FROM h");
+        let query = self.statements.into_iter().fold(
+            head_move(sqlx::query(sqlx::AssertSqlSafe(sql))),
+            |query, (_, bind)| bind(query),
+        );
+        match query.fetch_optional(&mut *connection).await {
+            Ok(Some(_)) => Ok(()),
+            // Another instance appended since the command read the head: nothing written.
+            Ok(None) => {
+                *savepoint = Savepoint::AloneRolledBack;
+                Err(sqlx::Error::RowNotFound)
+            }
+            // The server refused the statement: none of it committed.
+            Err(error @ sqlx::Error::Database(_)) => {
+                *savepoint = Savepoint::AloneRolledBack;
+                Err(error)
+            }
+            Err(error) => Err(error),
         }
-        let query = self
-            .statements
-            .into_iter()
-            .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |query, (_, bind)| {
-                bind(query)
-            });
-        query.execute(&mut *connection).await.map(drop)
     }
 }
 
@@ -484,6 +588,10 @@ macro_rules! record {
         }
         let at: DateTime<Utc> = $at;
         let mut writes = Writes::new(&$pool);
+        if *$savepoint == Savepoint::Alone {
+            let moved_to = hash.clone();
+            writes.move_head(Box::new(move |q| q.bind(chain_seq).bind(moved_to).bind(last_chain_seq)));
+        }
         let next_sweep_at = inquiry.next_sweep_at($share);
         let stored: Option<StoredRow> = $stored;
         match stored {
@@ -869,10 +977,12 @@ impl Store {
         } = command;
         let reminder_share = self.reminder_share;
         let render = Arc::new(render);
+        // An attachment's bytes are a second write, after its event's: in a transaction.
+        let may_run_alone = !matches!(action, ActionRequest::Attach { .. });
         let (executed, recorded) = dispatch!(self, pool => {
             let pool = pool.clone();
             // A closure that may run again (see `writer::Isolation`): each run its own copies.
-            self.commands(&pool).submit(move |batch| {
+            self.commands(&pool).submit_with(may_run_alone, move |batch| {
             let (pool, caller, action, idempotency, principal, render) = (
                 pool.clone(), caller.clone(), action.clone(), idempotency.clone(),
                 principal.clone(), render.clone(),
@@ -880,20 +990,24 @@ impl Store {
             Box::pin(async move {
             let Batch { connection: tx, tip, savepoint } = batch;
             let caller = caller.as_ref();
-            // The inquiry, its states' policy POCs of the day and the caller's earlier use
-            // of its idempotency key (an expired one is as good as gone: the insert below
-            // replaces its row), in one round trip: one row a POC (at least one, the
-            // inquiry's), each with the inquiry's state and the key's row.
+            // Alone (see `writer`), outside a transaction: nothing to lock, and the chain's
+            // tip is read here, with the rest.
+            let alone = *savepoint == Savepoint::Alone;
+            // The inquiry, its states' policy POCs of the day, the caller's earlier use of
+            // its idempotency key (an expired one is as good as gone: the insert below
+            // replaces its row) and the chain's head, in one round trip: one row a POC (at
+            // least one, the inquiry's), each with the inquiry's state and the key's row.
             let lock_sql = format!(
                 "SELECT i.state, i.next_sweep_at, p.id, p.member_state, k.request_hash,
-                        k.response_body
+                        k.response_body, h.last_chain_seq, h.last_hash
                    FROM inquiries i
+                   JOIN event_chain_head h ON h.id = 1
                    LEFT JOIN pocs p ON p.member_state IN (i.requesting_state, i.responding_state)
                         AND p.role = 'policy' AND p.active
                    LEFT JOIN idempotency_keys k ON k.principal = $2 AND k.key = $3
                         AND k.created_at > $4
                   WHERE i.id = $1 ORDER BY p.name, p.id{}",
-                if pool.lock_suffix().is_empty() { "" } else { " FOR UPDATE OF i" }
+                if pool.lock_suffix().is_empty() || alone { "" } else { " FOR UPDATE OF i" }
             );
             type LockedRow = (
                 String,
@@ -902,6 +1016,8 @@ impl Store {
                 Option<String>,
                 Option<String>,
                 Option<String>,
+                i64,
+                String,
             );
             let mut rows: Vec<LockedRow> = sqlx::query_as(sqlx::AssertSqlSafe(lock_sql))
                 .bind(inquiry_id)
@@ -912,11 +1028,16 @@ impl Store {
                 .await?;
             let pocs: Vec<(Uuid, String)> = rows
                 .iter_mut()
-                .filter_map(|(_, _, id, state, _, _)| Some((id.take()?, state.take()?)))
+                .filter_map(|(_, _, id, state, _, _, _, _)| Some((id.take()?, state.take()?)))
                 .collect();
-            let Some((state, stored_sweep, _, _, request_hash, response_body)) = rows.into_iter().next() else {
+            let Some((state, stored_sweep, _, _, request_hash, response_body, head_seq, head_hash)) =
+                rows.into_iter().next()
+            else {
                 return Err(CommandError::NotFound(inquiry_id));
             };
+            if alone {
+                *tip = Some(ChainTip { chain_seq: head_seq, hash: head_hash });
+            }
             let current = decode_inquiry(&state)?;
             let pocs_read = PocsRead::sorted(
                 current.requesting_state.as_str(),
@@ -1365,7 +1486,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{ChainTip, commit_sql, placeholders, renumbered};
+    use super::{ChainTip, commit_sql, gated, placeholders, renumbered};
     use crate::protocol::inquiry::Action;
     use crate::store::inquiries::ActionRequest;
     use crate::store::{Pool, store_with_fixture};
@@ -1466,6 +1587,34 @@ mod tests {
             placeholders("UPDATE t SET a = $2, b = $10 WHERE id = $1"),
             10
         );
+    }
+
+    #[test]
+    fn a_write_gated_on_the_head_move_writes_only_if_the_head_moved() {
+        assert_eq!(
+            gated("INSERT INTO t (a, b) VALUES ($1, lower($2))").as_deref(),
+            Some("INSERT INTO t (a, b) SELECT $1, lower($2) FROM h")
+        );
+        assert_eq!(
+            gated(
+                "INSERT INTO k (p, c) VALUES ($1, $2)\n ON CONFLICT (p) DO UPDATE SET c = excluded.c"
+            )
+            .as_deref(),
+            Some("INSERT INTO k (p, c) SELECT $1, $2 FROM h\n ON CONFLICT (p) DO UPDATE SET c = excluded.c")
+        );
+        assert_eq!(
+            gated("UPDATE t SET a = $1 WHERE id = $2").as_deref(),
+            Some("UPDATE t SET a = $1 WHERE id = $2 AND EXISTS (SELECT 1 FROM h)")
+        );
+        assert_eq!(
+            gated("DELETE FROM t WHERE a = $1 AND b = $2").as_deref(),
+            Some("DELETE FROM t WHERE a = $1 AND b = $2 AND EXISTS (SELECT 1 FROM h)")
+        );
+        // Anything else cannot be gated: the command is refused rather than written
+        // unconditionally.
+        assert_eq!(gated("UPDATE t SET a = 1"), None);
+        assert_eq!(gated("SELECT 1"), None);
+        assert_eq!(gated("INSERT INTO t (a) VALUES ($1"), None);
     }
 
     #[test]

@@ -297,6 +297,7 @@ impl Store {
             commit: inquiries::commit_sqlite,
             // A savepoint goes in the same query as a command's first write: no round trip.
             isolation: writer::Isolation::Savepoints,
+            alone: false,
         };
         Self {
             pool: Pool::Sqlite(readers),
@@ -325,6 +326,8 @@ impl Store {
             commit: inquiries::commit_postgres,
             // A savepoint is a round trip of its own: a third of a command's in a batch.
             isolation: writer::Isolation::Optimistic,
+            // A lone command in two round trips instead of four: see `writer`.
+            alone: true,
         };
         Ok(Self {
             writes: Writes::Postgres {
@@ -407,6 +410,17 @@ impl Store {
         match &self.writes {
             Writes::Sqlite { commands, .. } => commands.set_max_batch(max),
             Writes::Postgres { commands } => commands.set_max_batch(max),
+        }
+        self
+    }
+
+    /// Whether an inquiry command that finds the writer idle on PostgreSQL runs alone,
+    /// outside a transaction, in two round trips (the default; see `writer`), or in a
+    /// batch of one like every other. SQLite runs every command in a batch.
+    pub fn with_commands_alone(self, alone: bool) -> Self {
+        match &self.writes {
+            Writes::Sqlite { commands, .. } => commands.set_alone(alone),
+            Writes::Postgres { commands } => commands.set_alone(alone),
         }
         self
     }

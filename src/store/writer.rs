@@ -25,6 +25,16 @@
 //! roll the batch back and run it again, a savepoint before each command: the rerun
 //! gives every command the outcome savepoints would have given it.
 //!
+//! A command that reaches an idle writer (nothing queued behind it) on PostgreSQL runs
+//! alone, outside a transaction ([`Savepoint::Alone`]): its reads (the chain head's
+//! among them) in one query, then its writes and the chain head's update in one statement,
+//! which commits by itself. Every write of that statement is made conditional on the
+//! update of the head, which moves it only from where the command read it (and locks it
+//! first, as a batch does): if another instance appended meanwhile, the statement writes
+//! nothing and the command runs again in a batch. Two round trips instead of four (`BEGIN`
+//! with the head's read, the reads, the writes, `COMMIT`), since a round trip to the server
+//! is most of what a lone command costs.
+//!
 //! The writer sends `BEGIN` and `COMMIT` itself, with the read of the chain head in the
 //! same round trip as the one and its write in that of the other ([`BatchStart`]): a
 //! command alone in its batch makes as many round trips as a raw commit of one update and
@@ -34,7 +44,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use futures_util::FutureExt;
 #[cfg(test)]
@@ -66,6 +76,8 @@ trait Job<DB: Database>: Send {
     /// Answers the caller: its own outcome if the batch committed, the batch's failure
     /// otherwise.
     fn answer(self: Box<Self>, failure: Option<&BatchFailure>);
+    /// Whether the command may run alone, outside a transaction ([`Savepoint::Alone`]).
+    fn may_run_alone(&self) -> bool;
 }
 
 /// Why a batch was not committed, shared by every command in it.
@@ -125,6 +137,18 @@ pub enum Savepoint {
     Skipped,
     /// As [`Savepoint::Skipped`], once the command has written.
     SkippedWritten,
+    /// No transaction at all: the command runs alone (see the module's documentation). It
+    /// reads the chain's tip itself (`tip` is `None`), and makes one write statement, which
+    /// holds the tip's update and commits by itself.
+    Alone,
+    /// As [`Savepoint::Alone`], once the command has sent its write: if it fails, whether
+    /// the statement committed is not known (the connection broke), and the failure is
+    /// the command's answer.
+    AloneWritten,
+    /// As [`Savepoint::Alone`], once the server has refused the command's write (an error,
+    /// or the chain's head had moved): nothing of it committed, and the writer runs the
+    /// command again in a batch.
+    AloneRolledBack,
 }
 
 impl Savepoint {
@@ -140,7 +164,15 @@ impl Savepoint {
                 *self = Savepoint::SkippedWritten;
                 ""
             }
-            Savepoint::NotNeeded | Savepoint::Open | Savepoint::SkippedWritten => "",
+            Savepoint::Alone => {
+                *self = Savepoint::AloneWritten;
+                ""
+            }
+            Savepoint::NotNeeded
+            | Savepoint::Open
+            | Savepoint::SkippedWritten
+            | Savepoint::AloneWritten
+            | Savepoint::AloneRolledBack => "",
         }
     }
 }
@@ -180,6 +212,7 @@ struct Pending<F, T, E> {
     work: F,
     outcome: Option<Result<T, E>>,
     reply: oneshot::Sender<Result<T, E>>,
+    may_run_alone: bool,
 }
 
 impl<DB, F, T, E> Job<DB> for Pending<F, T, E>
@@ -216,12 +249,17 @@ where
         // The caller may have gone (a dropped request): its command stands all the same.
         let _ = self.reply.send(outcome);
     }
+
+    fn may_run_alone(&self) -> bool {
+        self.may_run_alone
+    }
 }
 
 /// The handle commands are queued through; cheap to clone.
 pub struct Writer<DB: Database> {
     jobs: mpsc::Sender<Box<dyn Job<DB>>>,
     max_batch: Arc<AtomicUsize>,
+    alone: Arc<AtomicBool>,
     counts: Arc<Counts>,
 }
 
@@ -230,6 +268,7 @@ impl<DB: Database> Clone for Writer<DB> {
         Self {
             jobs: self.jobs.clone(),
             max_batch: self.max_batch.clone(),
+            alone: self.alone.clone(),
             counts: self.counts.clone(),
         }
     }
@@ -241,6 +280,8 @@ struct Counts {
     batches: AtomicU64,
     commands: AtomicU64,
     reruns: AtomicU64,
+    alone: AtomicU64,
+    alone_again: AtomicU64,
 }
 
 /// What a writer has done, and what waits for it.
@@ -254,6 +295,12 @@ pub struct WriteStats {
     pub waiting: usize,
     /// Optimistic batches run again with savepoints, a command of them having failed.
     pub reruns: u64,
+    /// Commands run alone, outside a transaction (counted in `batches` and `commands`
+    /// too, as a batch of one).
+    pub alone: u64,
+    /// Commands run alone whose write the server refused (the chain's head had moved, or
+    /// an error): each ran again in a batch.
+    pub alone_again: u64,
 }
 
 impl<DB: Database> Writer<DB> {
@@ -270,7 +317,15 @@ impl<DB: Database> Writer<DB> {
             commands: self.counts.commands.load(Ordering::Relaxed),
             waiting: self.jobs.max_capacity() - self.jobs.capacity(),
             reruns: self.counts.reruns.load(Ordering::Relaxed),
+            alone: self.counts.alone.load(Ordering::Relaxed),
+            alone_again: self.counts.alone_again.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether a command that may run alone does so when the writer is idle (if the
+    /// backend allows it: [`BatchStart::alone`]), from the next command on.
+    pub fn set_alone(&self, alone: bool) {
+        self.alone.store(alone, Ordering::Relaxed);
     }
 }
 
@@ -300,6 +355,11 @@ pub struct BatchStart<DB: Database> {
     pub begin: Begin<DB>,
     pub commit: Commit<DB>,
     pub isolation: Isolation,
+    /// Whether a command that may run alone ([`Savepoint::Alone`]) does so when it finds
+    /// the writer idle (PostgreSQL: a round trip saved is most of a lone command's time;
+    /// on SQLite a round trip is a hop to its worker thread, and a lone command runs in a
+    /// batch of one).
+    pub alone: bool,
 }
 
 /// How the commands of a batch are kept from each other's failures.
@@ -335,10 +395,19 @@ where
         let max_batch = Arc::new(AtomicUsize::new(max_batch.clamp(1, MAX_BATCH_LIMIT)));
         let (jobs, queue) = mpsc::channel(DEFAULT_MAX_BATCH * QUEUE_BATCHES);
         let counts = Arc::new(Counts::default());
-        tokio::spawn(run(pool, start, queue, max_batch.clone(), counts.clone()));
+        let alone = Arc::new(AtomicBool::new(start.alone));
+        tokio::spawn(run(
+            pool,
+            start,
+            queue,
+            max_batch.clone(),
+            alone.clone(),
+            counts.clone(),
+        ));
         Self {
             jobs,
             max_batch,
+            alone,
             counts,
         }
     }
@@ -350,11 +419,26 @@ where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.submit_with(false, work).await
+    }
+
+    /// As [`Writer::submit`]; with `may_run_alone`, for a command that can run alone
+    /// ([`Savepoint::Alone`]), which it does if it finds the writer idle.
+    pub async fn submit_with<T, E>(
+        &self,
+        may_run_alone: bool,
+        work: impl Work<DB, T, E>,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job<DB>> = Box::new(Pending {
             work,
             outcome: None,
             reply,
+            may_run_alone,
         });
         self.jobs
             .send(job)
@@ -371,12 +455,50 @@ async fn run<DB>(
     start: BatchStart<DB>,
     mut queue: mpsc::Receiver<Box<dyn Job<DB>>>,
     max_batch: Arc<AtomicUsize>,
+    alone: Arc<AtomicBool>,
     counts: Arc<Counts>,
 ) where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    while let Some(first) = queue.recv().await {
+    // How many commands the last transaction held: after a batch of several, commands
+    // are arriving side by side, and the next one waits for those that follow it rather
+    // than run alone ahead of them (which would halve the batches).
+    let mut last_held = 1;
+    while let Some(mut first) = queue.recv().await {
+        if start.alone
+            && alone.load(Ordering::Relaxed)
+            && last_held == 1
+            && first.may_run_alone()
+            && queue.is_empty()
+        {
+            let ran = AssertUnwindSafe(run_alone(&pool, &mut first))
+                .catch_unwind()
+                .await;
+            match ran {
+                Ok(Alone::Answered) => {
+                    counts.batches.fetch_add(1, Ordering::Relaxed);
+                    counts.commands.fetch_add(1, Ordering::Relaxed);
+                    counts.alone.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::batch_committed(1);
+                    first.answer(None);
+                    continue;
+                }
+                Ok(Alone::Again) => {
+                    counts.alone_again.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(
+                        "the server refused the write of a command run alone (another instance appended to the chain, or an error): it runs again in a batch"
+                    );
+                }
+                Err(_) => {
+                    tracing::error!(
+                        "a command running alone panicked: it is answered with a failure, and the writer goes on"
+                    );
+                    first.answer(Some(&BatchFailure::Panicked));
+                    continue;
+                }
+            }
+        }
         let max = max_batch.load(Ordering::Relaxed);
         let mut batch = Vec::with_capacity(max.min(DEFAULT_MAX_BATCH));
         batch.push(first);
@@ -393,12 +515,45 @@ async fn run<DB>(
         counts
             .commands
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        last_held = batch.len();
         if let Some(failure) = &failure {
             tracing::error!(commands = batch.len(), error = %failure, "a batch of commands failed: none of them is recorded");
         }
         for job in batch {
             job.answer(failure.as_ref());
         }
+    }
+}
+
+/// What became of a command run alone.
+enum Alone {
+    /// It committed, or was refused or failed in a way that is its answer.
+    Answered,
+    /// The server refused its write, nothing of which committed: it runs again in a batch.
+    Again,
+}
+
+/// Runs `job` alone, outside a transaction ([`Savepoint::Alone`]).
+async fn run_alone<DB>(pool: &Pool<DB>, job: &mut Box<dyn Job<DB>>) -> Alone
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    // No connection: the batch it runs in gets the pool's error, and answers it.
+    let Ok(mut connection) = pool.acquire().await else {
+        return Alone::Again;
+    };
+    let (mut tip, mut savepoint) = (None, Savepoint::Alone);
+    let kept = job
+        .run(Batch {
+            connection: &mut connection,
+            tip: &mut tip,
+            savepoint: &mut savepoint,
+        })
+        .await;
+    match (kept, savepoint) {
+        (false, Savepoint::AloneRolledBack) => Alone::Again,
+        _ => Alone::Answered,
     }
 }
 
@@ -482,7 +637,15 @@ where
                         }
                         !usable
                     }
-                    (false, Savepoint::SkippedWritten) => true,
+                    // A batch's command never runs alone: as one that wrote without a
+                    // savepoint, should one ever.
+                    (
+                        false,
+                        Savepoint::SkippedWritten
+                        | Savepoint::Alone
+                        | Savepoint::AloneWritten
+                        | Savepoint::AloneRolledBack,
+                    ) => true,
                 };
                 if rerun {
                     counts.reruns.fetch_add(1, Ordering::Relaxed);
@@ -600,6 +763,14 @@ mod tests {
     async fn writer_with(
         isolation: Isolation,
     ) -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
+        writer_alone(isolation, false).await
+    }
+
+    /// A writer whose backend lets commands run alone if `alone`.
+    async fn writer_alone(
+        isolation: Isolation,
+        alone: bool,
+    ) -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("writer.db"))
@@ -617,6 +788,7 @@ mod tests {
             begin: |c| Box::pin(sqlx::raw_sql("BEGIN IMMEDIATE").execute(c).map_ok(|_| None)),
             commit: |c, _| Box::pin(sqlx::raw_sql("COMMIT").execute(c).map_ok(drop)),
             isolation,
+            alone,
         };
         (Writer::start(pool.clone(), start, 64), pool, dir)
     }
@@ -870,5 +1042,163 @@ mod tests {
         assert_eq!(stored(&pool).await, [1, 2, 3, 4, 5]);
         let stats = writer.stats();
         assert_eq!((stats.batches, stats.commands), (3, 5), "{stats:?}");
+    }
+
+    /// Queues a command (that may run alone if `may_run_alone`) inserting `n`, which
+    /// notes the savepoint it runs with; run alone, it plays the server refusing its
+    /// write if `refused_alone`.
+    fn insert_noting(
+        writer: &Writer<Sqlite>,
+        n: i64,
+        may_run_alone: bool,
+        refused_alone: bool,
+        seen: Arc<std::sync::Mutex<Vec<Savepoint>>>,
+    ) -> JoinHandle<Result<i64, StoreError>> {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            writer
+                .submit_with(may_run_alone, move |batch| {
+                    let seen = seen.clone();
+                    Box::pin(async move {
+                        seen.lock().unwrap().push(*batch.savepoint);
+                        if refused_alone && *batch.savepoint == Savepoint::Alone {
+                            *batch.savepoint = Savepoint::AloneRolledBack;
+                            return Err(StoreError::CorruptRow(format!("refused {n}")));
+                        }
+                        open_savepoint::<Sqlite>(&mut *batch.connection, batch.savepoint).await?;
+                        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                            .bind(n)
+                            .execute(&mut *batch.connection)
+                            .await?;
+                        Ok(n)
+                    })
+                })
+                .await
+        })
+    }
+
+    #[tokio::test]
+    async fn an_idle_writer_runs_alone_only_the_commands_that_may() {
+        let (writer, pool, _dir) = writer_alone(Isolation::Optimistic, true).await;
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        insert_noting(&writer, 1, true, false, seen.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        insert_noting(&writer, 2, false, false, seen.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        writer.set_alone(false);
+        insert_noting(&writer, 3, true, false, seen.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [Savepoint::Alone, Savepoint::NotNeeded, Savepoint::NotNeeded]
+        );
+        assert_eq!(stored(&pool).await, [1, 2, 3]);
+        let stats = writer.stats();
+        assert_eq!(
+            (
+                stats.alone,
+                stats.alone_again,
+                stats.batches,
+                stats.commands
+            ),
+            (1, 0, 3, 3),
+            "{stats:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_command_alone_whose_write_the_server_refuses_runs_again_in_a_batch() {
+        let (writer, pool, _dir) = writer_alone(Isolation::Optimistic, true).await;
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let n = insert_noting(&writer, 7, true, true, seen.clone())
+            .await
+            .unwrap();
+        assert_eq!(n.unwrap(), 7, "its answer is that of its run in a batch");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [Savepoint::Alone, Savepoint::NotNeeded]
+        );
+        assert_eq!(stored(&pool).await, [7]);
+        let stats = writer.stats();
+        assert_eq!(
+            (
+                stats.alone,
+                stats.alone_again,
+                stats.batches,
+                stats.commands
+            ),
+            (0, 1, 1, 1),
+            "{stats:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_a_batch_of_several_the_next_command_does_not_run_alone() {
+        let (writer, pool, _dir) = writer_alone(Isolation::Optimistic, true).await;
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        // The first runs alone, held; two queue behind it and share a batch.
+        let (release, hold) = oneshot::channel();
+        let first = {
+            let (writer, seen) = (writer.clone(), seen.clone());
+            let mut hold = Some(hold);
+            tokio::spawn(async move {
+                writer
+                    .submit_with(true, move |batch| {
+                        let (seen, hold) = (seen.clone(), hold.take());
+                        Box::pin(async move {
+                            seen.lock().unwrap().push(*batch.savepoint);
+                            if let Some(hold) = hold {
+                                let _ = hold.await;
+                            }
+                            Ok::<_, StoreError>(0)
+                        })
+                    })
+                    .await
+            })
+        };
+        // It runs (alone) before the next two queue.
+        for _ in 0..10_000 {
+            if !seen.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert_eq!(*seen.lock().unwrap(), [Savepoint::Alone]);
+        let queued: Vec<_> = (1..=2)
+            .map(|n| insert_noting(&writer, n, true, false, seen.clone()))
+            .collect();
+        until_waiting(&writer, 2).await;
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        for handle in queued {
+            handle.await.unwrap().unwrap();
+        }
+        // Commands are arriving side by side: the next waits for a batch.
+        insert_noting(&writer, 3, true, false, seen.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        // Then one alone again, after that batch of one.
+        insert_noting(&writer, 4, true, false, seen.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                Savepoint::Alone,
+                Savepoint::NotNeeded,
+                Savepoint::Skipped,
+                Savepoint::NotNeeded,
+                Savepoint::Alone
+            ]
+        );
+        assert_eq!(stored(&pool).await, [1, 2, 3, 4]);
     }
 }

@@ -24,7 +24,12 @@ async fn three_commands_in_one_batch(
     drafts: &[Uuid],
     middle: ActionRequest,
 ) -> (Vec<Result<Executed, CommandError>>, Store) {
-    let store = Store::connect(&app.db.url).await.expect("connect");
+    // Batches only: on PostgreSQL the first command would otherwise run alone, the writer
+    // being idle (see `on_postgres_a_command_alone_...` below).
+    let store = Store::connect(&app.db.url)
+        .await
+        .expect("connect")
+        .with_commands_alone(false);
     let caller = store
         .authenticate(chl, clock::now())
         .await
@@ -233,6 +238,7 @@ async fn on_postgres_a_read_that_fails_inside_a_batch_takes_nothing_down_with_it
         begin: |c| Box::pin(sqlx::raw_sql("BEGIN").execute(c).map_ok(|_| None)),
         commit: |c, _| Box::pin(sqlx::raw_sql("COMMIT").execute(c).map_ok(drop)),
         isolation: Isolation::Optimistic,
+        alone: false,
     };
     let writer = Writer::start(pool.clone(), start, 64);
     // Inserts `n` (after `hold`, if given); with `read_fails`, reads a table that does
@@ -296,4 +302,150 @@ async fn on_postgres_a_read_that_fails_inside_a_batch_takes_nothing_down_with_it
         "one batch, run again once: {stats:?}"
     );
     pool.close().await;
+}
+
+/// On PostgreSQL a command that finds the writer idle runs alone, outside a transaction,
+/// its reads in one round trip and its writes in one statement gated on the move of the
+/// chain's head from where it read it. Another instance moving the head between the two
+/// (here a transaction of the test's, holding the head as a batch does, then moving it)
+/// makes that statement write nothing: the command runs again in a batch, on the new head.
+#[tokio::test]
+async fn on_postgres_a_command_alone_whose_head_moved_meanwhile_runs_again_on_the_new_head() {
+    use sqlx::Connection;
+
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let app = spawn_app(db).await;
+    let (chl, drafts) = three_drafts(&app).await;
+    let store = Store::connect(&app.db.url).await.expect("connect");
+    let caller = store
+        .authenticate(&chl, clock::now())
+        .await
+        .unwrap()
+        .expect("the token authenticates");
+    let mut other = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut other).await.unwrap();
+    let (head,): (i64,) =
+        sqlx::query_as("SELECT last_chain_seq FROM event_chain_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+
+    let inquiry_id = drafts[0];
+    let command = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let command = Command {
+                inquiry_id,
+                by: IssuedBy::Caller(&caller),
+                action: ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap()),
+                if_match: None,
+                idempotency: None,
+                now: clock::now(),
+            };
+            store.execute(command, |_, _| String::new()).await
+        })
+    };
+    // It has read the head, and its write waits for the head's row.
+    poll_until(
+        "the command's write waiting on the head",
+        Duration::from_secs(10),
+        async || {
+            (app.db
+                .count("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                .await
+                > 0)
+            .then_some(())
+        },
+    )
+    .await;
+    let moved = "ab".repeat(32);
+    sqlx::query("UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2 WHERE id = 1")
+        .bind(head + 1)
+        .bind(&moved)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+
+    let outcome = command.await.unwrap();
+    assert!(matches!(outcome, Ok(Executed::Applied(..))), "{outcome:?}");
+    let stats = store.write_stats();
+    assert_eq!(
+        (
+            stats.alone,
+            stats.alone_again,
+            stats.batches,
+            stats.commands
+        ),
+        (0, 1, 1, 1),
+        "run alone, then again in a batch: {stats:?}"
+    );
+    let (chain_seq, prev_hash): (i64, String) = sqlx::query_as(
+        "SELECT chain_seq, prev_hash FROM inquiry_events WHERE inquiry_id = $1 AND seq = 2",
+    )
+    .bind(inquiry_id)
+    .fetch_one(&mut other)
+    .await
+    .unwrap();
+    assert_eq!(
+        (chain_seq, prev_hash),
+        (head + 2, moved),
+        "the event follows the head as moved, not as the command first read it"
+    );
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) FROM inquiry_events WHERE inquiry_id = {}",
+                app.db.uuid_literal(&inquiry_id.to_string())
+            ))
+            .await,
+        2,
+        "its event once, after the draft's"
+    );
+    store.close().await;
+}
+
+/// On PostgreSQL a lone command (the writer idle) is recorded in two round trips, and
+/// the chain stays whole: the head moves with each.
+#[tokio::test]
+async fn on_postgres_commands_that_find_the_writer_idle_run_alone_and_keep_the_chain() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let app = spawn_app(db).await;
+    let (chl, drafts) = three_drafts(&app).await;
+    let store = Store::connect(&app.db.url).await.expect("connect");
+    let caller = store
+        .authenticate(&chl, clock::now())
+        .await
+        .unwrap()
+        .expect("the token authenticates");
+    let events_before = app.db.count("SELECT COUNT(*) FROM inquiry_events").await;
+    for &inquiry_id in &drafts {
+        let command = Command {
+            inquiry_id,
+            by: IssuedBy::Caller(&caller),
+            action: ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap()),
+            if_match: None,
+            idempotency: None,
+            now: clock::now(),
+        };
+        let outcome = store.execute(command, |_, _| String::new()).await;
+        assert!(matches!(outcome, Ok(Executed::Applied(..))), "{outcome:?}");
+    }
+    let stats = store.write_stats();
+    assert_eq!((stats.alone, stats.alone_again), (3, 0), "{stats:?}");
+    match store.verify_chain(None).await.unwrap() {
+        ChainReport::Valid { events, .. } => assert_eq!(events as i64, events_before + 3),
+        broken => panic!("the chain broke: {broken:?}"),
+    }
+    assert_eq!(
+        app.db
+            .count("SELECT last_chain_seq FROM event_chain_head WHERE id = 1")
+            .await,
+        events_before + 3
+    );
+    store.close().await;
 }
