@@ -233,19 +233,20 @@ impl Drop for TestApp {
     }
 }
 
-/// Starts the real server on port 0 against `db`, with a Secretariat token issued the way
-/// the command line issues it.
-/// The client of a [`TestApp`]: it drops a pooled connection idle for 4 s, before the
-/// server closes it (its keep-alive timeout is 5 s), so that a request never goes out on
-/// a connection the server is closing at that instant (the answer would be an
-/// `IncompleteMessage`, seen once after a test's 5 s of polling another server).
-fn app_client() -> reqwest::Client {
+/// The client of a [`TestApp`] whose server closes connections idle for `keep_alive`: it
+/// drops a pooled connection idle for four fifths of that, before the server closes it,
+/// so that a request never goes out on a connection the server is closing at that instant
+/// (the answer would be an `IncompleteMessage`, seen once after a test's 5 s of polling
+/// another server).
+fn app_client(keep_alive: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .pool_idle_timeout(Duration::from_secs(4))
+        .pool_idle_timeout(keep_alive.mul_f64(0.8))
         .build()
         .expect("the test client")
 }
 
+/// Starts the real server on port 0 against `db`, with a Secretariat token issued the way
+/// the command line issues it.
 pub async fn spawn_app(db: TestDb) -> TestApp {
     spawn_app_with(db, |_| {}).await
 }
@@ -278,7 +279,7 @@ pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -
     TestApp {
         address,
         db,
-        client: app_client(),
+        client: app_client(settings.http.keep_alive_timeout),
         secretariat,
         shutdown: Some(shutdown),
     }
@@ -664,7 +665,8 @@ impl TestApp {
         TestApp {
             address: format!("http://{address}"),
             db,
-            client: app_client(),
+            // A `cbm2 serve` of the tests runs with the default keep-alive timeout.
+            client: app_client(cbm2::http::limits::HttpLimits::default().keep_alive_timeout),
             secretariat,
             shutdown: None,
         }
