@@ -245,6 +245,13 @@ fn inquiry_response(
     response
 }
 
+/// An inquiry's answer already rendered (`body`), with the ETag of its `version`.
+fn json_response(status: StatusCode, body: String, version: i64) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    response.headers_mut().insert(header::ETAG, etag(version));
+    response
+}
+
 fn not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("no inquiry with id {id}"))
 }
@@ -636,9 +643,13 @@ pub(super) async fn run(
             .expect("views serialize")
     };
     match state.store.execute(command, render).await? {
-        Executed::Applied(inquiry, party) => {
+        Executed::Applied(inquiry, party, kept) => {
             tracing::info!(inquiry_id = %inquiry.id, version = inquiry.version, status = inquiry.status.as_str(), "action recorded");
-            Ok(inquiry_response(StatusCode::OK, &inquiry, party, &zones))
+            Ok(match kept {
+                // Rendered once, as kept under the key: the same body a retry gets back.
+                Some(body) => json_response(StatusCode::OK, body, inquiry.version),
+                None => inquiry_response(StatusCode::OK, &inquiry, party, &zones),
+            })
         }
         Executed::Replayed { body } => {
             let version = serde_json::from_str::<Value>(&body)
@@ -646,13 +657,7 @@ pub(super) async fn run(
                 .and_then(|v| v["version"].as_i64())
                 .unwrap_or_default();
             // Only applied actions are remembered, and an applied action answers 200.
-            let mut response = (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response();
-            response.headers_mut().insert(header::ETAG, etag(version));
+            let mut response = json_response(StatusCode::OK, body, version);
             response
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));

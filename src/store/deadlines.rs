@@ -93,7 +93,7 @@ impl Store {
                 .await;
             for (id, missed, outcome) in outcomes {
                 match outcome {
-                    Ok(Executed::Applied(inquiry, _)) => {
+                    Ok(Executed::Applied(inquiry, ..)) => {
                         tracing::info!(
                             inquiry_id = %inquiry.id,
                             event = if missed { "deadline_missed" } else { "deadline_reminder" },

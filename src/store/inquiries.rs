@@ -131,8 +131,10 @@ pub struct Command<'a> {
 /// What a command did.
 #[derive(Debug)]
 pub enum Executed {
-    /// The action was recorded; the inquiry after it, and the caller's part in it.
-    Applied(Box<Inquiry>, Party),
+    /// The action was recorded; the inquiry after it, the caller's part in it, and the
+    /// answer kept under the command's idempotency key, if it had one (rendered once,
+    /// inside the command: the HTTP answer is that body, as a replay's is).
+    Applied(Box<Inquiry>, Party, Option<String>),
     /// A retry of an earlier request with the same key: the action was applied then, and
     /// this is the answer as first rendered.
     Replayed { body: String },
@@ -1206,6 +1208,7 @@ impl Store {
                 request_hash: key.request_hash.clone(),
                 body: render(&next, party),
             });
+            let answer = kept.as_ref().map(|kept| kept.body.clone());
             let stored = StoredRow { inquiry: &current, next_sweep_at: stored_sweep };
             record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, Some(stored), reminder_share, Some(pocs_read), kept);
             if let Some((id, sha256, size, content)) = attachment {
@@ -1226,7 +1229,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            Ok((Executed::Applied(Box::new(next), party), Some(event.type_name())))
+            Ok((Executed::Applied(Box::new(next), party, answer), Some(event.type_name())))
             })}).await
         })?;
         if let Some(event_type) = recorded {

@@ -689,7 +689,7 @@ pub async fn act(
             .expect("views serialize")
     };
     match state.store.execute(command, render).await {
-        Ok(Executed::Applied(inquiry, _)) => {
+        Ok(Executed::Applied(inquiry, ..)) => {
             tracing::info!(inquiry_id = %inquiry.id, version = inquiry.version, status = inquiry.status.as_str(), "action recorded from a page");
             Ok(Redirect::to(&format!("/inquiries/{id}?done={}", action.as_str())).into_response())
         }
