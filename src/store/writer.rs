@@ -1077,6 +1077,17 @@ mod tests {
         })
     }
 
+    /// Commands run alone, run again after that, transactions, commands.
+    fn alone_counts(writer: &Writer<Sqlite>) -> (u64, u64, u64, u64) {
+        let stats = writer.stats();
+        (
+            stats.alone,
+            stats.alone_again,
+            stats.batches,
+            stats.commands,
+        )
+    }
+
     #[tokio::test]
     async fn an_idle_writer_runs_alone_only_the_commands_that_may() {
         let (writer, pool, _dir) = writer_alone(Isolation::Optimistic, true).await;
@@ -1099,17 +1110,7 @@ mod tests {
             [Savepoint::Alone, Savepoint::NotNeeded, Savepoint::NotNeeded]
         );
         assert_eq!(stored(&pool).await, [1, 2, 3]);
-        let stats = writer.stats();
-        assert_eq!(
-            (
-                stats.alone,
-                stats.alone_again,
-                stats.batches,
-                stats.commands
-            ),
-            (1, 0, 3, 3),
-            "{stats:?}"
-        );
+        assert_eq!(alone_counts(&writer), (1, 0, 3, 3));
     }
 
     #[tokio::test]
@@ -1125,17 +1126,7 @@ mod tests {
             [Savepoint::Alone, Savepoint::NotNeeded]
         );
         assert_eq!(stored(&pool).await, [7]);
-        let stats = writer.stats();
-        assert_eq!(
-            (
-                stats.alone,
-                stats.alone_again,
-                stats.batches,
-                stats.commands
-            ),
-            (0, 1, 1, 1),
-            "{stats:?}"
-        );
+        assert_eq!(alone_counts(&writer), (0, 1, 1, 1));
     }
 
     #[tokio::test]

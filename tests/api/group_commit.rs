@@ -3,7 +3,7 @@
 //! its neighbours commit, and the audit chain stays whole.
 
 use cbm2::clock;
-use cbm2::domain::MemberStateCode;
+use cbm2::domain::{Caller, MemberStateCode};
 use cbm2::protocol::{Action, Refusal};
 use cbm2::store::Store;
 use cbm2::store::chain::ChainReport;
@@ -304,6 +304,37 @@ async fn on_postgres_a_read_that_fails_inside_a_batch_takes_nothing_down_with_it
     pool.close().await;
 }
 
+/// On PostgreSQL (`None` elsewhere): a server with Chile's three drafts, and a store of
+/// the test's own (so that its writer's figures are the test's alone) with Chile's caller.
+async fn three_drafts_on_postgres() -> Option<(TestApp, Vec<Uuid>, Store, Caller)> {
+    let app = spawn_app(TestDb::postgres().await?).await;
+    let (chl, drafts) = three_drafts(&app).await;
+    let store = Store::connect(&app.db.url).await.expect("connect");
+    let caller = store
+        .authenticate(&chl, clock::now())
+        .await
+        .unwrap()
+        .expect("the token authenticates");
+    Some((app, drafts, store, caller))
+}
+
+/// `caller` looks up Brazil's POC for `inquiry_id`, through `store`.
+async fn look_up_brazil(
+    store: &Store,
+    caller: &Caller,
+    inquiry_id: Uuid,
+) -> Result<Executed, CommandError> {
+    let command = Command {
+        inquiry_id,
+        by: IssuedBy::Caller(caller),
+        action: ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap()),
+        if_match: None,
+        idempotency: None,
+        now: clock::now(),
+    };
+    store.execute(command, |_, _| String::new()).await
+}
+
 /// On PostgreSQL a command that finds the writer idle runs alone, outside a transaction,
 /// its reads in one round trip and its writes in one statement gated on the move of the
 /// chain's head from where it read it. Another instance moving the head between the two
@@ -313,17 +344,9 @@ async fn on_postgres_a_read_that_fails_inside_a_batch_takes_nothing_down_with_it
 async fn on_postgres_a_command_alone_whose_head_moved_meanwhile_runs_again_on_the_new_head() {
     use sqlx::Connection;
 
-    let Some(db) = TestDb::postgres().await else {
+    let Some((app, drafts, store, caller)) = three_drafts_on_postgres().await else {
         return;
     };
-    let app = spawn_app(db).await;
-    let (chl, drafts) = three_drafts(&app).await;
-    let store = Store::connect(&app.db.url).await.expect("connect");
-    let caller = store
-        .authenticate(&chl, clock::now())
-        .await
-        .unwrap()
-        .expect("the token authenticates");
     let mut other = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
     sqlx::raw_sql("BEGIN").execute(&mut other).await.unwrap();
     let (head,): (i64,) =
@@ -335,17 +358,7 @@ async fn on_postgres_a_command_alone_whose_head_moved_meanwhile_runs_again_on_th
     let inquiry_id = drafts[0];
     let command = {
         let store = store.clone();
-        tokio::spawn(async move {
-            let command = Command {
-                inquiry_id,
-                by: IssuedBy::Caller(&caller),
-                action: ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap()),
-                if_match: None,
-                idempotency: None,
-                now: clock::now(),
-            };
-            store.execute(command, |_, _| String::new()).await
-        })
+        tokio::spawn(async move { look_up_brazil(&store, &caller, inquiry_id).await })
     };
     // It has read the head, and its write waits for the head's row.
     poll_until(
@@ -411,28 +424,12 @@ async fn on_postgres_a_command_alone_whose_head_moved_meanwhile_runs_again_on_th
 /// the chain stays whole: the head moves with each.
 #[tokio::test]
 async fn on_postgres_commands_that_find_the_writer_idle_run_alone_and_keep_the_chain() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((app, drafts, store, caller)) = three_drafts_on_postgres().await else {
         return;
     };
-    let app = spawn_app(db).await;
-    let (chl, drafts) = three_drafts(&app).await;
-    let store = Store::connect(&app.db.url).await.expect("connect");
-    let caller = store
-        .authenticate(&chl, clock::now())
-        .await
-        .unwrap()
-        .expect("the token authenticates");
     let events_before = app.db.count("SELECT COUNT(*) FROM inquiry_events").await;
     for &inquiry_id in &drafts {
-        let command = Command {
-            inquiry_id,
-            by: IssuedBy::Caller(&caller),
-            action: ActionRequest::LookupPoc(MemberStateCode::parse("BRA").unwrap()),
-            if_match: None,
-            idempotency: None,
-            now: clock::now(),
-        };
-        let outcome = store.execute(command, |_, _| String::new()).await;
+        let outcome = look_up_brazil(&store, &caller, inquiry_id).await;
         assert!(matches!(outcome, Ok(Executed::Applied(..))), "{outcome:?}");
     }
     let stats = store.write_stats();
