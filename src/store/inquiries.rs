@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::chain::{ChainHead, EventActor, event_hash, new_salt};
-use super::writer::{Batch, ChainTip, Savepoint, open_savepoint};
+use super::writer::{Batch, ChainTip, Savepoint, Waiter, open_savepoint};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, PocRole, Principal};
 use crate::protocol::inquiry::{
@@ -312,9 +312,9 @@ type Bind<'q, DB> = Box<
 /// what a statement costs.
 struct Writes<'q, DB: sqlx::Database> {
     statements: Vec<(Cow<'static, str>, Bind<'q, DB>)>,
-    /// For a command run alone ([`Savepoint::Alone`]), the binds of [`HEAD_MOVE`]: the
-    /// chain's new tip, and the sequence number it is moved from.
-    head_move: Option<Bind<'q, DB>>,
+    /// For a command run alone ([`Savepoint::Alone`]), the binds of [`HEAD_MOVE`] (the
+    /// chain's new tip, and the sequence number it is moved from), and who waits for it.
+    head_move: Option<(Bind<'q, DB>, &'q (dyn Waiter + Sync))>,
 }
 
 impl<DB: sqlx::Database> Writes<'_, DB> {
@@ -417,9 +417,10 @@ where
         self.statements.push((sql.into(), bind));
     }
 
-    /// Makes the writes those of a command run alone: [`HEAD_MOVE`] first, with `bind`.
-    fn move_head(&mut self, bind: Bind<'q, DB>) {
-        self.head_move = Some(bind);
+    /// Makes the writes those of a command run alone: [`HEAD_MOVE`] first, with `bind`;
+    /// sent only if `waiter` has not gone.
+    fn move_head(&mut self, bind: Bind<'q, DB>, waiter: &'q (dyn Waiter + Sync)) {
+        self.head_move = Some((bind, waiter));
     }
 
     /// Runs the writes, opening `savepoint` first if it is due: on SQLite in the same query.
@@ -476,7 +477,7 @@ where
             }
             offset += placeholders(&statement);
         }
-        let Some(head_move) = self.head_move else {
+        let Some((head_move, waiter)) = self.head_move else {
             if let OneQuery::With = form {
                 sql.push_str("\nSELECT 1");
             }
@@ -490,6 +491,13 @@ where
         };
         // Alone: the statement commits by itself; its row says whether the head moved.
         sql.push_str("\nSELECT 1 FROM h");
+        if waiter.has_gone() {
+            // Its caller was told nothing was done: nothing is sent.
+            *savepoint = Savepoint::Alone;
+            return Err(sqlx::Error::Protocol(
+                "the command's caller has gone: nothing written".into(),
+            ));
+        }
         let query = self.statements.into_iter().fold(
             head_move(sqlx::query(sqlx::AssertSqlSafe(sql))),
             |query, (_, bind)| bind(query),
@@ -537,7 +545,7 @@ struct KeptAnswer {
 /// `None` if it is new. The audit (`chain.rs`, `Replay::finish`) checks every column
 /// written here: keep the two in step.
 macro_rules! record {
-    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $stored:expr, $share:expr, $pocs:expr, $kept:expr) => {{
+    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $waiter:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $stored:expr, $share:expr, $pocs:expr, $kept:expr) => {{
         let pocs_read: Option<PocsRead> = $pocs;
         let inquiry: &Inquiry = $inquiry;
         let event: &EventData = $event;
@@ -592,7 +600,7 @@ macro_rules! record {
         let mut writes = Writes::new(&$pool);
         if *$savepoint == Savepoint::Alone {
             let moved_to = hash.clone();
-            writes.move_head(Box::new(move |q| q.bind(chain_seq).bind(moved_to).bind(last_chain_seq)));
+            writes.move_head(Box::new(move |q| q.bind(chain_seq).bind(moved_to).bind(last_chain_seq)), $waiter);
         }
         let next_sweep_at = inquiry.next_sweep_at($share);
         let stored: Option<StoredRow> = $stored;
@@ -912,7 +920,7 @@ impl Store {
             self.commands(&pool).submit(move |batch| {
             let (pool, caller, member_state) = (pool.clone(), caller.clone(), member_state.clone());
             Box::pin(async move {
-            let Batch { connection: tx, tip, savepoint } = batch;
+            let Batch { connection: tx, tip, savepoint, waiter } = batch;
             if let Some(related) = related_inquiry_id {
                 let visible: Option<Uuid> = sqlx::query_scalar(
                     "SELECT id FROM inquiries WHERE id = $1
@@ -943,7 +951,7 @@ impl Store {
             );
             let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
             let actor = actor_of(Some(&caller), Role::Requester);
-            record!(pool, tx, tip, savepoint, &created, &event, &actor, Role::Requester, now, None, reminder_share, None, None);
+            record!(pool, tx, tip, savepoint, waiter, &created, &event, &actor, Role::Requester, now, None, reminder_share, None, None);
             Ok((created, event.type_name()))
             })}).await
         })?;
@@ -990,7 +998,7 @@ impl Store {
                 principal.clone(), render.clone(),
             );
             Box::pin(async move {
-            let Batch { connection: tx, tip, savepoint } = batch;
+            let Batch { connection: tx, tip, savepoint, waiter } = batch;
             let caller = caller.as_ref();
             // Alone (see `writer`), outside a transaction: nothing to lock, and the chain's
             // tip is read here, with the rest.
@@ -1210,7 +1218,7 @@ impl Store {
             });
             let answer = kept.as_ref().map(|kept| kept.body.clone());
             let stored = StoredRow { inquiry: &current, next_sweep_at: stored_sweep };
-            record!(pool, tx, tip, savepoint, &next, &event, &actor, role, now, Some(stored), reminder_share, Some(pocs_read), kept);
+            record!(pool, tx, tip, savepoint, waiter, &next, &event, &actor, role, now, Some(stored), reminder_share, Some(pocs_read), kept);
             if let Some((id, sha256, size, content)) = attachment {
                 let open = savepoint.sql();
                 if !open.is_empty() {

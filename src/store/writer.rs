@@ -119,6 +119,32 @@ pub struct Batch<'c, DB: Database> {
     /// `None` if the backend's [`Begin`] left it to the first command that appends.
     pub tip: &'c mut Option<ChainTip>,
     pub savepoint: &'c mut Savepoint,
+    /// Whether the command's caller has gone. A command in a batch is dropped if its
+    /// caller goes before it has finished (its writes are rolled back); one run alone is not,
+    /// since its write commits by itself: it asks this just before sending that write,
+    /// and sends nothing if the caller has gone.
+    pub waiter: &'c (dyn Waiter + Sync),
+}
+
+/// Whoever waits for a command's answer.
+pub trait Waiter {
+    /// Whether it has gone (its request timed out or was dropped).
+    fn has_gone(&self) -> bool;
+}
+
+impl<T: Send> Waiter for oneshot::Sender<T> {
+    fn has_gone(&self) -> bool {
+        self.is_closed()
+    }
+}
+
+/// The waiter of a command as the writer hands it over: [`Job::run`] puts the real one in.
+struct Unknown;
+
+impl Waiter for Unknown {
+    fn has_gone(&self) -> bool {
+        false
+    }
 }
 
 /// The savepoint a command's writes go after.
@@ -223,17 +249,37 @@ where
     E: From<StoreError> + Send + 'static,
 {
     fn run<'c>(&'c mut self, batch: Batch<'c, DB>) -> BoxFuture<'c, bool> {
-        let work = (self.work)(batch);
+        let Pending {
+            work,
+            outcome: kept_outcome,
+            reply,
+            ..
+        } = self;
+        if *batch.savepoint == Savepoint::Alone {
+            // Alone, its write commits by itself: never dropped once it has sent it, the
+            // command asks before it sends it whether its caller has gone.
+            let work = work(Batch {
+                waiter: &*reply,
+                ..batch
+            });
+            return Box::pin(async move {
+                let outcome = work.await;
+                let kept = outcome.is_ok();
+                *kept_outcome = Some(outcome);
+                kept
+            });
+        }
+        let work = work(batch);
         Box::pin(async move {
             // A caller that gives up (its request timed out or was dropped) before its
             // command has run was told that nothing was done: so nothing is.
             let outcome = tokio::select! {
                 biased;
-                () = self.reply.closed() => return false,
+                () = reply.closed() => return false,
                 outcome = work => outcome,
             };
             let kept = outcome.is_ok();
-            self.outcome = Some(outcome);
+            *kept_outcome = Some(outcome);
             kept
         })
     }
@@ -549,6 +595,7 @@ where
             connection: &mut connection,
             tip: &mut tip,
             savepoint: &mut savepoint,
+            waiter: &Unknown,
         })
         .await;
     match (kept, savepoint) {
@@ -604,6 +651,7 @@ where
                         connection: tx.connection(),
                         tip: &mut tip,
                         savepoint: &mut savepoint,
+                        waiter: &Unknown,
                     })
                     .await;
                 let rerun = match (kept, savepoint) {

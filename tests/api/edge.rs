@@ -173,6 +173,64 @@ async fn a_request_not_answered_in_time_is_abandoned_with_503_and_writes_nothing
     );
 }
 
+/// An action abandoned at the request timeout writes nothing, also once the database lets
+/// it through. On PostgreSQL a command that finds the writer idle runs alone, its write
+/// committing by itself, so it is not dropped while it waits: it sends that write only if
+/// its caller is still there (here its read waits on a lock until after the 503).
+async fn an_action_abandoned_at_the_timeout_writes_nothing_once_the_database_lets_it_through(
+    db: TestDb,
+) {
+    let app = spawn_app_with(db, |settings| {
+        settings.http.request_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let (_, chl) = app.poc_with_token("CHL", "Eva Rojas").await;
+    app.poc_with_token("BRA", "João Silva").await;
+    let created = app.post("/v1/inquiries", &chl, json!({})).await;
+    created.assert_status(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/inquiries/{id}/lookup-poc");
+    // On PostgreSQL the command's read waits, on the idempotency keys' table (which the
+    // request's authentication does not read); on SQLite the writer's `BEGIN` does.
+    let (mut held, lock) = if app.db.is_postgres() {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE idempotency_keys IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        (Some(connection), None)
+    } else {
+        (None, Some(WriteLock::hold(&app.db).await))
+    };
+
+    let slow = app.post(&path, &chl, json!({"member_state": "BRA"})).await;
+    assert_retry_after(&slow, "timed-out");
+    if let Some(connection) = &mut held {
+        sqlx::raw_sql("ROLLBACK").execute(connection).await.unwrap();
+    }
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    // The writer runs one command after the other: once this one is answered, the
+    // abandoned one has run.
+    let next = app.post(&path, &chl, json!({"member_state": "BRA"})).await;
+    next.assert_status(200);
+    assert_eq!(
+        next.body["version"], 2,
+        "the abandoned lookup recorded nothing"
+    );
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) FROM inquiry_events WHERE inquiry_id = {}",
+                app.db.uuid_literal(&id)
+            ))
+            .await,
+        2
+    );
+}
+
 async fn past_the_bound_on_requests_in_flight_a_request_is_shed_with_503(db: TestDb) {
     let app =
         std::sync::Arc::new(spawn_app_with(db, |settings| settings.http.max_in_flight = 1).await);
@@ -319,6 +377,7 @@ on_both_databases!(
     a_client_that_never_finishes_its_headers_is_disconnected_while_others_are_served,
     a_kept_alive_connection_is_closed_once_idle_for_the_keep_alive_timeout,
     a_request_not_answered_in_time_is_abandoned_with_503_and_writes_nothing,
+    an_action_abandoned_at_the_timeout_writes_nothing_once_the_database_lets_it_through,
     past_the_bound_on_requests_in_flight_a_request_is_shed_with_503,
     every_answer_says_no_store_and_nosniff,
     forged_cursors_are_refused_with_400_naming_cursor_on_every_list,
