@@ -477,20 +477,26 @@ where
             }
             offset += placeholders(&statement);
         }
-        let Some((head_move, waiter)) = self.head_move else {
-            if let OneQuery::With = form {
-                sql.push_str("\nSELECT 1");
-            }
-            let query = self
-                .statements
-                .into_iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |query, (_, bind)| {
-                    bind(query)
-                });
+        let (head_move, waiter) = self.head_move.unzip();
+        sql.push_str(match (form, waiter) {
+            // Alone: its row says whether the head moved.
+            (_, Some(_)) => "\nSELECT 1 FROM h",
+            (OneQuery::With, None) => "\nSELECT 1",
+            (OneQuery::Statements, None) => "",
+        });
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let query = match head_move {
+            Some(bind) => bind(query),
+            None => query,
+        };
+        let query = self
+            .statements
+            .into_iter()
+            .fold(query, |query, (_, bind)| bind(query));
+        let Some(waiter) = waiter else {
             return query.execute(&mut *connection).await.map(drop);
         };
-        // Alone: the statement commits by itself; its row says whether the head moved.
-        sql.push_str("\nSELECT 1 FROM h");
+        // Alone: the statement commits by itself.
         if waiter.has_gone() {
             // Its caller was told nothing was done: nothing is sent.
             *savepoint = Savepoint::Alone;
@@ -498,10 +504,6 @@ where
                 "the command's caller has gone: nothing written".into(),
             ));
         }
-        let query = self.statements.into_iter().fold(
-            head_move(sqlx::query(sqlx::AssertSqlSafe(sql))),
-            |query, (_, bind)| bind(query),
-        );
         match query.fetch_optional(&mut *connection).await {
             Ok(Some(_)) => Ok(()),
             // Another instance appended since the command read the head: nothing written.
@@ -1621,7 +1623,7 @@ mod tests {
             gated("DELETE FROM t WHERE a = $1 AND b = $2").as_deref(),
             Some("DELETE FROM t WHERE a = $1 AND b = $2 AND EXISTS (SELECT 1 FROM h)")
         );
-        // Anything else cannot be gated: the command is refused rather than written
+        // Anything else cannot be gated: the command runs in a batch rather than write
         // unconditionally.
         assert_eq!(gated("UPDATE t SET a = 1"), None);
         assert_eq!(gated("SELECT 1"), None);

@@ -255,28 +255,25 @@ where
             reply,
             ..
         } = self;
-        if *batch.savepoint == Savepoint::Alone {
-            // Alone, its write commits by itself: never dropped once it has sent it, the
-            // command asks before it sends it whether its caller has gone.
-            let work = work(Batch {
-                waiter: &*reply,
-                ..batch
-            });
-            return Box::pin(async move {
-                let outcome = work.await;
-                let kept = outcome.is_ok();
-                *kept_outcome = Some(outcome);
-                kept
-            });
-        }
-        let work = work(batch);
+        let alone = *batch.savepoint == Savepoint::Alone;
         Box::pin(async move {
-            // A caller that gives up (its request timed out or was dropped) before its
-            // command has run was told that nothing was done: so nothing is.
-            let outcome = tokio::select! {
-                biased;
-                () = reply.closed() => return false,
-                outcome = work => outcome,
+            let outcome = if alone {
+                // Its write commits by itself: never dropped once it has sent it, the
+                // command asks before it sends it whether its caller has gone.
+                work(Batch {
+                    waiter: &*reply,
+                    ..batch
+                })
+                .await
+            } else {
+                // A caller that gives up (its request timed out or was dropped) before its
+                // command has run was told that nothing was done: so nothing is.
+                let work = work(batch);
+                tokio::select! {
+                    biased;
+                    () = reply.closed() => return false,
+                    outcome = work => outcome,
+                }
             };
             let kept = outcome.is_ok();
             *kept_outcome = Some(outcome);
@@ -851,6 +848,20 @@ mod tests {
         AfterWriting,
     }
 
+    /// A test command's write: `n` into `t`, after its savepoint if one is due.
+    async fn write(
+        connection: &mut sqlx::SqliteConnection,
+        savepoint: &mut Savepoint,
+        n: i64,
+    ) -> Result<(), sqlx::Error> {
+        open_savepoint::<Sqlite>(&mut *connection, savepoint).await?;
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .execute(connection)
+            .await
+            .map(drop)
+    }
+
     /// Queues a command that inserts `n`, waits for `hold` (if any, on its first run), and
     /// fails as `fail` says; `runs` counts its runs.
     fn insert_counted(
@@ -871,11 +882,7 @@ mod tests {
                         if fail == Fail::BeforeWriting {
                             return Err(StoreError::CorruptRow(format!("refused {n}")));
                         }
-                        open_savepoint::<Sqlite>(&mut *batch.connection, batch.savepoint).await?;
-                        sqlx::query("INSERT INTO t (n) VALUES ($1)")
-                            .bind(n)
-                            .execute(&mut *batch.connection)
-                            .await?;
+                        write(&mut *batch.connection, batch.savepoint, n).await?;
                         if let Some(hold) = hold {
                             let _ = hold.await;
                         }
@@ -1113,11 +1120,7 @@ mod tests {
                             *batch.savepoint = Savepoint::AloneRolledBack;
                             return Err(StoreError::CorruptRow(format!("refused {n}")));
                         }
-                        open_savepoint::<Sqlite>(&mut *batch.connection, batch.savepoint).await?;
-                        sqlx::query("INSERT INTO t (n) VALUES ($1)")
-                            .bind(n)
-                            .execute(&mut *batch.connection)
-                            .await?;
+                        write(&mut *batch.connection, batch.savepoint, n).await?;
                         Ok(n)
                     })
                 })
@@ -1136,23 +1139,25 @@ mod tests {
         )
     }
 
+    /// [`insert_noting`], never refused, waited for.
+    async fn inserted_noting(
+        writer: &Writer<Sqlite>,
+        n: i64,
+        may_run_alone: bool,
+        seen: &Arc<std::sync::Mutex<Vec<Savepoint>>>,
+    ) {
+        let inserted = insert_noting(writer, n, may_run_alone, false, seen.clone());
+        inserted.await.unwrap().unwrap();
+    }
+
     #[tokio::test]
     async fn an_idle_writer_runs_alone_only_the_commands_that_may() {
         let (writer, pool, _dir) = writer_alone(Isolation::Optimistic, true).await;
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        insert_noting(&writer, 1, true, false, seen.clone())
-            .await
-            .unwrap()
-            .unwrap();
-        insert_noting(&writer, 2, false, false, seen.clone())
-            .await
-            .unwrap()
-            .unwrap();
+        inserted_noting(&writer, 1, true, &seen).await;
+        inserted_noting(&writer, 2, false, &seen).await;
         writer.set_alone(false);
-        insert_noting(&writer, 3, true, false, seen.clone())
-            .await
-            .unwrap()
-            .unwrap();
+        inserted_noting(&writer, 3, true, &seen).await;
         assert_eq!(
             *seen.lock().unwrap(),
             [Savepoint::Alone, Savepoint::NotNeeded, Savepoint::NotNeeded]
@@ -1219,15 +1224,9 @@ mod tests {
             handle.await.unwrap().unwrap();
         }
         // Commands are arriving side by side: the next waits for a batch.
-        insert_noting(&writer, 3, true, false, seen.clone())
-            .await
-            .unwrap()
-            .unwrap();
+        inserted_noting(&writer, 3, true, &seen).await;
         // Then one alone again, after that batch of one.
-        insert_noting(&writer, 4, true, false, seen.clone())
-            .await
-            .unwrap()
-            .unwrap();
+        inserted_noting(&writer, 4, true, &seen).await;
         assert_eq!(
             *seen.lock().unwrap(),
             [
