@@ -49,6 +49,9 @@ pub struct BenchPlan {
     pub writers: usize,
     /// The concurrent connections of the read figures.
     pub readers: usize,
+    /// Whether the in-process server answers reads from memory on PostgreSQL
+    /// (`serve --cache-reads`).
+    pub cache_reads: bool,
     /// How long to wait for PostgreSQL's first connection (the in-process server's).
     pub connect_timeout: Duration,
     /// The fill and the figures at that size, when asked for (`--scale`).
@@ -280,8 +283,13 @@ impl Server {
     /// its defaults but the rate limits (off: the bench is one caller going as fast as it
     /// can). Returns it with its time to ready: from the start of `Application::build`
     /// (open the database, migrate, lock, bind) to the first 200 from `GET /v1/health`.
-    async fn start(url: &str, connect_timeout: Duration) -> anyhow::Result<(Self, Duration)> {
+    async fn start(
+        url: &str,
+        connect_timeout: Duration,
+        cache_reads: bool,
+    ) -> anyhow::Result<(Self, Duration)> {
         let mut settings = Settings::new(url, "127.0.0.1:0");
+        settings.cache_reads = cache_reads;
         settings.http.rate_limits = None;
         settings.connect_timeout = connect_timeout;
         settings.shutdown_grace = Duration::from_secs(2);
@@ -554,7 +562,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
 
     // The server first, while the process is fresh: time to ready and idle memory.
     tracing::info!("starting the in-process server");
-    let (server, ready) = Server::start(url, plan.connect_timeout).await?;
+    let (server, ready) = Server::start(url, plan.connect_timeout, plan.cache_reads).await?;
     let idle = memory();
 
     let (http_writes, read_figures) =
@@ -562,6 +570,7 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
     let Reads {
         reads,
         reads_per_query,
+        from_memory,
         stack,
         bare,
         one_query,
@@ -610,13 +619,18 @@ pub async fn run(store: &Store, url: &str, plan: BenchPlan) -> anyhow::Result<()
         "GET /v1/inquiries/{id} over HTTP",
         readers,
         reads,
-        match reads_per_query {
-            Some(per_query) => format!(
-                "{:.2}× bare rate, {per_query:.1} a query",
+        [
+            Some(format!(
+                "{:.2}× bare rate",
                 reads.per_second / bare.per_second
-            ),
-            None => format!("{:.2}× bare rate", reads.per_second / bare.per_second),
-        },
+            )),
+            from_memory.map(|share| format!("{share:.0}% from memory")),
+            reads_per_query.map(|per_query| format!("{per_query:.1} a query")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", "),
     ));
     rows.push(Row::load(
         "the same without a token: 401 before any query (the server's stack)",
@@ -731,7 +745,15 @@ async fn http_figures(
         })
     };
     let grouped_before = server.store.read_stats();
+    let memory_before = server.store.cache_stats();
     let reads = load(readers, duration, operation).await?;
+    let from_memory = memory_before
+        .zip(server.store.cache_stats())
+        .map(|(before, after)| {
+            let hits = after.hits - before.hits;
+            let all = hits + after.misses - before.misses;
+            100.0 * hits as f64 / all.max(1) as f64
+        });
     let reads_per_query = grouped_before
         .zip(server.store.read_stats())
         .map(|(before, after)| {
@@ -755,6 +777,7 @@ async fn http_figures(
         Reads {
             reads,
             reads_per_query,
+            from_memory,
             stack,
             bare,
             one_query,
@@ -784,6 +807,9 @@ struct Reads {
     reads: Load,
     /// On PostgreSQL, how many token reads a query carried on average ([`Store::read_stats`]).
     reads_per_query: Option<f64>,
+    /// On PostgreSQL, the share of the reads answered from memory, in percent
+    /// ([`Store::cache_stats`]).
+    from_memory: Option<f64>,
     stack: Load,
     bare: Load,
     one_query: Load,
@@ -968,7 +994,7 @@ async fn scale_rows(
         plan.samples,
     ));
 
-    let (server, ready) = Server::start(url, connect_timeout).await?;
+    let (server, ready) = Server::start(url, connect_timeout, true).await?;
     server.stop().await?;
     rows.push(Row::value(
         "scale: time to ready of the in-process server on the filled database",

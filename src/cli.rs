@@ -166,6 +166,11 @@ pub struct BenchArgs {
     /// and the bare axum handler).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub readers: u16,
+    /// As `serve --cache-reads`: on PostgreSQL the in-process server answers token reads
+    /// and reads of one inquiry from memory kept current by the database's notifications
+    /// (the GET row says what share); false reads the database for every request.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub cache_reads: bool,
     /// Also fill the database with generated inquiries (without events: its audit chain
     /// does not verify) and time, at that size, the overdue query, sweeper ticks, and the
     /// server's time to ready. Slow: tens of seconds at 100 000 inquiries, minutes at a
@@ -211,7 +216,8 @@ none asserted:
   GET /v1/inquiries/{id} over HTTP, the same without a token, bare axum handler
       Reads at --readers connections (the token and the inquiry in one query; on
       PostgreSQL the reads queued while one is in flight share the next query, and the
-      row says how many a query carried on average); the same
+      row says how many a query carried on average and, with --cache-reads, what share
+      memory answered); the same
       requests without a token, refused with 401 before any query (the server's own stack:
       routing, middleware, the answer); the bare handler (axum::serve, one route answering
       \"ok\"), the reference for what HTTP costs in this process.
@@ -322,6 +328,13 @@ pub struct ServeArgs {
     /// one it decoded.
     #[arg(long, env = "CBM2_INQUIRY_CACHE", default_value_t = crate::store::decoded::DEFAULT_BUDGET_BYTES as u64, value_parser = clap::value_parser!(u64).range(0..=1_073_741_824))]
     pub inquiry_cache: u64,
+    /// On PostgreSQL, answer token reads (every request's) and reads of one inquiry from
+    /// memory, which the database's notifications keep current: a change committed
+    /// anywhere (another instance, the command line) is seen once its notification
+    /// arrives, and never later than 3 seconds (past that without word from the database,
+    /// every read goes to it). false reads the database for every request. SQLite always does.
+    #[arg(long, env = "CBM2_CACHE_READS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub cache_reads: bool,
     /// The base of the links in notifications (default: http://BIND).
     #[arg(long, env = "CBM2_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
@@ -772,6 +785,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 write_batch: args.write_batch,
                 read_batch: args.read_batch,
                 inquiry_cache: args.inquiry_cache as usize,
+                cache_reads: args.cache_reads,
                 delivery,
                 max_webhooks_per_owner: args.max_webhooks_per_owner,
                 shutdown_grace: args.shutdown_grace,
@@ -882,6 +896,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 duration: args.duration,
                 writers: usize::from(args.writers),
                 readers: usize::from(args.readers),
+                cache_reads: args.cache_reads,
                 connect_timeout: cli.connect_timeout,
                 scale: args.scale.then(|| bench::ScalePlan {
                     inquiries: args.inquiries,

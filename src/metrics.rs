@@ -37,6 +37,10 @@ pub const WRITE_BATCH_COMMANDS: &str = "cbm2_write_batch_commands";
 /// How many requests' token reads each grouped query carried (PostgreSQL:
 /// `store::grouped_reads`).
 pub const READ_BATCH_READS: &str = "cbm2_read_batch_reads";
+/// Token reads (and reads of one inquiry) on PostgreSQL, by `from`: `memory` (answered
+/// from what the database's notifications keep current: `store::listened`) or
+/// `database`.
+pub const READS_CACHED: &str = "cbm2_token_reads_total";
 /// Batches run again with a savepoint per command, one of their commands having failed
 /// without one (PostgreSQL: see `store::writer::Isolation`).
 pub const WRITE_BATCH_RERUNS: &str = "cbm2_write_batch_reruns_total";
@@ -133,6 +137,10 @@ fn describe() {
         "Requests' token reads per grouped query (PostgreSQL)"
     );
     describe_counter!(
+        READS_CACHED,
+        "Token reads on PostgreSQL, by where they were answered from (memory, database)"
+    );
+    describe_counter!(
         WRITE_BATCH_RERUNS,
         "Batches of commands run again with a savepoint per command, one having failed without"
     );
@@ -154,6 +162,12 @@ pub fn batch_committed(commands: usize) {
 /// A grouped query of `reads` token reads is about to be sent.
 pub fn reads_grouped(reads: usize) {
     metrics::histogram!(READ_BATCH_READS).record(reads as f64);
+}
+
+/// A token read on PostgreSQL was answered from memory (`true`) or went to the database.
+pub fn read_answered(from_memory: bool) {
+    let from = if from_memory { "memory" } else { "database" };
+    counter!(READS_CACHED, "from" => from).increment(1);
 }
 
 /// A batch of commands is run again, with a savepoint per command.

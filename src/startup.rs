@@ -39,6 +39,9 @@ pub struct Settings {
     pub read_batch: usize,
     /// How many bytes of stored inquiry text reads keep decoded (0: none).
     pub inquiry_cache: usize,
+    /// On PostgreSQL, answer token reads (and reads of one inquiry) from memory kept
+    /// current by the database's notifications (`store::listened`).
+    pub cache_reads: bool,
     /// How notifications are delivered.
     pub delivery: DeliverySettings,
     /// How many active webhooks one owner may have.
@@ -95,6 +98,7 @@ impl Settings {
             write_batch: crate::store::writer::DEFAULT_MAX_BATCH,
             read_batch: crate::store::grouped_reads::DEFAULT_MAX_READS,
             inquiry_cache: crate::store::decoded::DEFAULT_BUDGET_BYTES,
+            cache_reads: true,
             max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             http: HttpLimits::default(),
@@ -252,7 +256,8 @@ impl Application {
             .with_reminder_share(settings.reminder_share)
             .with_write_batch(settings.write_batch)
             .with_read_batch(settings.read_batch)
-            .with_inquiry_cache(settings.inquiry_cache);
+            .with_inquiry_cache(settings.inquiry_cache)
+            .with_cache_reads(settings.cache_reads, settings.inquiry_cache);
         let database_lock = match open::sqlite_file(&settings.database_url) {
             Some(path) => match lock_database(&path) {
                 Ok(lock) => Some(lock),

@@ -345,6 +345,7 @@ impl Store {
         key: StaffKey<'_>,
         now: DateTime<Utc>,
     ) -> Result<Option<StaffAccount>, StoreError> {
+        let _forget = self.owners_changing();
         let (by_id, by_email) = match key {
             StaffKey::Id(id) => (Some(id), None),
             StaffKey::Email(email) => (None, Some(email.as_str())),
@@ -723,6 +724,7 @@ impl Store {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let _forget = self.owners_changing();
         let (poc_id, staff_id) = account.columns();
         dispatch!(self, pool => {
             let mut tx = self.writes(pool).begin_write().await?;

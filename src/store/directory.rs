@@ -382,6 +382,7 @@ impl Store {
         changes: &MemberStateChanges,
         now: DateTime<Utc>,
     ) -> Result<MemberState, DirectoryError> {
+        let _forget = self.owners_changing();
         dispatch!(self, pool => {
             let mut tx = self.writes(pool).begin_write().await?;
             let current: Option<(bool, String, String, String)> = sqlx::query_as(
@@ -542,6 +543,7 @@ impl Store {
         changes: &PocChanges,
         now: DateTime<Utc>,
     ) -> Result<PocRecord, DirectoryError> {
+        let _forget = self.owners_changing();
         let payload = changes.to_payload();
         if payload.as_object().is_some_and(Map::is_empty) {
             return self
@@ -602,6 +604,7 @@ impl Store {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<PocRecord, DirectoryError> {
+        let _forget = self.owners_changing();
         let sql = format!(
             "UPDATE pocs SET active = $2, deactivated_at = $3, updated_at = $3
               WHERE id = $1 AND active

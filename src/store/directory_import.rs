@@ -401,6 +401,7 @@ impl Store {
         apply: bool,
         now: DateTime<Utc>,
     ) -> Result<ImportReport, ImportError> {
+        let _forget = self.owners_changing();
         let duplicates = duplicate_rows(rows);
         if !duplicates.is_empty() {
             return Err(ImportError::InvalidRows(duplicates));

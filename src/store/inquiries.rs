@@ -975,6 +975,7 @@ impl Store {
         command: Command<'_>,
         render: impl Fn(&Inquiry, Party) -> String + Send + Sync + 'static,
     ) -> Result<Executed, CommandError> {
+        let _forget = self.inquiry_changing(command.inquiry_id);
         let (principal, caller) = match command.by {
             IssuedBy::Caller(caller) => (principal_key(&caller.principal), Some(caller.clone())),
             IssuedBy::Engine => ("engine".to_owned(), None),

@@ -26,6 +26,7 @@ pub mod directory;
 pub mod directory_import;
 pub mod grouped_reads;
 pub mod inquiries;
+pub mod listened;
 pub mod monitoring;
 pub mod open;
 mod sqlite_reads;
@@ -128,6 +129,9 @@ pub struct Store {
     grouped_reads: Option<grouped_reads::GroupedReads>,
     /// The inquiries last read, decoded ([`decoded`]).
     decoded: Arc<decoded::DecodedInquiries>,
+    /// On PostgreSQL, when asked, token reads and reads of one inquiry answered from
+    /// memory kept current by the database's notifications ([`listened`]).
+    listened: Option<Arc<listened::Listened>>,
 }
 
 /// Each member state's time zone, by code: in which a deadline is shown to each state.
@@ -310,6 +314,7 @@ impl Store {
             sqlite_reads: None,
             grouped_reads: None,
             decoded: Default::default(),
+            listened: None,
         }
     }
 
@@ -342,6 +347,7 @@ impl Store {
             zones: Default::default(),
             sqlite_reads: None,
             decoded: Default::default(),
+            listened: None,
         })
     }
 
@@ -439,6 +445,39 @@ impl Store {
     pub fn with_inquiry_cache(mut self, bytes: usize) -> Self {
         self.decoded = Arc::new(decoded::DecodedInquiries::new(bytes));
         self
+    }
+
+    /// On PostgreSQL with `on`, answers token reads (and reads of one inquiry, the
+    /// inquiries up to `inquiry_budget` bytes of stored text) from memory, kept current by
+    /// the database's notifications ([`listened`]; the migrations must have run). Without
+    /// `on`, and on SQLite (whose reads are made on the request's own thread), every read
+    /// goes to the database.
+    pub fn with_cache_reads(mut self, on: bool, inquiry_budget: usize) -> Self {
+        self.listened = match (&self.pool, on) {
+            (Pool::Postgres(pool), true) => {
+                Some(listened::Listened::start(pool.clone(), inquiry_budget))
+            }
+            _ => None,
+        };
+        self
+    }
+
+    /// Held by each method that changes what a token read returns (a token, a POC, a
+    /// member state): when it returns, after its commit, the tokens kept in memory are
+    /// forgotten, so this instance's next read sees the change at once ([`listened`]).
+    pub(crate) fn owners_changing(&self) -> listened::Forget<'_> {
+        listened::Forget::owners(self.listened.as_deref())
+    }
+
+    /// The same for a method that may change inquiry `id`.
+    pub(crate) fn inquiry_changing(&self, id: uuid::Uuid) -> listened::Forget<'_> {
+        listened::Forget::inquiry(self.listened.as_deref(), id)
+    }
+
+    /// What the reads answered from memory did (`None` unless [`Store::with_cache_reads`]
+    /// turned them on, on PostgreSQL).
+    pub fn cache_stats(&self) -> Option<listened::CacheStats> {
+        self.listened.as_ref().map(|listened| listened.stats())
     }
 
     /// Applies the migrations embedded in the binary that the database has not seen yet.

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::directory::{Actor, DirectoryError, record_directory_event};
+use super::listened::Recall;
 use super::{BeginWrite, Store, StoreError, dispatch};
 use crate::domain::{Caller, Label, MemberStateCode, PocId, PocRole, Principal};
 use crate::protocol::Inquiry;
@@ -48,8 +49,8 @@ pub struct IssuedToken {
 }
 
 /// What authentication reads about a token.
-#[derive(sqlx::FromRow)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
+#[derive(sqlx::FromRow, Clone, Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 pub(super) struct TokenOwnerRow {
     pub(super) id: Uuid,
     pub(super) poc_id: Option<Uuid>,
@@ -143,7 +144,8 @@ impl Store {
         })
     }
 
-    /// Revokes a token: from now on it answers 401. Returns `false` if no token has this
+    /// Revokes a token: from now on it answers 401 (on other servers reading from memory,
+    /// once they hear of it: see [`super::listened`]). Returns `false` if no token has this
     /// id. Revoking a revoked token changes nothing and logs nothing.
     pub async fn revoke_token(
         &self,
@@ -151,6 +153,7 @@ impl Store {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let _forget = self.owners_changing();
         dispatch!(self, pool => {
             let mut tx = self.writes(pool).begin_write().await?;
             let revoked_at: Option<Option<DateTime<Utc>>> =
@@ -235,6 +238,17 @@ impl Store {
             return Ok(None);
         }
         let token_hash = hash_secret(secret);
+        let ticket = match self
+            .listened
+            .as_deref()
+            .map(|listened| listened.recall(&token_hash, inquiry_id))
+        {
+            Some(Recall::Hit(row, inquiry)) => {
+                return self.caller_of(row, inquiry, &token_hash, now).await;
+            }
+            Some(Recall::Miss(ticket)) => ticket,
+            None => None,
+        };
         let mut row = self.read_token_owner_directly(&token_hash, inquiry_id);
         if row.is_none()
             && let Some(reads) = &self.grouped_reads
@@ -250,6 +264,29 @@ impl Store {
                 .await?),
         };
         let Some(row) = row else { return Ok(None) };
+        let inquiry = match (inquiry_id, row.inquiry_state.as_deref()) {
+            (Some(id), Some(text)) => Some((id, self.decoded.decode(id, text)?, text.len())),
+            _ => None,
+        };
+        if let (Some(listened), Some(ticket)) = (&self.listened, ticket) {
+            let kept = inquiry
+                .as_ref()
+                .map(|(id, inquiry, bytes)| (*id, inquiry, *bytes));
+            listened.keep(ticket, &token_hash, &row, kept);
+        }
+        let inquiry = inquiry.map(|(_, inquiry, _)| inquiry);
+        self.caller_of(row, inquiry, &token_hash, now).await
+    }
+
+    /// The caller `row` stands for (`None` if its POC is deactivated), with `inquiry`;
+    /// marks the token used if it was not for a minute.
+    async fn caller_of(
+        &self,
+        row: TokenOwnerRow,
+        inquiry: Option<Arc<Inquiry>>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Caller, Option<Arc<Inquiry>>)>, StoreError> {
         let principal = match (row.poc_id, row.member_state, row.poc_active, row.poc_role) {
             (None, _, _, _) => Principal::Secretariat,
             (Some(poc_id), Some(code), Some(true), Some(role)) => Principal::Poc {
@@ -263,10 +300,6 @@ impl Store {
             },
             _ => return Ok(None),
         };
-        let inquiry = match (inquiry_id, row.inquiry_state.as_deref()) {
-            (Some(id), Some(text)) => Some(self.decoded.decode(id, text)?),
-            _ => None,
-        };
         if row
             .last_used_at
             .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
@@ -277,6 +310,9 @@ impl Store {
                 .execute(self.writes(pool))
                 .await
                 .map(drop)?);
+            if let Some(listened) = &self.listened {
+                listened.used(token_hash, now);
+            }
         }
         let caller = Caller {
             token_id: row.id,

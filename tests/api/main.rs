@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod backup;
 mod browser;
+mod cached_reads;
 mod calendars;
 mod checks;
 mod cli;

@@ -189,14 +189,23 @@ async fn requests_transitions_deliveries_and_the_pool_are_measured(db: TestDb) {
         "exported from the start, and no batch needed a rerun"
     );
     // Every request's token read, grouped on PostgreSQL; SQLite reads each on its thread.
+    // And, on PostgreSQL, where each was answered from: the first from the database.
     if db_is_postgres {
         assert!(
             value(&text, "cbm2_read_batch_reads_count", &[]) >= 1.0,
             "{text}"
         );
+        assert!(
+            value(&text, "cbm2_token_reads_total", &[r#"from="database""#]) >= 1.0,
+            "{text}"
+        );
     } else {
         assert!(
             series(&text, "cbm2_read_batch_reads_count", &[]).is_empty(),
+            "{text}"
+        );
+        assert!(
+            series(&text, "cbm2_token_reads_total", &[]).is_empty(),
             "{text}"
         );
     }
