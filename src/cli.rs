@@ -553,7 +553,9 @@ pub enum TokenCommand {
     /// The first Secretariat token must come from here:
     /// `cbm2 token create --secretariat --label ops`.
     Create(TokenCreateArgs),
-    /// Revoke a token by id: it answers 401 from then on.
+    /// Revoke a token by id: it answers 401 from then on (a server on PostgreSQL reading
+    /// from memory refuses it once the database's notification reaches it, within
+    /// milliseconds; never later than 3 seconds).
     Revoke {
         /// The token's id (printed on stderr at creation, and by `cbm2 token list`).
         token_id: Uuid,
