@@ -14,9 +14,10 @@
 -- A new token or inquiry notifies no one: nothing unknown is kept. A token's
 -- last_used_at (written once a minute while it is used) notifies no one either.
 
-CREATE FUNCTION cbm2_notify_owners() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The payload is the trigger's argument: 'owners' or 'truncated'.
+CREATE FUNCTION cbm2_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('cbm2_changes', 'owners');
+    PERFORM pg_notify('cbm2_changes', TG_ARGV[0]);
     RETURN NULL;
 END
 $$;
@@ -31,29 +32,23 @@ $$;
 CREATE TRIGGER tokens_notify_update AFTER UPDATE ON tokens FOR EACH ROW
     WHEN (ROW(OLD.id, OLD.token_hash, OLD.kind, OLD.poc_id, OLD.revoked_at)
           IS DISTINCT FROM ROW(NEW.id, NEW.token_hash, NEW.kind, NEW.poc_id, NEW.revoked_at))
-    EXECUTE FUNCTION cbm2_notify_owners();
+    EXECUTE FUNCTION cbm2_notify('owners');
 CREATE TRIGGER tokens_notify_delete AFTER DELETE OR TRUNCATE ON tokens FOR EACH STATEMENT
-    EXECUTE FUNCTION cbm2_notify_owners();
+    EXECUTE FUNCTION cbm2_notify('owners');
 CREATE TRIGGER pocs_notify_update AFTER UPDATE ON pocs FOR EACH ROW
     WHEN (ROW(OLD.id, OLD.member_state, OLD.role, OLD.active)
           IS DISTINCT FROM ROW(NEW.id, NEW.member_state, NEW.role, NEW.active))
-    EXECUTE FUNCTION cbm2_notify_owners();
+    EXECUTE FUNCTION cbm2_notify('owners');
 CREATE TRIGGER pocs_notify_delete AFTER DELETE OR TRUNCATE ON pocs FOR EACH STATEMENT
-    EXECUTE FUNCTION cbm2_notify_owners();
+    EXECUTE FUNCTION cbm2_notify('owners');
 CREATE TRIGGER member_states_notify_update AFTER UPDATE ON member_states FOR EACH ROW
     WHEN (ROW(OLD.code, OLD.participating) IS DISTINCT FROM ROW(NEW.code, NEW.participating))
-    EXECUTE FUNCTION cbm2_notify_owners();
+    EXECUTE FUNCTION cbm2_notify('owners');
 CREATE TRIGGER member_states_notify_delete AFTER DELETE OR TRUNCATE ON member_states
-    FOR EACH STATEMENT EXECUTE FUNCTION cbm2_notify_owners();
+    FOR EACH STATEMENT EXECUTE FUNCTION cbm2_notify('owners');
 
 CREATE TRIGGER inquiries_notify AFTER UPDATE OR DELETE ON inquiries FOR EACH ROW
     EXECUTE FUNCTION cbm2_notify_inquiry();
 -- TRUNCATE names no row.
-CREATE FUNCTION cbm2_notify_inquiries_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('cbm2_changes', 'truncated');
-    RETURN NULL;
-END
-$$;
 CREATE TRIGGER inquiries_notify_truncate AFTER TRUNCATE ON inquiries FOR EACH STATEMENT
-    EXECUTE FUNCTION cbm2_notify_inquiries_truncated();
+    EXECUTE FUNCTION cbm2_notify('truncated');

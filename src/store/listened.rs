@@ -720,6 +720,11 @@ mod tests {
         Some(inquiry.unwrap().version)
     }
 
+    async fn accepted(store: &super::super::Store, token: &str) -> bool {
+        let now = crate::clock::now();
+        store.authenticate(token, now).await.unwrap().is_some()
+    }
+
     fn hits(store: &super::super::Store) -> u64 {
         store.cache_stats().unwrap().hits
     }
@@ -785,7 +790,7 @@ mod tests {
             .deactivate_poc(Actor::CommandLine, poc_id.0, now)
             .await
             .unwrap();
-        assert!(store.authenticate(token, now).await.unwrap().is_none());
+        assert!(!accepted(&store, token).await);
     }
 
     #[tokio::test]
@@ -799,23 +804,11 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(
-            store
-                .authenticate(&fixture.token, now)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(accepted(&store, &fixture.token).await);
         store
             .revoke_token(Actor::CommandLine, caller.token_id, now)
             .await
             .unwrap();
-        assert!(
-            store
-                .authenticate(&fixture.token, now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!accepted(&store, &fixture.token).await);
     }
 }

@@ -46,6 +46,15 @@ async fn version_read(store: &Store, token: &str, id: Uuid) -> Option<i64> {
     Some(inquiry.expect("the inquiry exists").version)
 }
 
+/// Whether `store` takes `token`.
+async fn accepted(store: &Store, token: &str) -> bool {
+    store
+        .authenticate(token, clock::now())
+        .await
+        .unwrap()
+        .is_some()
+}
+
 fn hits(store: &Store) -> u64 {
     store.cache_stats().unwrap().hits
 }
@@ -109,20 +118,8 @@ async fn changes_made_elsewhere_are_seen_once_heard(db: TestDb) {
 
     // As is a POC deactivated there, and a token revoked there.
     let (other_poc, other) = app.poc_with_token("CHL", "Luis Vera").await;
-    assert!(
-        store
-            .authenticate(&other, clock::now())
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .authenticate(&other, clock::now())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(accepted(&store, &other).await);
+    assert!(accepted(&store, &other).await);
     app.post(
         &format!("/v1/pocs/{other_poc}/deactivate"),
         &app.secretariat,
@@ -131,12 +128,7 @@ async fn changes_made_elsewhere_are_seen_once_heard(db: TestDb) {
     .await
     .assert_status(200);
     poll_until("the deactivation to be seen", HEARD_WITHIN, async || {
-        store
-            .authenticate(&other, clock::now())
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
+        (!accepted(&store, &other).await).then_some(())
     })
     .await;
     let (token_id, kept) = app.issue_token(&poc).await;
@@ -178,16 +170,9 @@ async fn this_instances_own_changes_are_seen_at_once(db: TestDb) {
     }
     let (poc, token) = parties(&app).await;
     let store = listening(&app.db.url).await;
-    let caller = store.authenticate(&token, clock::now()).await.unwrap();
-    assert!(caller.is_some());
+    assert!(accepted(&store, &token).await);
     let before = hits(&store);
-    assert!(
-        store
-            .authenticate(&token, clock::now())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(accepted(&store, &token).await);
     assert_eq!(hits(&store), before + 1, "kept");
 
     // No wait for the notification: the change forgets what it makes wrong.
@@ -196,13 +181,7 @@ async fn this_instances_own_changes_are_seen_at_once(db: TestDb) {
         .deactivate_poc(Actor::CommandLine, poc_id.0, clock::now())
         .await
         .unwrap();
-    assert!(
-        store
-            .authenticate(&token, clock::now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!accepted(&store, &token).await);
 
     // Through the server: a read right after a write sees the write.
     let (_, token) = app.poc_with_token("CHL", "Luis Vera").await;
@@ -282,23 +261,11 @@ async fn unknown_tokens_are_never_kept(db: TestDb) {
     let store = listening(&app.db.url).await;
     for n in 0..200 {
         let secret = format!("cbm2_{n:043}");
-        assert!(
-            store
-                .authenticate(&secret, clock::now())
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!accepted(&store, &secret).await);
     }
     assert_eq!(store.cache_stats().unwrap().owners, 0);
     let revoked = app.revoked_token("CHL", "Eva Rojas").await;
-    assert!(
-        store
-            .authenticate(&revoked, clock::now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!accepted(&store, &revoked).await);
     assert_eq!(store.cache_stats().unwrap().owners, 0, "nor revoked ones");
 }
 
