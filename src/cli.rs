@@ -335,6 +335,11 @@ pub struct ServeArgs {
     /// every read goes to it). false reads the database for every request. SQLite always does.
     #[arg(long, env = "CBM2_CACHE_READS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub cache_reads: bool,
+    /// With --cache-reads, how many tokens memory keeps at most (1 to 1000000; about
+    /// 200 bytes each), least recently used out first: a token let go is read from the
+    /// database on its next use.
+    #[arg(long, env = "CBM2_CACHE_TOKENS", default_value_t = crate::store::listened::DEFAULT_MAX_TOKENS, value_parser = parse_cache_tokens)]
+    pub cache_tokens: usize,
     /// The base of the links in notifications (default: http://BIND).
     #[arg(long, env = "CBM2_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
@@ -523,6 +528,10 @@ fn parse_sweep_interval(value: &str) -> Result<Duration, String> {
 
 fn parse_write_batch(value: &str) -> Result<usize, String> {
     parse_batch(value, crate::store::writer::MAX_BATCH_LIMIT)
+}
+
+fn parse_cache_tokens(value: &str) -> Result<usize, String> {
+    parse_batch(value, 1_000_000)
 }
 
 fn parse_read_batch(value: &str) -> Result<usize, String> {
@@ -788,6 +797,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 read_batch: args.read_batch,
                 inquiry_cache: args.inquiry_cache as usize,
                 cache_reads: args.cache_reads,
+                cache_tokens: args.cache_tokens,
                 delivery,
                 max_webhooks_per_owner: args.max_webhooks_per_owner,
                 shutdown_grace: args.shutdown_grace,

@@ -19,6 +19,7 @@ use crate::delivery::{DeliverySettings, run_worker};
 use crate::http::limits::{HttpLimits, RateLimiter};
 use crate::http::{AppState, app, serve, serve_metrics};
 use crate::record::InstanceKey;
+use crate::store::listened::CacheLimits;
 use crate::store::open::{self, OpenError, OpenOptions};
 use crate::store::{Store, StoreError};
 
@@ -42,6 +43,8 @@ pub struct Settings {
     /// On PostgreSQL, answer token reads (and reads of one inquiry) from memory kept
     /// current by the database's notifications (`store::listened`).
     pub cache_reads: bool,
+    /// With `cache_reads`, how many tokens memory keeps at most.
+    pub cache_tokens: usize,
     /// How notifications are delivered.
     pub delivery: DeliverySettings,
     /// How many active webhooks one owner may have.
@@ -99,6 +102,7 @@ impl Settings {
             read_batch: crate::store::grouped_reads::DEFAULT_MAX_READS,
             inquiry_cache: crate::store::decoded::DEFAULT_BUDGET_BYTES,
             cache_reads: true,
+            cache_tokens: crate::store::listened::DEFAULT_MAX_TOKENS,
             max_webhooks_per_owner: crate::store::webhooks::DEFAULT_MAX_WEBHOOKS_PER_OWNER,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             http: HttpLimits::default(),
@@ -257,7 +261,10 @@ impl Application {
             .with_write_batch(settings.write_batch)
             .with_read_batch(settings.read_batch)
             .with_inquiry_cache(settings.inquiry_cache)
-            .with_cache_reads(settings.cache_reads, settings.inquiry_cache);
+            .with_cache_reads(settings.cache_reads.then_some(CacheLimits {
+                tokens: settings.cache_tokens,
+                inquiry_bytes: settings.inquiry_cache,
+            }));
         let database_lock = match open::sqlite_file(&settings.database_url) {
             Some(path) => match lock_database(&path) {
                 Ok(lock) => Some(lock),

@@ -28,8 +28,9 @@
 //!
 //! A read fills the memory only if nothing that could change its answer was heard while
 //! it read ([`Ticket`]); tokens that are unknown or revoked are never kept (a caller
-//! trying secrets fills nothing); at most [`MAX_OWNERS`] tokens are kept, and inquiries up
-//! to a budget of stored text (`--inquiry-cache`), least recently read out first.
+//! trying secrets fills nothing); at most [`CacheLimits::tokens`] tokens are kept
+//! (`--cache-tokens`), and inquiries up to a budget of stored text (`--inquiry-cache`),
+//! least recently read out first.
 //! `--cache-reads false` turns all of it off: every read then goes to the database.
 
 use std::collections::VecDeque;
@@ -64,8 +65,17 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// nothing); the first reads after it go to the database until a ping is back.
 const PING_WHILE_USED_WITHIN: Duration = Duration::from_secs(10);
 
-/// At most this many tokens are kept (about 200 bytes each).
-pub const MAX_OWNERS: usize = 10_000;
+/// By default at most this many tokens are kept (about 200 bytes each).
+pub const DEFAULT_MAX_TOKENS: usize = 10_000;
+
+/// How much memory keeps (`serve --cache-tokens`, `--inquiry-cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Tokens kept, least recently read out first (at least 1).
+    pub tokens: usize,
+    /// Bytes of stored text of the inquiries kept, least recently read out first.
+    pub inquiry_bytes: usize,
+}
 
 /// The listener's wait before connecting again after a failure: doubled at each failure
 /// in a row, up to [`RECONNECT_MOST`].
@@ -177,10 +187,10 @@ impl State {
 }
 
 impl Listened {
-    fn new(budget: usize) -> Self {
+    fn new(limits: CacheLimits) -> Self {
         Self {
             instance: Uuid::new_v4(),
-            budget,
+            budget: limits.inquiry_bytes,
             state: Mutex::new(State {
                 listening: false,
                 confirmed: None,
@@ -189,7 +199,7 @@ impl Listened {
                 asked: None,
                 owners_epoch: 0,
                 inquiries_epoch: 0,
-                owners: LruCache::new(MAX_OWNERS),
+                owners: LruCache::new(limits.tokens.max(1)),
                 inquiries: LruCache::new_unbounded(),
                 inquiry_bytes: 0,
             }),
@@ -201,11 +211,11 @@ impl Listened {
 
     /// Starts the listener and the pings on `pool` (on the current tokio runtime); both
     /// stop once the returned handle is dropped, or the pool closed.
-    pub(super) fn start(pool: PgPool, budget: usize) -> Arc<Self> {
+    pub(super) fn start(pool: PgPool, limits: CacheLimits) -> Arc<Self> {
         let (stop, stopped) = oneshot::channel();
         let listened = Arc::new(Self {
             _stop: Some(stop),
-            ..Self::new(budget)
+            ..Self::new(limits)
         });
         let listener = listen(pool.clone(), Arc::downgrade(&listened));
         tokio::spawn(async move {
@@ -540,9 +550,20 @@ mod tests {
         }
     }
 
+    fn limits(inquiry_bytes: usize) -> CacheLimits {
+        CacheLimits {
+            tokens: DEFAULT_MAX_TOKENS,
+            inquiry_bytes,
+        }
+    }
+
     /// Listening, and a ping sent now heard back.
     fn current() -> Listened {
-        let listened = Listened::new(1 << 20);
+        current_with(limits(1 << 20))
+    }
+
+    fn current_with(limits: CacheLimits) -> Listened {
+        let listened = Listened::new(limits);
         listened.started();
         listened.lock().asked = Some(Instant::now());
         let ping = listened.next_ping().unwrap();
@@ -648,7 +669,7 @@ mod tests {
 
     #[test]
     fn only_this_instances_pings_confirm_and_a_stranger_payload_forgets_everything() {
-        let listened = Listened::new(1 << 20);
+        let listened = Listened::new(limits(1 << 20));
         listened.started();
         listened.lock().asked = Some(Instant::now());
         let ping = listened.next_ping().unwrap();
@@ -667,11 +688,7 @@ mod tests {
     #[tokio::test]
     async fn inquiries_are_kept_within_the_budget_least_recently_read_out_first() {
         let (inquiry, _dir) = inquiry().await;
-        let listened = Listened::new(25);
-        listened.started();
-        listened.lock().asked = Some(Instant::now());
-        let ping = listened.next_ping().unwrap();
-        listened.heard(&ping);
+        let listened = current_with(limits(25));
         let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
         for id in &ids {
             listened.keep(
@@ -697,6 +714,24 @@ mod tests {
             listened.recall("h", Some(ids[0])),
             Recall::Miss(_)
         ));
+    }
+
+    #[test]
+    fn tokens_are_kept_up_to_the_limit_least_recently_read_out_first() {
+        let listened = current_with(CacheLimits {
+            tokens: 2,
+            inquiry_bytes: 0,
+        });
+        for hash in ["a", "b"] {
+            listened.keep(ticket_of(&listened, hash), hash, &owner(), None);
+        }
+        assert!(matches!(listened.recall("a", None), Recall::Hit(..)));
+        listened.keep(ticket_of(&listened, "c"), "c", &owner(), None);
+        let kept: Vec<bool> = ["a", "b", "c"]
+            .iter()
+            .map(|hash| matches!(listened.recall(hash, None), Recall::Hit(..)))
+            .collect();
+        assert_eq!(kept, [true, false, true], "b was read least recently");
     }
 
     /// A store whose memory is current and never hears a notification (it is on SQLite):

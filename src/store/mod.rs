@@ -447,15 +447,14 @@ impl Store {
         self
     }
 
-    /// On PostgreSQL with `on`, answers token reads (and reads of one inquiry, the
-    /// inquiries up to `inquiry_budget` bytes of stored text) from memory, kept current by
-    /// the database's notifications ([`listened`]; the migrations must have run). Without
-    /// `on`, and on SQLite (whose reads are made on the request's own thread), every read
-    /// goes to the database.
-    pub fn with_cache_reads(mut self, on: bool, inquiry_budget: usize) -> Self {
-        self.listened = match (&self.pool, on) {
-            (Pool::Postgres(pool), true) => {
-                Some(listened::Listened::start(pool.clone(), inquiry_budget))
+    /// On PostgreSQL with `limits`, answers token reads (and reads of one inquiry) from
+    /// memory, kept current by the database's notifications ([`listened`]; the migrations
+    /// must have run). Without, and on SQLite (whose reads are made on the request's own
+    /// thread), every read goes to the database.
+    pub fn with_cache_reads(mut self, limits: Option<listened::CacheLimits>) -> Self {
+        self.listened = match (&self.pool, limits) {
+            (Pool::Postgres(pool), Some(limits)) => {
+                Some(listened::Listened::start(pool.clone(), limits))
             }
             _ => None,
         };

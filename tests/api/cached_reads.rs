@@ -12,10 +12,16 @@ use cbm2::clock;
 use cbm2::domain::PocId;
 use cbm2::store::Store;
 use cbm2::store::directory::Actor;
+use cbm2::store::listened::CacheLimits;
 
 use crate::helpers::{TestApp, TestDb, on_both_databases, poll_until, spawn_app};
 
 const HEARD_WITHIN: Duration = Duration::from_secs(10);
+
+const LIMITS: CacheLimits = CacheLimits {
+    tokens: 100,
+    inquiry_bytes: 1 << 20,
+};
 
 /// A store reading the way `cbm2 serve` does on `url`, once its memory answers reads
 /// (listening, and a ping heard back).
@@ -23,7 +29,7 @@ async fn listening(url: &str) -> Store {
     let store = Store::connect(url)
         .await
         .unwrap()
-        .with_cache_reads(true, 1 << 20);
+        .with_cache_reads(Some(LIMITS));
     poll_until("memory to be current", HEARD_WITHIN, async || {
         // Pings go only while memory is asked.
         store
@@ -78,7 +84,7 @@ async fn changes_made_elsewhere_are_seen_once_heard(db: TestDb) {
         let store = Store::connect(&app.db.url)
             .await
             .unwrap()
-            .with_cache_reads(true, 1 << 20);
+            .with_cache_reads(Some(LIMITS));
         assert_eq!(
             store.cache_stats(),
             None,

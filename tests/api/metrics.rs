@@ -209,6 +209,22 @@ async fn requests_transitions_deliveries_and_the_pool_are_measured(db: TestDb) {
             "{text}"
         );
     }
+    // And a server on PostgreSQL answers them from memory once its first ping is back.
+    if db_is_postgres {
+        let memory = [r#"from="memory""#];
+        poll_until(
+            "a read answered from memory",
+            Duration::from_secs(10),
+            async || {
+                app.get(&format!("/v1/inquiries/{id}"), &chl)
+                    .await
+                    .assert_status(200);
+                let text = scrape(&client, &metrics).await;
+                (!series(&text, "cbm2_token_reads_total", &memory).is_empty()).then_some(())
+            },
+        )
+        .await;
+    }
     assert!(value(&text, "cbm2_sweeper_lag_seconds", &[]) >= 0.0);
     assert!(value(&text, "cbm2_outbox_depth", &[r#"stage="fan_out""#]) >= 0.0);
     assert!(value(&text, "cbm2_outbox_depth", &[r#"stage="delivery""#]) >= 1.0);
