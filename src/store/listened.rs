@@ -464,7 +464,9 @@ async fn listen(pool: PgPool, listened: Weak<Listened>) {
                 };
                 handle.started();
                 drop(handle);
-                tracing::debug!("listening for changes on {CHANNEL}");
+                tracing::info!(
+                    "listening for changes on {CHANNEL}: token and inquiry reads are answered from memory once a ping comes back"
+                );
                 wait = RECONNECT_FIRST;
                 let error = loop {
                     match listener.try_recv().await {
