@@ -113,26 +113,43 @@ impl Browser {
     }
 
     /// Resizes the window so that the page sees exactly `width` x `height` CSS pixels (the
-    /// size a screenshot has), whatever the window's own frame takes.
+    /// size a screenshot has), whatever the window's own frame takes. Chromium applies a
+    /// resize after answering it, now and then after the page was measured: the size is
+    /// asked again (the frame measured afresh, from the window as it is) until the page
+    /// sees it, for two seconds.
     pub async fn set_viewport(&self, (width, height): (u32, u32)) {
-        self.client
-            .set_window_size(width, height)
-            .await
-            .expect("resize the window");
-        let (inner_width, inner_height) = self.viewport().await;
-        if (inner_width, inner_height) != (width, height) {
-            let frame_width = width.saturating_sub(inner_width);
-            let frame_height = height.saturating_sub(inner_height);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        let (mut window_width, mut window_height) = (width, height);
+        loop {
             self.client
-                .set_window_size(width + frame_width, height + frame_height)
+                .set_window_size(window_width, window_height)
                 .await
                 .expect("resize the window");
+            let (inner_width, inner_height) = self.viewport().await;
+            if (inner_width, inner_height) == (width, height) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the browser refused a {width}x{height} viewport: the page sees \
+                 {inner_width}x{inner_height} in a {window_width}x{window_height} window"
+            );
+            // The frame is what the window, as it is now, has beyond the page: add it to
+            // the size asked.
+            let (outer_width, outer_height) = self
+                .client
+                .get_window_size()
+                .await
+                .expect("read the window's size");
+            let frame_width = u32::try_from(outer_width)
+                .unwrap_or(width)
+                .saturating_sub(inner_width);
+            let frame_height = u32::try_from(outer_height)
+                .unwrap_or(height)
+                .saturating_sub(inner_height);
+            (window_width, window_height) = (width + frame_width, height + frame_height);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        assert_eq!(
-            self.viewport().await,
-            (width, height),
-            "the browser refused a {width}x{height} viewport"
-        );
     }
 
     /// Shrinks the viewport to a phone's, for a responsive check.
