@@ -496,6 +496,14 @@ pub(crate) async fn fixture(store: &Store, count: usize) -> anyhow::Result<Fixtu
     })
 }
 
+/// A `message` command (a transition that leaves the status as it is) saying `text`.
+pub(crate) fn message(text: &str) -> anyhow::Result<ActionRequest> {
+    Ok(ActionRequest::Ready(Action::Message {
+        text: LongText::parse(text)?,
+        contact: None,
+    }))
+}
+
 /// Runs one command as `caller`; a refusal fails the bench.
 pub(crate) async fn command(
     store: &Store,
@@ -865,14 +873,7 @@ async fn in_process_figures(
         let operation: Operation = Arc::new(move |worker| {
             let (store, caller) = (shared.clone(), caller.clone());
             let id = inquiries[worker % inquiries.len()];
-            Box::pin(async move {
-                let text = LongText::parse(MESSAGE)?;
-                let action = ActionRequest::Ready(Action::Message {
-                    text,
-                    contact: None,
-                });
-                command(&store, &caller, id, action).await
-            })
+            Box::pin(async move { command(&store, &caller, id, message(MESSAGE)?).await })
         });
         let before = store.write_stats();
         let figures = load(concurrency, duration, operation).await?;

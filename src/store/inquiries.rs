@@ -1501,8 +1501,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::{ChainTip, commit_sql, gated, placeholders, renumbered};
-    use crate::protocol::inquiry::Action;
-    use crate::store::inquiries::ActionRequest;
     use crate::store::{Pool, store_with_fixture};
 
     /// Columns an event such as a message leaves as they are: those an inquiry's creation
@@ -1549,11 +1547,7 @@ mod tests {
         };
         let before = version(pool).await;
 
-        let text = crate::domain::LongText::parse("Any news?").unwrap();
-        let message = ActionRequest::Ready(Action::Message {
-            text,
-            contact: None,
-        });
+        let message = crate::bench::message("Any news?").unwrap();
         crate::bench::command(&store, &fixture.caller, id, message)
             .await
             .unwrap();

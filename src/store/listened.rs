@@ -351,8 +351,8 @@ impl Listened {
         match (words.next(), words.next(), words.next(), words.next()) {
             (Some("owners"), None, ..) => state.forget_owners(),
             (Some("truncated"), None, ..) => state.forget_kept(),
-            (Some("inquiry"), Some(id), None, _) if id.parse::<Uuid>().is_ok() => {
-                state.forget_inquiry(id.parse().expect("just parsed"));
+            (Some("inquiry"), Some(id), None, _) if let Ok(id) = id.parse::<Uuid>() => {
+                state.forget_inquiry(id);
             }
             (Some("ping"), Some(instance), Some(number), None) => {
                 if instance != self.instance.to_string() {
@@ -768,10 +768,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_stores_own_changes_forget_what_they_make_wrong() {
-        use crate::domain::{LongText, Principal};
-        use crate::protocol::Action;
+        use crate::domain::Principal;
         use crate::store::directory::{Actor, MemberStateChanges};
-        use crate::store::inquiries::ActionRequest;
 
         let (store, fixture, _dir) = deaf().await;
         let (token, id) = (fixture.token.as_str(), fixture.inquiries[0]);
@@ -781,11 +779,7 @@ mod tests {
         assert_eq!(hits(&store), before + 1, "kept");
 
         // A command on the inquiry.
-        let text = LongText::parse("Seen at once.").unwrap();
-        let action = ActionRequest::Ready(Action::Message {
-            text,
-            contact: None,
-        });
+        let action = crate::bench::message("Seen at once.").unwrap();
         crate::bench::command(&store, &fixture.caller, id, action)
             .await
             .unwrap();
