@@ -561,3 +561,134 @@ pub(crate) async fn store_with_fixture() -> (Store, crate::bench::Fixture, tempf
     let fixture = crate::bench::fixture(&store, 1).await.unwrap();
     (store, fixture, dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SQLite migrations up to `last`, as a database that ran an earlier release has
+    /// them.
+    fn sqlite_migrations_up_to(last: i64) -> sqlx::migrate::Migrator {
+        let mut migrator = sqlx::migrate!("migrations/sqlite");
+        let kept: Vec<_> = migrator
+            .migrations
+            .iter()
+            .filter(|migration| migration.version <= last)
+            .cloned()
+            .collect();
+        migrator.migrations = kept.into();
+        migrator
+    }
+
+    async fn events(writer: &SqlitePool) -> Vec<(i64, Vec<u8>, i64, String)> {
+        sqlx::query_as("SELECT chain_seq, inquiry_id, seq, hash FROM inquiry_events ORDER BY chain_seq")
+            .fetch_all(writer)
+            .await
+            .unwrap()
+    }
+
+    async fn assert_chain_valid(store: &Store, events: usize) {
+        match store.verify_chain(None).await.unwrap() {
+            chain::ChainReport::Valid { events: found, .. } => assert_eq!(found, events as u64),
+            broken => panic!("the chain is broken: {broken:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_events_table_rebuilt_without_its_hash_index_keeps_every_event_and_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("upgraded.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let Writes::Sqlite { pool: writer, .. } = &store.writes else {
+            unreachable!("a SQLite store")
+        };
+        // A database of the release before 0017, with events and notifications in it.
+        sqlite_migrations_up_to(16).run(writer).await.unwrap();
+        let fixture = crate::bench::fixture(&store, 2).await.unwrap();
+        let before = events(writer).await;
+        let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(writer)
+            .await
+            .unwrap();
+        assert!(before.len() >= 10 && outbox >= 2, "{} events, {outbox} notifications", before.len());
+
+        store.migrate().await.unwrap();
+
+        assert_eq!(events(writer).await, before, "every event, as it was");
+        assert_chain_valid(&store, before.len()).await;
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT il.name || ':' || group_concat(ii.name, ',')
+               FROM pragma_index_list('inquiry_events') il, pragma_index_info(il.name) ii
+              GROUP BY il.name",
+        )
+        .fetch_all(writer)
+        .await
+        .unwrap();
+        assert_eq!(indexes, ["sqlite_autoindex_inquiry_events_1:inquiry_id,seq"]);
+        let outbox_by_inquiry: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'outbox_by_inquiry'")
+                .fetch_one(writer)
+                .await
+                .unwrap();
+        assert_eq!(outbox_by_inquiry, 0);
+
+        // The rules the table had hold on the one rebuilt: append-only, its checks, and
+        // foreign keys enforced again on the connection that ran the migration.
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(writer)
+            .await
+            .unwrap();
+        assert_eq!(foreign_keys, 1);
+        for (sql, refusal) in [
+            ("UPDATE inquiry_events SET type = type", "append-only"),
+            ("DELETE FROM inquiry_events", "append-only"),
+            (
+                "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, at,
+                     payload, prev_hash, hash)
+                 SELECT 1000, randomblob(16), 1, type, actor_kind, at, payload, prev_hash, hash
+                   FROM inquiry_events LIMIT 1",
+                "FOREIGN KEY",
+            ),
+            (
+                "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, at,
+                     payload, prev_hash, hash)
+                 SELECT 1000, inquiry_id, seq, type, actor_kind, at, payload, prev_hash, hash
+                   FROM inquiry_events LIMIT 1",
+                "UNIQUE",
+            ),
+            (
+                "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, at,
+                     payload, prev_hash, hash)
+                 SELECT 1000, inquiry_id, 99, type, actor_kind, at, payload, prev_hash, 'short'
+                   FROM inquiry_events LIMIT 1",
+                "CHECK",
+            ),
+        ] {
+            let error = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(writer)
+                .await
+                .expect_err(sql);
+            assert!(error.to_string().contains(refusal), "{sql}: {error}");
+        }
+
+        // Commands go on appending to the same chain.
+        let action = crate::bench::message("After the upgrade.").unwrap();
+        crate::bench::command(&store, &fixture.caller, fixture.inquiries[0], action)
+            .await
+            .unwrap();
+        assert_chain_valid(&store, before.len() + 1).await;
+
+        // Run again (a crash between its commit and the bookkeeping), it changes nothing.
+        let after = events(writer).await;
+        let migration = sqlite_migrations_up_to(17).migrations.last().cloned().unwrap();
+        assert_eq!(migration.version, 17);
+        assert!(migration.no_tx, "17 runs its own transaction, foreign keys off");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql.as_str().to_owned()))
+            .execute(writer)
+            .await
+            .unwrap();
+        assert_eq!(events(writer).await, after);
+        assert_chain_valid(&store, after.len()).await;
+        store.close().await;
+    }
+}
