@@ -581,10 +581,12 @@ mod tests {
     }
 
     async fn events(writer: &SqlitePool) -> Vec<(i64, Vec<u8>, i64, String)> {
-        sqlx::query_as("SELECT chain_seq, inquiry_id, seq, hash FROM inquiry_events ORDER BY chain_seq")
-            .fetch_all(writer)
-            .await
-            .unwrap()
+        sqlx::query_as(
+            "SELECT chain_seq, inquiry_id, seq, hash FROM inquiry_events ORDER BY chain_seq",
+        )
+        .fetch_all(writer)
+        .await
+        .unwrap()
     }
 
     async fn assert_chain_valid(store: &Store, events: usize) {
@@ -610,7 +612,11 @@ mod tests {
             .fetch_one(writer)
             .await
             .unwrap();
-        assert!(before.len() >= 10 && outbox >= 2, "{} events, {outbox} notifications", before.len());
+        assert!(
+            before.len() >= 10 && outbox >= 2,
+            "{} events, {outbox} notifications",
+            before.len()
+        );
 
         store.migrate().await.unwrap();
 
@@ -624,12 +630,16 @@ mod tests {
         .fetch_all(writer)
         .await
         .unwrap();
-        assert_eq!(indexes, ["sqlite_autoindex_inquiry_events_1:inquiry_id,seq"]);
-        let outbox_by_inquiry: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'outbox_by_inquiry'")
-                .fetch_one(writer)
-                .await
-                .unwrap();
+        assert_eq!(
+            indexes,
+            ["sqlite_autoindex_inquiry_events_1:inquiry_id,seq"]
+        );
+        let outbox_by_inquiry: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_by_inquiry'",
+        )
+        .fetch_one(writer)
+        .await
+        .unwrap();
         assert_eq!(outbox_by_inquiry, 0);
 
         // The rules the table had hold on the one rebuilt: append-only, its checks, and
@@ -680,9 +690,16 @@ mod tests {
 
         // Run again (a crash between its commit and the bookkeeping), it changes nothing.
         let after = events(writer).await;
-        let migration = sqlite_migrations_up_to(17).migrations.last().cloned().unwrap();
+        let migration = sqlite_migrations_up_to(17)
+            .migrations
+            .last()
+            .cloned()
+            .unwrap();
         assert_eq!(migration.version, 17);
-        assert!(migration.no_tx, "17 runs its own transaction, foreign keys off");
+        assert!(
+            migration.no_tx,
+            "17 runs its own transaction, foreign keys off"
+        );
         sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql.as_str().to_owned()))
             .execute(writer)
             .await
