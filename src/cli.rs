@@ -531,7 +531,7 @@ fn parse_write_batch(value: &str) -> Result<usize, String> {
 }
 
 fn parse_cache_tokens(value: &str) -> Result<usize, String> {
-    parse_batch(value, 1_000_000)
+    parse_batch(value, crate::store::listened::MAX_TOKENS_LIMIT)
 }
 
 fn parse_read_batch(value: &str) -> Result<usize, String> {

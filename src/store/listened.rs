@@ -68,6 +68,9 @@ const PING_WHILE_USED_WITHIN: Duration = Duration::from_secs(10);
 /// By default at most this many tokens are kept (about 200 bytes each).
 pub const DEFAULT_MAX_TOKENS: usize = 10_000;
 
+/// The most tokens a setting may ask memory to keep.
+pub const MAX_TOKENS_LIMIT: usize = 1_000_000;
+
 /// How much memory keeps (`serve --cache-tokens`, `--inquiry-cache`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheLimits {
