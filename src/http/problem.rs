@@ -255,11 +255,15 @@ fn database_unavailable(error: &sqlx::Error) -> bool {
                 // down, crashed, or not yet accepting connections).
                 code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
             } else {
-                // SQLite's SQLITE_BUSY (5) and its extended codes (5 + 256 n).
-                database
+                // SQLite's SQLITE_BUSY (5) and its extended codes (5 + 256 n), as sqlx or
+                // the SQLite writer's rusqlite (`store::direct`) reports them.
+                let sqlite = database
                     .try_downcast_ref::<sqlx::sqlite::SqliteError>()
                     .is_some()
-                    && code.parse::<i32>().is_ok_and(|code| code & 0xff == 5)
+                    || database
+                        .try_downcast_ref::<crate::store::direct::DirectError>()
+                        .is_some();
+                sqlite && code.parse::<i32>().is_ok_and(|code| code & 0xff == 5)
             }
         }
         _ => false,
@@ -354,6 +358,20 @@ mod tests {
         }
         let broken = StoreError::Database(sqlx::Error::RowNotFound);
         assert_eq!(answer(broken.into()), (500, None));
+    }
+
+    #[test]
+    fn sqlite_busy_through_the_writers_rusqlite_is_503_and_a_broken_rule_500() {
+        let sqlite = |code| {
+            let error = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+            let error = std::sync::Arc::new(crate::store::direct::sqlx_error(error));
+            answer(StoreError::Batch(error).into())
+        };
+        // SQLITE_BUSY, and SQLITE_BUSY_SNAPSHOT (5 + 2 * 256).
+        assert_eq!(sqlite(5), (503, Some("5".into())));
+        assert_eq!(sqlite(517), (503, Some("5".into())));
+        // SQLITE_CONSTRAINT_UNIQUE.
+        assert_eq!(sqlite(2067), (500, None));
     }
 
     #[test]

@@ -2,17 +2,16 @@
 //! append the event to the hash chain, update the projection, queue notifications,
 //! remember the idempotency key, commit. A refused command writes nothing.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::QueryBuilder;
-use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::chain::{ChainHead, EventActor, event_hash, new_salt};
-use super::writer::{Batch, ChainTip, Savepoint, Waiter, open_savepoint};
+use super::command_io::{CommandIo, INSERT_ATTACHMENT, Value, Writes};
+use super::writer::{Batch, ChainTip, Savepoint, Waiter};
 use super::{BeginWrite, DEFAULT_REMINDER_SHARE, Store, StoreError, dispatch};
 use crate::domain::{Caller, MemberStateCode, PocRole, Principal};
 use crate::protocol::inquiry::{
@@ -297,241 +296,6 @@ fn actor_of(caller: Option<&Caller>, role: Role) -> EventActor {
     }
 }
 
-/// Binds one statement's values, in the order of its placeholders.
-type Bind<'q, DB> = Box<
-    dyn FnOnce(
-            sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
-        ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
-        + Send
-        + 'q,
->;
-
-/// The writes of one event, in order, each a statement and its binds, sent as one query
-/// with their placeholders numbered through ([`OneQuery`]): one round trip (to SQLite's
-/// worker thread, to the PostgreSQL server) instead of one a statement, which is most of
-/// what a statement costs.
-struct Writes<'q, DB: sqlx::Database> {
-    statements: Vec<(Cow<'static, str>, Bind<'q, DB>)>,
-    /// For a command run alone ([`Savepoint::Alone`]), the binds of [`HEAD_MOVE`] (the
-    /// chain's new tip, and the sequence number it is moved from), and who waits for it.
-    head_move: Option<(Bind<'q, DB>, &'q (dyn Waiter + Sync))>,
-}
-
-impl<DB: sqlx::Database> Writes<'_, DB> {
-    /// Writes for `_pool`'s backend.
-    fn new(_pool: &sqlx::Pool<DB>) -> Self {
-        Self {
-            statements: Vec::new(),
-            head_move: None,
-        }
-    }
-}
-
-/// A lone command's update of the chain head, first of its one statement: it moves the
-/// head only from where the command read it, and locks it before any other row (as a
-/// batch does, so that the two never wait on each other's rows). Every other write of the
-/// statement is [`gated`] on its row: if another instance appended since the command's
-/// read, the statement writes nothing.
-const HEAD_MOVE: &str = "h AS (UPDATE event_chain_head SET last_chain_seq = $1, last_hash = $2
-        WHERE id = 1 AND last_chain_seq = $3 RETURNING 1)";
-
-/// `sql`, one of the writes of an event, made to write only if the head moved
-/// ([`HEAD_MOVE`]): an `INSERT ... VALUES (...)` becomes `INSERT ... SELECT ... FROM h`,
-/// an `UPDATE` or `DELETE` gets `AND EXISTS (SELECT 1 FROM h)` after its `WHERE`. `None`
-/// for any other statement.
-fn gated(sql: &str) -> Option<String> {
-    let statement = sql.trim_start();
-    if statement.starts_with("INSERT") {
-        let values = sql.find("VALUES")?;
-        let open = values + sql[values..].find('(')?;
-        let mut depth = 0usize;
-        let close = sql[open..].char_indices().find_map(|(at, c)| {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(open + at);
-                    }
-                }
-                _ => {}
-            }
-            None
-        })?;
-        Some(format!(
-            "{}SELECT {} FROM h{}",
-            &sql[..values],
-            &sql[open + 1..close],
-            &sql[close + 1..]
-        ))
-    } else if (statement.starts_with("UPDATE") || statement.starts_with("DELETE"))
-        && sql.contains(" WHERE ")
-    {
-        Some(format!("{sql} AND EXISTS (SELECT 1 FROM h)"))
-    } else {
-        None
-    }
-}
-
-/// The highest `$N` in `sql`.
-fn placeholders(sql: &str) -> usize {
-    sql.split('$')
-        .skip(1)
-        .filter_map(|rest| {
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            rest[..digits].parse::<usize>().ok()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-/// `sql` with every `$N` raised by `offset`.
-fn renumbered(sql: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut parts = sql.split('$');
-    out.push_str(parts.next().unwrap_or_default());
-    for rest in parts {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        match rest[..digits].parse::<usize>() {
-            Ok(n) => {
-                out.push('$');
-                out.push_str(&(n + offset).to_string());
-                out.push_str(&rest[digits..]);
-            }
-            Err(_) => {
-                out.push('$');
-                out.push_str(rest);
-            }
-        }
-    }
-    out
-}
-
-impl<'q, DB> Writes<'q, DB>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
-    fn push(&mut self, sql: impl Into<Cow<'static, str>>, bind: Bind<'q, DB>) {
-        self.statements.push((sql.into(), bind));
-    }
-
-    /// Makes the writes those of a command run alone: [`HEAD_MOVE`] first, with `bind`;
-    /// sent only if `waiter` has not gone.
-    fn move_head(&mut self, bind: Bind<'q, DB>, waiter: &'q (dyn Waiter + Sync)) {
-        self.head_move = Some((bind, waiter));
-    }
-
-    /// Runs the writes, opening `savepoint` first if it is due: on SQLite in the same query.
-    async fn run(
-        self,
-        connection: &mut DB::Connection,
-        form: OneQuery,
-        savepoint: &mut Savepoint,
-    ) -> Result<(), sqlx::Error> {
-        let mut sql = String::new();
-        match form {
-            OneQuery::Statements => sql.push_str(savepoint.sql()),
-            OneQuery::With => open_savepoint::<DB>(&mut *connection, savepoint).await?,
-        }
-        let mut offset = 0;
-        if self.head_move.is_some() {
-            let OneQuery::With = form else {
-                // Nothing sent: the command runs again in a batch.
-                *savepoint = Savepoint::AloneRolledBack;
-                return Err(sqlx::Error::Protocol(
-                    "a command runs alone on PostgreSQL only".into(),
-                ));
-            };
-            sql.push_str("WITH ");
-            sql.push_str(HEAD_MOVE);
-            offset = placeholders(HEAD_MOVE);
-        }
-        for (n, (statement, _)) in self.statements.iter().enumerate() {
-            let gated = self.head_move.as_ref().map(|_| gated(statement));
-            let statement = match gated {
-                None => Cow::Borrowed(statement.as_ref()),
-                Some(Some(gated)) => Cow::Owned(gated),
-                Some(None) => {
-                    // A write of a kind `gated` does not know: nothing sent, the command
-                    // runs again in a batch.
-                    tracing::error!(statement = %statement, "a write cannot be made conditional on the chain head's move: the command runs in a batch");
-                    *savepoint = Savepoint::AloneRolledBack;
-                    return Err(sqlx::Error::Protocol(format!(
-                        "cannot gate on the head's move: {statement}"
-                    )));
-                }
-            };
-            let statement_sql = renumbered(&statement, offset);
-            match form {
-                OneQuery::Statements => {
-                    sql.push_str(&statement_sql);
-                    sql.push_str(";\n");
-                }
-                OneQuery::With => {
-                    let first = n == 0 && self.head_move.is_none();
-                    sql.push_str(if first { "WITH " } else { ",\n" });
-                    sql.push_str(&format!("w{n} AS ({statement_sql})"));
-                }
-            }
-            offset += placeholders(&statement);
-        }
-        let (head_move, waiter) = self.head_move.unzip();
-        sql.push_str(match (form, waiter) {
-            // Alone: its row says whether the head moved.
-            (_, Some(_)) => "\nSELECT 1 FROM h",
-            (OneQuery::With, None) => "\nSELECT 1",
-            (OneQuery::Statements, None) => "",
-        });
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        let query = match head_move {
-            Some(bind) => bind(query),
-            None => query,
-        };
-        let query = self
-            .statements
-            .into_iter()
-            .fold(query, |query, (_, bind)| bind(query));
-        let Some(waiter) = waiter else {
-            return query.execute(&mut *connection).await.map(drop);
-        };
-        // Alone: the statement commits by itself.
-        if waiter.has_gone() {
-            // Its caller was told nothing was done: nothing is sent.
-            *savepoint = Savepoint::Alone;
-            return Err(sqlx::Error::Protocol(
-                "the command's caller has gone: nothing written".into(),
-            ));
-        }
-        match query.fetch_optional(&mut *connection).await {
-            Ok(Some(_)) => Ok(()),
-            // Another instance appended since the command read the head: nothing written.
-            Ok(None) => {
-                *savepoint = Savepoint::AloneRolledBack;
-                Err(sqlx::Error::RowNotFound)
-            }
-            // The server refused the statement: none of it committed.
-            Err(error @ sqlx::Error::Database(_)) => {
-                *savepoint = Savepoint::AloneRolledBack;
-                Err(error)
-            }
-            Err(error) => Err(error),
-        }
-    }
-}
-
-/// How a backend takes several writes in one query.
-#[derive(Debug, Clone, Copy)]
-enum OneQuery {
-    /// SQLite: statements one after the other, bound by number across them.
-    Statements,
-    /// PostgreSQL, whose prepared statements hold one statement: each write a
-    /// data-modifying `WITH` of one `SELECT 1` (they all run, in one snapshot; foreign keys
-    /// are checked at the end of the statement, so a row may reference a sibling's).
-    With,
-}
-
 /// A command's answer, kept under its idempotency key (`idempotency_keys`) in the same
 /// round trip as its event's writes: a retry with the key gets it back.
 struct KeptAnswer {
@@ -541,235 +305,311 @@ struct KeptAnswer {
     body: String,
 }
 
-/// Appends `$event` for `$inquiry` (already applied) to the chain and writes the
-/// projection and outbox, inside `$tx`, with `$kept` (a command's answer under its
-/// idempotency key) in the same query. `$stored` is the row as stored ([`StoredRow`]),
-/// `None` if it is new. The audit (`chain.rs`, `Replay::finish`) checks every column
-/// written here: keep the two in step.
-macro_rules! record {
-    ($pool:expr, $tx:expr, $tip:expr, $savepoint:expr, $waiter:expr, $inquiry:expr, $event:expr, $actor:expr, $role:expr, $at:expr, $stored:expr, $share:expr, $pocs:expr, $kept:expr) => {{
-        let pocs_read: Option<PocsRead> = $pocs;
-        let inquiry: &Inquiry = $inquiry;
-        let event: &EventData = $event;
-        let actor: &EventActor = $actor;
-        let role: Role = $role;
-        let tip: &mut Option<ChainTip> = $tip;
-        let (last_chain_seq, last_hash) = match tip.take() {
-            Some(tip) => (tip.chain_seq, tip.hash),
+/// What [`record`] records.
+struct Record<'a> {
+    /// The inquiry, the event already applied.
+    inquiry: &'a Inquiry,
+    event: &'a EventData,
+    actor: &'a EventActor,
+    role: Role,
+    at: DateTime<Utc>,
+    /// The row as stored, `None` if the inquiry is new.
+    stored: Option<StoredRow<'a>>,
+    /// The reminder share of this process (see `Inquiry::next_sweep_at`).
+    share: f64,
+    /// The policy POCs read with the inquiry.
+    pocs: Option<PocsRead>,
+    /// The command's answer, kept under its idempotency key.
+    kept: Option<KeptAnswer>,
+}
+
+/// Appends the event to the chain and writes the projection and outbox, inside the
+/// command's batch on `tx`, with the command's answer under its idempotency key, in one
+/// write ([`CommandIo::write`]). The audit (`chain.rs`, `Replay::finish`) checks every
+/// column written here: keep the two in step.
+async fn record<C: CommandIo>(
+    tx: &mut C,
+    tip: &mut Option<ChainTip>,
+    savepoint: &mut Savepoint,
+    waiter: &(dyn Waiter + Sync),
+    record: Record<'_>,
+) -> Result<(), StoreError> {
+    let Record {
+        inquiry,
+        event,
+        actor,
+        role,
+        at,
+        stored,
+        share,
+        pocs: pocs_read,
+        kept,
+    } = record;
+    let (last_chain_seq, last_hash) = match tip.take() {
+        Some(tip) => (tip.chain_seq, tip.hash),
+        None => tx.chain_head().await?,
+    };
+    let chain_seq = last_chain_seq + 1;
+    let payload = serde_json::to_string(&event.payload()).expect("payloads serialize");
+    let salt = new_salt()?;
+    let hash = event_hash(
+        &last_hash,
+        Some(&salt),
+        chain_seq,
+        inquiry.id,
+        inquiry.version,
+        event.type_name(),
+        actor,
+        at,
+        &payload,
+    );
+    let state = serde_json::to_string(inquiry).expect("inquiries serialize");
+    // The states' policy POCs of the day, when the event notifies a side: read before
+    // anything is written, so that the writes can go in one round trip.
+    let mut current = CurrentPocs::default();
+    if audiences(event.type_name()).iter().any(|a| {
+        matches!(
+            a,
+            Audience::RequestingState | Audience::RespondingState | Audience::OtherSide
+        )
+    }) {
+        // Those read with the inquiry, if they are of its states still (`lookup_poc`
+        // names the responding state); else both states' in one query: a round trip is
+        // most of what a statement costs.
+        let requesting = inquiry.requesting_state.as_str();
+        let responding = inquiry
+            .responding_state
+            .as_ref()
+            .map(MemberStateCode::as_str);
+        current = match pocs_read.filter(|read| read.is_of(requesting, responding)) {
+            Some(read) => read.pocs,
             None => {
-                let head_sql = format!(
-                    "SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1{}",
-                    $pool.lock_suffix()
-                );
-                sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(head_sql))
-                    .fetch_one(&mut *$tx)
-                    .await?
+                let pocs = tx.state_pocs(requesting, responding).await?;
+                PocsRead::sorted(requesting, responding, pocs).pocs
             }
         };
-        let chain_seq = last_chain_seq + 1;
-        let payload = serde_json::to_string(&event.payload()).expect("payloads serialize");
-        let salt = new_salt()?;
-        let hash = event_hash(&last_hash, Some(&salt), chain_seq, inquiry.id, inquiry.version, event.type_name(), actor, $at, &payload);
-        let state = serde_json::to_string(inquiry).expect("inquiries serialize");
-        // The states' policy POCs of the day, when the event notifies a side: read before
-        // anything is written, so that the writes can go in one round trip.
-        let mut current = CurrentPocs::default();
-        if audiences(event.type_name()).iter().any(|a| {
-            matches!(a, Audience::RequestingState | Audience::RespondingState | Audience::OtherSide)
-        }) {
-            // Those read with the inquiry, if they are of its states still (`lookup_poc`
-            // names the responding state); else both states' in one query: a round trip is
-            // most of what a statement costs.
-            let requesting = inquiry.requesting_state.as_str();
-            let responding = inquiry.responding_state.as_ref().map(MemberStateCode::as_str);
-            current = match pocs_read.filter(|read| read.is_of(requesting, responding)) {
-                Some(read) => read.pocs,
-                None => {
-                    let pocs: Vec<(Uuid, String)> = sqlx::query_as(
-                        "SELECT id, member_state FROM pocs
-                          WHERE member_state IN ($1, $2) AND role = 'policy' AND active
-                          ORDER BY name, id",
-                    )
-                    .bind(requesting)
-                    .bind(responding)
-                    .fetch_all(&mut *$tx)
-                    .await?;
-                    PocsRead::sorted(requesting, responding, pocs).pocs
-                }
-            };
-        }
-        let at: DateTime<Utc> = $at;
-        let mut writes = Writes::new(&$pool);
-        if *$savepoint == Savepoint::Alone {
-            let moved_to = hash.clone();
-            writes.move_head(Box::new(move |q| q.bind(chain_seq).bind(moved_to).bind(last_chain_seq)), $waiter);
-        }
-        let next_sweep_at = inquiry.next_sweep_at($share);
-        let stored: Option<StoredRow> = $stored;
-        match stored {
-            None => writes.push(
-                "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
-                     responding_state, exercise, related_inquiry_id, time_sensitivity, due_at,
-                     sent_at, created_at, updated_at, protocol_version, state, next_sweep_at,
-                     acknowledged_at, responded_at, id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18)",
-                Box::new(move |q| {
-                    q.bind(inquiry.status.as_str())
-                        .bind(inquiry.version)
-                        .bind(inquiry.requesting_state.as_str())
-                        .bind(inquiry.requester.poc_id)
-                        .bind(inquiry.responding_state.as_ref().map(MemberStateCode::as_str))
-                        .bind(inquiry.exercise)
-                        .bind(inquiry.related_inquiry_id)
-                        .bind(inquiry.time_sensitivity.map(|t| t.as_str()))
-                        .bind(inquiry.due_at())
-                        .bind(inquiry.sent_at)
-                        .bind(inquiry.created_at)
-                        .bind(inquiry.updated_at)
-                        .bind(&inquiry.protocol_version)
-                        .bind(state)
-                        .bind(next_sweep_at)
-                        .bind(inquiry.acknowledged_at)
-                        .bind(inquiry.responded_at)
-                        .bind(inquiry.id)
-                }),
-            ),
-            Some(StoredRow { inquiry: was, next_sweep_at: stored_sweep }) => {
-                // Only the columns whose values change, and those an event always changes:
-                // SQLite rewrites an index entry for every indexed column an UPDATE sets,
-                // changed or not (five indexes, a page of the log each), and checks the
-                // foreign keys of every column it sets.
-                let mut set = String::new();
-                let mut binds: Vec<Bind<'_, _>> = Vec::new();
-                macro_rules! column {
-                    ($name:literal, $changed:expr, $value:expr) => {
-                        if $changed {
-                            let value = $value;
-                            binds.push(Box::new(move |q| q.bind(value)));
-                            if !set.is_empty() {
-                                set.push_str(", ");
-                            }
-                            set.push_str(&format!("{} = ${}", $name, binds.len()));
-                        }
-                    };
-                }
-                column!("status", true, inquiry.status.as_str());
-                column!("version", true, inquiry.version);
-                column!("updated_at", true, inquiry.updated_at);
-                column!("state", true, state);
-                column!("time_sensitivity", was.time_sensitivity != inquiry.time_sensitivity,
-                    inquiry.time_sensitivity.map(|t| t.as_str()));
-                column!("sent_at", was.sent_at != inquiry.sent_at, inquiry.sent_at);
-                column!("acknowledged_at", was.acknowledged_at != inquiry.acknowledged_at,
-                    inquiry.acknowledged_at);
-                column!("responded_at", was.responded_at != inquiry.responded_at,
-                    inquiry.responded_at);
-                column!("due_at", was.due_at() != inquiry.due_at(), inquiry.due_at());
-                column!("next_sweep_at", stored_sweep != next_sweep_at, next_sweep_at);
-                column!("responding_state", was.responding_state != inquiry.responding_state,
-                    inquiry.responding_state.as_ref().map(MemberStateCode::as_str));
-                // Set when the inquiry is created, never changed by an event since.
-                column!("requesting_state", was.requesting_state != inquiry.requesting_state,
-                    inquiry.requesting_state.as_str());
-                column!("requester_poc_id", was.requester.poc_id != inquiry.requester.poc_id,
-                    inquiry.requester.poc_id);
-                column!("exercise", was.exercise != inquiry.exercise, inquiry.exercise);
-                column!("related_inquiry_id", was.related_inquiry_id != inquiry.related_inquiry_id,
-                    inquiry.related_inquiry_id);
-                column!("created_at", was.created_at != inquiry.created_at, inquiry.created_at);
-                column!("protocol_version", was.protocol_version != inquiry.protocol_version,
-                    &inquiry.protocol_version);
-                let sql = format!("UPDATE inquiries SET {set} WHERE id = ${}", binds.len() + 1);
-                writes.push(
-                    sql,
-                    Box::new(move |q| binds.into_iter().fold(q, |q, bind| bind(q)).bind(inquiry.id)),
-                );
-            }
-        }
-        writes.push(
-            "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id,
-                 actor_state, at, payload, prev_hash, hash, salt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            Box::new(|q| {
-                q.bind(chain_seq)
-                    .bind(inquiry.id)
-                    .bind(inquiry.version)
-                    .bind(event.type_name())
-                    .bind(&actor.kind)
-                    .bind(actor.poc_id)
-                    .bind(actor.state.as_deref())
-                    .bind(at)
-                    .bind(&payload)
-                    .bind(&last_hash)
-                    .bind(&hash)
-                    .bind(&salt)
-            }),
+    }
+    let mut writes = Writes::new();
+    if *savepoint == Savepoint::Alone {
+        writes.move_head(
+            vec![chain_seq.into(), hash.clone().into(), last_chain_seq.into()],
+            waiter,
         );
-        match event {
-            EventData::Share { side, poc_id, .. } => {
-                writes.push(
-                    "INSERT INTO inquiry_shares (inquiry_id, poc_id, side, shared_at)
-                     VALUES ($1, $2, $3, $4)",
-                    Box::new(move |q| q.bind(inquiry.id).bind(poc_id).bind(side.as_str()).bind(at)),
-                );
+    }
+    let next_sweep_at = inquiry.next_sweep_at(share);
+    match stored {
+        None => writes.push(
+            "INSERT INTO inquiries (status, version, requesting_state, requester_poc_id,
+                 responding_state, exercise, related_inquiry_id, time_sensitivity, due_at,
+                 sent_at, created_at, updated_at, protocol_version, state, next_sweep_at,
+                 acknowledged_at, responded_at, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, $18)",
+            vec![
+                inquiry.status.as_str().into(),
+                inquiry.version.into(),
+                inquiry.requesting_state.as_str().into(),
+                inquiry.requester.poc_id.into(),
+                inquiry
+                    .responding_state
+                    .as_ref()
+                    .map(MemberStateCode::as_str)
+                    .into(),
+                inquiry.exercise.into(),
+                inquiry.related_inquiry_id.into(),
+                inquiry.time_sensitivity.map(|t| t.as_str()).into(),
+                inquiry.due_at().into(),
+                inquiry.sent_at.into(),
+                inquiry.created_at.into(),
+                inquiry.updated_at.into(),
+                (&inquiry.protocol_version).into(),
+                state.into(),
+                next_sweep_at.into(),
+                inquiry.acknowledged_at.into(),
+                inquiry.responded_at.into(),
+                inquiry.id.into(),
+            ],
+        ),
+        Some(StoredRow {
+            inquiry: was,
+            next_sweep_at: stored_sweep,
+        }) => {
+            // Only the columns whose values change, and those an event always changes:
+            // SQLite rewrites an index entry for every indexed column an UPDATE sets,
+            // changed or not (five indexes, a page of the log each), and checks the
+            // foreign keys of every column it sets.
+            let mut set = String::new();
+            let mut values: Vec<Value> = Vec::new();
+            macro_rules! column {
+                ($name:literal, $changed:expr, $value:expr) => {
+                    if $changed {
+                        values.push(Value::from($value));
+                        if !set.is_empty() {
+                            set.push_str(", ");
+                        }
+                        set.push_str(&format!("{} = ${}", $name, values.len()));
+                    }
+                };
             }
-            EventData::Unshare { poc_id, .. } => {
-                writes.push(
-                    "DELETE FROM inquiry_shares WHERE inquiry_id = $1 AND poc_id = $2",
-                    Box::new(move |q| q.bind(inquiry.id).bind(poc_id)),
-                );
-            }
-            _ => {}
+            column!("status", true, inquiry.status.as_str());
+            column!("version", true, inquiry.version);
+            column!("updated_at", true, inquiry.updated_at);
+            column!("state", true, state);
+            column!(
+                "time_sensitivity",
+                was.time_sensitivity != inquiry.time_sensitivity,
+                inquiry.time_sensitivity.map(|t| t.as_str())
+            );
+            column!("sent_at", was.sent_at != inquiry.sent_at, inquiry.sent_at);
+            column!(
+                "acknowledged_at",
+                was.acknowledged_at != inquiry.acknowledged_at,
+                inquiry.acknowledged_at
+            );
+            column!(
+                "responded_at",
+                was.responded_at != inquiry.responded_at,
+                inquiry.responded_at
+            );
+            column!("due_at", was.due_at() != inquiry.due_at(), inquiry.due_at());
+            column!(
+                "next_sweep_at",
+                stored_sweep != next_sweep_at,
+                next_sweep_at
+            );
+            column!(
+                "responding_state",
+                was.responding_state != inquiry.responding_state,
+                inquiry
+                    .responding_state
+                    .as_ref()
+                    .map(MemberStateCode::as_str)
+            );
+            // Set when the inquiry is created, never changed by an event since.
+            column!(
+                "requesting_state",
+                was.requesting_state != inquiry.requesting_state,
+                inquiry.requesting_state.as_str()
+            );
+            column!(
+                "requester_poc_id",
+                was.requester.poc_id != inquiry.requester.poc_id,
+                inquiry.requester.poc_id
+            );
+            column!(
+                "exercise",
+                was.exercise != inquiry.exercise,
+                inquiry.exercise
+            );
+            column!(
+                "related_inquiry_id",
+                was.related_inquiry_id != inquiry.related_inquiry_id,
+                inquiry.related_inquiry_id
+            );
+            column!(
+                "created_at",
+                was.created_at != inquiry.created_at,
+                inquiry.created_at
+            );
+            column!(
+                "protocol_version",
+                was.protocol_version != inquiry.protocol_version,
+                &inquiry.protocol_version
+            );
+            let sql = format!(
+                "UPDATE inquiries SET {set} WHERE id = ${}",
+                values.len() + 1
+            );
+            values.push(inquiry.id.into());
+            writes.push(sql, values);
         }
-        for recipient in recipients(event, role, inquiry, &current) {
-            let data = inquiry_data(event, inquiry, &recipient).to_string();
-            let (kind, poc_id, addressed_as) = match &recipient {
-                Recipient::Poc { id, state } => ("poc", Some(*id), Some(state.to_string())),
-                Recipient::Secretariat => ("secretariat", None, None),
-            };
+    }
+    writes.push(
+        "INSERT INTO inquiry_events (chain_seq, inquiry_id, seq, type, actor_kind, actor_poc_id,
+             actor_state, at, payload, prev_hash, hash, salt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        vec![
+            chain_seq.into(),
+            inquiry.id.into(),
+            inquiry.version.into(),
+            event.type_name().into(),
+            (&actor.kind).into(),
+            actor.poc_id.into(),
+            actor.state.as_deref().into(),
+            at.into(),
+            (&payload).into(),
+            last_hash.into(),
+            (&hash).into(),
+            salt.into(),
+        ],
+    );
+    match event {
+        EventData::Share { side, poc_id, .. } => {
             writes.push(
-                "INSERT INTO outbox (id, inquiry_id, event_chain_seq, event_type, recipient_kind,
-                     recipient_poc_id, recipient_state, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                Box::new(move |q| {
-                    q.bind(Uuid::now_v7())
-                        .bind(inquiry.id)
-                        .bind(chain_seq)
-                        .bind(event.type_name())
-                        .bind(kind)
-                        .bind(poc_id)
-                        .bind(addressed_as)
-                        .bind(data)
-                        .bind(at)
-                }),
+                "INSERT INTO inquiry_shares (inquiry_id, poc_id, side, shared_at)
+                 VALUES ($1, $2, $3, $4)",
+                vec![
+                    inquiry.id.into(),
+                    (*poc_id).into(),
+                    side.as_str().into(),
+                    at.into(),
+                ],
             );
         }
-        // The answer kept under the command's idempotency key, in the same round trip.
-        let kept: Option<KeptAnswer> = $kept;
-        if let Some(kept) = kept {
+        EventData::Unshare { poc_id, .. } => {
             writes.push(
-                "INSERT INTO idempotency_keys
-                     (principal, key, request_hash, response_body, created_at)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (principal, key) DO UPDATE
-                    SET request_hash = excluded.request_hash,
-                        response_body = excluded.response_body,
-                        created_at = excluded.created_at",
-                Box::new(move |q| {
-                    q.bind(kept.principal)
-                        .bind(kept.key)
-                        .bind(kept.request_hash)
-                        .bind(kept.body)
-                        .bind(at)
-                }),
+                "DELETE FROM inquiry_shares WHERE inquiry_id = $1 AND poc_id = $2",
+                vec![inquiry.id.into(), (*poc_id).into()],
             );
         }
-        let form = if $pool.lock_suffix().is_empty() { OneQuery::Statements } else { OneQuery::With };
-        writes.run(&mut *$tx, form, $savepoint).await?;
-        // `event_chain_head` is written once per batch, with its commit.
-        *tip = Some(ChainTip { chain_seq, hash });
-    }};
+        _ => {}
+    }
+    for recipient in recipients(event, role, inquiry, &current) {
+        let data = inquiry_data(event, inquiry, &recipient).to_string();
+        let (kind, poc_id, addressed_as) = match &recipient {
+            Recipient::Poc { id, state } => ("poc", Some(*id), Some(state.to_string())),
+            Recipient::Secretariat => ("secretariat", None, None),
+        };
+        writes.push(
+            "INSERT INTO outbox (id, inquiry_id, event_chain_seq, event_type, recipient_kind,
+                 recipient_poc_id, recipient_state, data, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            vec![
+                Uuid::now_v7().into(),
+                inquiry.id.into(),
+                chain_seq.into(),
+                event.type_name().into(),
+                kind.into(),
+                poc_id.into(),
+                addressed_as.into(),
+                data.into(),
+                at.into(),
+            ],
+        );
+    }
+    // The answer kept under the command's idempotency key, in the same round trip.
+    if let Some(kept) = kept {
+        writes.push(
+            "INSERT INTO idempotency_keys
+                 (principal, key, request_hash, response_body, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (principal, key) DO UPDATE
+                SET request_hash = excluded.request_hash,
+                    response_body = excluded.response_body,
+                    created_at = excluded.created_at",
+            vec![
+                kept.principal.into(),
+                kept.key.into(),
+                kept.request_hash.into(),
+                kept.body.into(),
+                at.into(),
+            ],
+        );
+    }
+    tx.write(writes, savepoint).await?;
+    // `event_chain_head` is written once per batch, with its commit.
+    *tip = Some(ChainTip { chain_seq, hash });
+    Ok(())
 }
 
 /// Defines the writer's `BatchStart` on `$connection`'s backend: `$begin` begins a batch
@@ -804,12 +644,6 @@ macro_rules! batch_ends {
         }
     };
 }
-batch_ends!(
-    begin_sqlite,
-    commit_sqlite,
-    sqlx::SqliteConnection,
-    "BEGIN IMMEDIATE; SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1"
-);
 // The lock on the chain head comes first, before any inquiry row, so that two instances'
 // batches queue on it instead of deadlocking: see `writer`.
 batch_ends!(
@@ -822,7 +656,7 @@ batch_ends!(
 /// `COMMIT`, after the update of `event_chain_head` to `tip` if there is one: a simple
 /// query of several statements (one round trip), so its values are literals, of types
 /// that cannot carry SQL (an integer and a hexadecimal digest, which is checked).
-fn commit_sql(tip: Option<&ChainTip>) -> Result<String, sqlx::Error> {
+pub(super) fn commit_sql(tip: Option<&ChainTip>) -> Result<String, sqlx::Error> {
     let Some(ChainTip { chain_seq, hash }) = tip else {
         return Ok("COMMIT".to_owned());
     };
@@ -876,17 +710,319 @@ impl PocsRead {
     }
 }
 
-/// A policy POC as snapshotted at `lookup_poc`.
-#[derive(sqlx::FromRow)]
-struct PolicyPocRow {
-    id: Uuid,
-    name: String,
-    affiliation: String,
-    email: String,
-    languages: Json<Vec<String>>,
+const INQUIRY_STATE_COLUMNS: &str = "SELECT state FROM inquiries";
+
+/// Queues a command on the store's group-commit writer and waits for its answer: `$work`
+/// (a closure of a [`Batch`]) is written once and given each backend's connection.
+macro_rules! submit {
+    ($store:expr, $alone:expr, $work:expr) => {
+        match &$store.writes {
+            super::Writes::Sqlite { commands, .. } => commands.submit_with($alone, $work).await,
+            super::Writes::Postgres { commands } => commands.submit_with($alone, $work).await,
+        }
+    };
 }
 
-const INQUIRY_STATE_COLUMNS: &str = "SELECT state FROM inquiries";
+/// What [`create_in`] creates.
+struct CreateArgs {
+    id: Uuid,
+    caller: Caller,
+    member_state: MemberStateCode,
+    poc_id: Uuid,
+    exercise: bool,
+    related_inquiry_id: Option<Uuid>,
+    now: DateTime<Utc>,
+    reminder_share: f64,
+}
+
+/// [`Store::create_inquiry`] inside its batch: the inquiry and its event's type.
+async fn create_in<C: CommandIo>(
+    batch: Batch<'_, C>,
+    args: &CreateArgs,
+) -> Result<(Inquiry, &'static str), CreateError> {
+    let Batch {
+        connection: tx,
+        tip,
+        savepoint,
+        waiter,
+    } = batch;
+    if let Some(related) = args.related_inquiry_id
+        && !tx
+            .related_visible(related, args.member_state.as_str())
+            .await?
+    {
+        return Err(CreateError::UnknownRelatedInquiry(related));
+    }
+    let (name, affiliation, en, es, fr, pt) = tx.requester(args.poc_id).await?;
+    let event = inquiry::create(
+        args.member_state.clone(),
+        StateName { en, es, fr, pt },
+        Requester {
+            poc_id: args.poc_id,
+            name,
+            affiliation,
+        },
+        args.exercise,
+        args.related_inquiry_id,
+    );
+    let created = apply(None, args.id, 1, &event, args.now).map_err(|e| corrupt("create", e))?;
+    let actor = actor_of(Some(&args.caller), Role::Requester);
+    let recorded = Record {
+        inquiry: &created,
+        event: &event,
+        actor: &actor,
+        role: Role::Requester,
+        at: args.now,
+        stored: None,
+        share: args.reminder_share,
+        pocs: None,
+        kept: None,
+    };
+    record(tx, tip, savepoint, waiter, recorded).await?;
+    Ok((created, event.type_name()))
+}
+
+/// What [`execute_in`] runs.
+struct ExecuteArgs {
+    inquiry_id: Uuid,
+    /// Whose idempotency keys the command's is among.
+    principal: String,
+    /// `None` for the engine.
+    caller: Option<Caller>,
+    action: ActionRequest,
+    if_match: Option<i64>,
+    idempotency: Option<IdempotencyKey>,
+    now: DateTime<Utc>,
+    reminder_share: f64,
+    /// The answer kept under the idempotency key.
+    #[allow(clippy::type_complexity)]
+    render: Box<dyn Fn(&Inquiry, Party) -> String + Send + Sync>,
+}
+
+/// [`Store::execute`] inside its batch: what was done, and the type of the event recorded
+/// (if one was).
+async fn execute_in<C: CommandIo>(
+    batch: Batch<'_, C>,
+    args: &ExecuteArgs,
+) -> Result<(Executed, Option<&'static str>), CommandError> {
+    let Batch {
+        connection: tx,
+        tip,
+        savepoint,
+        waiter,
+    } = batch;
+    let (inquiry_id, now) = (args.inquiry_id, args.now);
+    let caller = args.caller.as_ref();
+    // Alone (see `writer`), outside a transaction: nothing to lock, and the chain's tip is
+    // read here, with the rest.
+    let alone = *savepoint == Savepoint::Alone;
+    // The inquiry, its states' policy POCs of the day, the caller's earlier use of its
+    // idempotency key and the chain's head, in one round trip.
+    let mut rows = tx
+        .command_rows(
+            inquiry_id,
+            &args.principal,
+            args.idempotency.as_ref().map(|key| key.key.as_str()),
+            now - IDEMPOTENCY_KEY_LIFETIME,
+            !alone,
+        )
+        .await?;
+    let pocs: Vec<(Uuid, String)> = rows
+        .iter_mut()
+        .filter_map(|(_, _, id, state, _, _, _, _)| Some((id.take()?, state.take()?)))
+        .collect();
+    let Some((state, stored_sweep, _, _, request_hash, response_body, head_seq, head_hash)) =
+        rows.into_iter().next()
+    else {
+        return Err(CommandError::NotFound(inquiry_id));
+    };
+    if alone {
+        *tip = Some(ChainTip {
+            chain_seq: head_seq,
+            hash: head_hash,
+        });
+    }
+    let current = decode_inquiry(&state)?;
+    let pocs_read = PocsRead::sorted(
+        current.requesting_state.as_str(),
+        current
+            .responding_state
+            .as_ref()
+            .map(MemberStateCode::as_str),
+        pocs,
+    );
+    let party = match caller {
+        Some(caller) => party_of(&caller.principal, &current),
+        None => Some(Party::ENGINE),
+    };
+    let Some(party) = party else {
+        return Err(CommandError::NotFound(inquiry_id));
+    };
+    let role = party.role;
+    if let (Some(key), Some(request_hash), Some(body)) =
+        (&args.idempotency, request_hash, response_body)
+    {
+        if request_hash != key.request_hash {
+            return Err(CommandError::IdempotencyKeyReused);
+        }
+        return Ok((Executed::Replayed { body }, None));
+    }
+    if let Some(expected) = args.if_match
+        && expected != current.version
+    {
+        return Err(CommandError::VersionMismatch {
+            expected,
+            current: current.version,
+        });
+    }
+    let name = match &args.action {
+        ActionRequest::Ready(action) => action.name(),
+        ActionRequest::LookupPoc(_) => ActionName::LookupPoc,
+        ActionRequest::Share(_) => ActionName::Share,
+        ActionRequest::Attach { .. } => ActionName::Attach,
+    };
+    inquiry::admit(&current, party, name, now)?;
+    // The bytes of an attachment, written once its event is.
+    let mut attachment: Option<(Uuid, String, i64, Option<Vec<u8>>)> = None;
+    let mut action = match args.action.clone() {
+        ActionRequest::Ready(action) => action,
+        ActionRequest::Attach { meta, content } => {
+            let size = i64::try_from(meta.size).map_err(|e| corrupt("attachment size", e))?;
+            attachment = Some((meta.id, meta.sha256.clone(), size, content));
+            Action::Attach(meta)
+        }
+        ActionRequest::LookupPoc(code) => {
+            let Some((en, es, fr, pt, participating)) = tx.member_state(code.as_str()).await?
+            else {
+                return Err(Refusal::Invalid {
+                    field: "member_state".into(),
+                    detail: format!("{code} is not an OAS Member State"),
+                }
+                .into());
+            };
+            let pocs = tx.policy_pocs(code.as_str()).await?;
+            Action::LookupPoc(LookupTarget {
+                code,
+                name: StateName { en, es, fr, pt },
+                participating,
+                pocs: pocs
+                    .into_iter()
+                    .map(|row| PocSnapshot {
+                        id: row.id,
+                        name: row.name,
+                        affiliation: row.affiliation,
+                        email: row.email,
+                        languages: row.languages.0,
+                    })
+                    .collect(),
+            })
+        }
+        ActionRequest::Share(poc_id) => {
+            let Some((name, poc_role, member_state, active)) = tx.poc(poc_id).await? else {
+                return Err(Refusal::Invalid {
+                    field: "poc_id".into(),
+                    detail: format!("no point of contact has id {poc_id}"),
+                }
+                .into());
+            };
+            Action::Share(ShareTarget {
+                poc_id,
+                name,
+                role: poc_role,
+                member_state: MemberStateCode::parse(&member_state)
+                    .map_err(|e| corrupt("pocs.member_state", e))?,
+                active,
+            })
+        }
+    };
+    if let Action::Acknowledge {
+        estimated_working_days: Some(working),
+        ..
+    } = &mut action
+        && working.calendar.is_none()
+        && let Some(state) = &current.responding_state
+    {
+        // The responding state's working calendar of the day, from today on there.
+        let row = tx.calendar(state.as_str()).await?;
+        let (zone, week, ends) =
+            row.ok_or_else(|| corrupt("member_states", format!("no row for {state}")))?;
+        let from = (now - chrono::TimeDelta::days(2)).date_naive().to_string();
+        let dates = tx.holidays(state.as_str(), &from).await?;
+        working.calendar = Some(crate::calendar::WorkingCalendar {
+            zone: crate::domain::TimeZone::parse(&zone)
+                .map_err(|e| corrupt("member_states.time_zone", e))?
+                .tz(),
+            week: crate::calendar::WorkingWeek::parse_stored(&week)
+                .map_err(|e| corrupt("member_states.working_days", e))?,
+            day_ends: crate::calendar::parse_day_ends(&ends)
+                .map_err(|e| corrupt("member_states.working_day_ends", e))?,
+            holidays: dates
+                .iter()
+                .map(|d| {
+                    d.parse()
+                        .map_err(|e| corrupt("member_state_holidays.date", e))
+                })
+                .collect::<Result<_, _>>()?,
+        });
+    }
+    let event = decide(&current, party, action, now)?;
+    if let EventData::Respond { third_states, .. } = &event {
+        // Whether a code names an OAS Member State is a fact of the directory.
+        for code in third_states {
+            if !tx.is_member_state(code.as_str()).await? {
+                return Err(Refusal::Invalid {
+                    field: "third_states".into(),
+                    detail: format!("{code} is not an OAS Member State"),
+                }
+                .into());
+            }
+        }
+    }
+    let next = apply(Some(&current), current.id, current.version + 1, &event, now)
+        .map_err(|e| corrupt("apply", e))?;
+    let actor = actor_of(caller, role);
+    let kept = args.idempotency.as_ref().map(|key| KeptAnswer {
+        principal: args.principal.clone(),
+        key: key.key.clone(),
+        request_hash: key.request_hash.clone(),
+        body: (args.render)(&next, party),
+    });
+    let answer = kept.as_ref().map(|kept| kept.body.clone());
+    let recorded = Record {
+        inquiry: &next,
+        event: &event,
+        actor: &actor,
+        role,
+        at: now,
+        stored: Some(StoredRow {
+            inquiry: &current,
+            next_sweep_at: stored_sweep,
+        }),
+        share: args.reminder_share,
+        pocs: Some(pocs_read),
+        kept,
+    };
+    record(tx, tip, savepoint, waiter, recorded).await?;
+    if let Some((id, sha256, size, content)) = attachment {
+        let mut writes = Writes::new();
+        writes.push(
+            INSERT_ATTACHMENT,
+            vec![
+                id.into(),
+                inquiry_id.into(),
+                sha256.into(),
+                size.into(),
+                content.into(),
+                now.into(),
+            ],
+        );
+        tx.write(writes, savepoint).await?;
+    }
+    Ok((
+        Executed::Applied(Box::new(next), party, answer),
+        Some(event.type_name()),
+    ))
+}
 
 impl Store {
     /// Opens a draft inquiry of the caller's state, the caller as requester (its name and
@@ -913,49 +1049,20 @@ impl Store {
         if !participating {
             return Err(CreateError::NotParticipating(member_state.clone()));
         }
-        let id = Uuid::now_v7();
-        let (caller, member_state, poc_id) = (caller.clone(), member_state.clone(), poc_id.0);
-        let reminder_share = self.reminder_share;
-        let (created, event_type) = dispatch!(self, pool => {
-            let pool = pool.clone();
-            // A closure that may run again (see `writer::Isolation`): each run its own copies.
-            self.commands(&pool).submit(move |batch| {
-            let (pool, caller, member_state) = (pool.clone(), caller.clone(), member_state.clone());
-            Box::pin(async move {
-            let Batch { connection: tx, tip, savepoint, waiter } = batch;
-            if let Some(related) = related_inquiry_id {
-                let visible: Option<Uuid> = sqlx::query_scalar(
-                    "SELECT id FROM inquiries WHERE id = $1
-                        AND (requesting_state = $2 OR (responding_state = $2 AND sent_at IS NOT NULL))",
-                )
-                .bind(related)
-                .bind(member_state.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if visible.is_none() {
-                    return Err(CreateError::UnknownRelatedInquiry(related));
-                }
-            }
-            let (name, affiliation, en, es, fr, pt): (String, String, String, String, String, String) = sqlx::query_as(
-                "SELECT p.name, p.affiliation, m.name_en, m.name_es, m.name_fr, m.name_pt
-                   FROM pocs p JOIN member_states m ON m.code = p.member_state
-                  WHERE p.id = $1",
-            )
-            .bind(poc_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let event = inquiry::create(
-                member_state.clone(),
-                StateName { en, es, fr, pt },
-                Requester { poc_id, name, affiliation },
-                exercise,
-                related_inquiry_id,
-            );
-            let created = apply(None, id, 1, &event, now).map_err(|e| corrupt("create", e))?;
-            let actor = actor_of(Some(&caller), Role::Requester);
-            record!(pool, tx, tip, savepoint, waiter, &created, &event, &actor, Role::Requester, now, None, reminder_share, None, None);
-            Ok((created, event.type_name()))
-            })}).await
+        let args = Arc::new(CreateArgs {
+            id: Uuid::now_v7(),
+            caller: caller.clone(),
+            member_state: member_state.clone(),
+            poc_id: poc_id.0,
+            exercise,
+            related_inquiry_id,
+            now,
+            reminder_share: self.reminder_share,
+        });
+        // A closure that may run again (see `writer::Isolation`).
+        let (created, event_type) = submit!(self, false, move |batch| {
+            let args = args.clone();
+            Box::pin(async move { create_in(batch, &args).await })
         })?;
         crate::metrics::transition_recorded(event_type);
         Ok(created)
@@ -988,260 +1095,23 @@ impl Store {
             now,
             ..
         } = command;
-        let reminder_share = self.reminder_share;
-        let render = Arc::new(render);
         // An attachment's bytes are a second write, after its event's: in a transaction.
         let may_run_alone = !matches!(action, ActionRequest::Attach { .. });
-        let (executed, recorded) = dispatch!(self, pool => {
-            let pool = pool.clone();
-            // A closure that may run again (see `writer::Isolation`): each run its own copies.
-            self.commands(&pool).submit_with(may_run_alone, move |batch| {
-            let (pool, caller, action, idempotency, principal, render) = (
-                pool.clone(), caller.clone(), action.clone(), idempotency.clone(),
-                principal.clone(), render.clone(),
-            );
-            Box::pin(async move {
-            let Batch { connection: tx, tip, savepoint, waiter } = batch;
-            let caller = caller.as_ref();
-            // Alone (see `writer`), outside a transaction: nothing to lock, and the chain's
-            // tip is read here, with the rest.
-            let alone = *savepoint == Savepoint::Alone;
-            // The inquiry, its states' policy POCs of the day, the caller's earlier use of
-            // its idempotency key (an expired one is as good as gone: the insert below
-            // replaces its row) and the chain's head, in one round trip: one row a POC (at
-            // least one, the inquiry's), each with the inquiry's state and the key's row.
-            let lock_sql = format!(
-                "SELECT i.state, i.next_sweep_at, p.id, p.member_state, k.request_hash,
-                        k.response_body, h.last_chain_seq, h.last_hash
-                   FROM inquiries i
-                   JOIN event_chain_head h ON h.id = 1
-                   LEFT JOIN pocs p ON p.member_state IN (i.requesting_state, i.responding_state)
-                        AND p.role = 'policy' AND p.active
-                   LEFT JOIN idempotency_keys k ON k.principal = $2 AND k.key = $3
-                        AND k.created_at > $4
-                  WHERE i.id = $1 ORDER BY p.name, p.id{}",
-                if pool.lock_suffix().is_empty() || alone { "" } else { " FOR UPDATE OF i" }
-            );
-            type LockedRow = (
-                String,
-                Option<DateTime<Utc>>,
-                Option<Uuid>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                i64,
-                String,
-            );
-            let mut rows: Vec<LockedRow> = sqlx::query_as(sqlx::AssertSqlSafe(lock_sql))
-                .bind(inquiry_id)
-                .bind(&principal)
-                .bind(idempotency.as_ref().map(|key| key.key.as_str()))
-                .bind(now - IDEMPOTENCY_KEY_LIFETIME)
-                .fetch_all(&mut *tx)
-                .await?;
-            let pocs: Vec<(Uuid, String)> = rows
-                .iter_mut()
-                .filter_map(|(_, _, id, state, _, _, _, _)| Some((id.take()?, state.take()?)))
-                .collect();
-            let Some((state, stored_sweep, _, _, request_hash, response_body, head_seq, head_hash)) =
-                rows.into_iter().next()
-            else {
-                return Err(CommandError::NotFound(inquiry_id));
-            };
-            if alone {
-                *tip = Some(ChainTip { chain_seq: head_seq, hash: head_hash });
-            }
-            let current = decode_inquiry(&state)?;
-            let pocs_read = PocsRead::sorted(
-                current.requesting_state.as_str(),
-                current.responding_state.as_ref().map(MemberStateCode::as_str),
-                pocs,
-            );
-            let party = match caller {
-                Some(caller) => party_of(&caller.principal, &current),
-                None => Some(Party::ENGINE),
-            };
-            let Some(party) = party else {
-                return Err(CommandError::NotFound(inquiry_id));
-            };
-            let role = party.role;
-            if let (Some(key), Some(request_hash), Some(body)) =
-                (&idempotency, request_hash, response_body)
-            {
-                if request_hash != key.request_hash {
-                    return Err(CommandError::IdempotencyKeyReused);
-                }
-                return Ok((Executed::Replayed { body }, None));
-            }
-            if let Some(expected) = if_match
-                && expected != current.version
-            {
-                return Err(CommandError::VersionMismatch { expected, current: current.version });
-            }
-            let name = match &action {
-                ActionRequest::Ready(action) => action.name(),
-                ActionRequest::LookupPoc(_) => ActionName::LookupPoc,
-                ActionRequest::Share(_) => ActionName::Share,
-                ActionRequest::Attach { .. } => ActionName::Attach,
-            };
-            inquiry::admit(&current, party, name, now)?;
-            // The bytes of an attachment, written once its event is.
-            let mut attachment: Option<(Uuid, String, i64, Option<Vec<u8>>)> = None;
-            let action = match action {
-                ActionRequest::Ready(action) => action,
-                ActionRequest::Attach { meta, content } => {
-                    let size = i64::try_from(meta.size).map_err(|e| corrupt("attachment size", e))?;
-                    attachment = Some((meta.id, meta.sha256.clone(), size, content));
-                    Action::Attach(meta)
-                }
-                ActionRequest::LookupPoc(code) => {
-                    let state: Option<(String, String, String, String, bool)> = sqlx::query_as(
-                        "SELECT name_en, name_es, name_fr, name_pt, participating FROM member_states WHERE code = $1",
-                    )
-                    .bind(code.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((en, es, fr, pt, participating)) = state else {
-                        return Err(Refusal::Invalid {
-                            field: "member_state".into(),
-                            detail: format!("{code} is not an OAS Member State"),
-                        }
-                        .into());
-                    };
-                    let pocs: Vec<PolicyPocRow> = sqlx::query_as(
-                        "SELECT id, name, affiliation, email, languages FROM pocs
-                          WHERE member_state = $1 AND role = 'policy' AND active
-                          ORDER BY name, id",
-                    )
-                    .bind(code.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    Action::LookupPoc(LookupTarget {
-                        code,
-                        name: StateName { en, es, fr, pt },
-                        participating,
-                        pocs: pocs
-                            .into_iter()
-                            .map(|row| PocSnapshot {
-                                id: row.id,
-                                name: row.name,
-                                affiliation: row.affiliation,
-                                email: row.email,
-                                languages: row.languages.0,
-                            })
-                            .collect(),
-                    })
-                }
-                ActionRequest::Share(poc_id) => {
-                    let poc: Option<(String, String, String, bool)> = sqlx::query_as(
-                        "SELECT name, role, member_state, active FROM pocs WHERE id = $1",
-                    )
-                    .bind(poc_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((name, poc_role, member_state, active)) = poc else {
-                        return Err(Refusal::Invalid {
-                            field: "poc_id".into(),
-                            detail: format!("no point of contact has id {poc_id}"),
-                        }
-                        .into());
-                    };
-                    Action::Share(ShareTarget {
-                        poc_id,
-                        name,
-                        role: poc_role,
-                        member_state: MemberStateCode::parse(&member_state)
-                            .map_err(|e| corrupt("pocs.member_state", e))?,
-                        active,
-                    })
-                }
-            };
-            let mut action = action;
-            if let Action::Acknowledge { estimated_working_days: Some(working), .. } = &mut action
-                && working.calendar.is_none()
-                && let Some(state) = &current.responding_state
-            {
-                // The responding state's working calendar of the day, from today on there.
-                let row: Option<(String, String, String)> = sqlx::query_as(
-                    "SELECT time_zone, working_days, working_day_ends FROM member_states WHERE code = $1",
-                )
-                .bind(state.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let (zone, week, ends) =
-                    row.ok_or_else(|| corrupt("member_states", format!("no row for {state}")))?;
-                let from = (now - chrono::TimeDelta::days(2)).date_naive().to_string();
-                let dates: Vec<String> = sqlx::query_scalar(
-                    "SELECT date FROM member_state_holidays WHERE member_state = $1 AND date >= $2",
-                )
-                .bind(state.as_str())
-                .bind(from)
-                .fetch_all(&mut *tx)
-                .await?;
-                working.calendar = Some(crate::calendar::WorkingCalendar {
-                    zone: crate::domain::TimeZone::parse(&zone)
-                        .map_err(|e| corrupt("member_states.time_zone", e))?
-                        .tz(),
-                    week: crate::calendar::WorkingWeek::parse_stored(&week)
-                        .map_err(|e| corrupt("member_states.working_days", e))?,
-                    day_ends: crate::calendar::parse_day_ends(&ends)
-                        .map_err(|e| corrupt("member_states.working_day_ends", e))?,
-                    holidays: dates
-                        .iter()
-                        .map(|d| d.parse().map_err(|e| corrupt("member_state_holidays.date", e)))
-                        .collect::<Result<_, _>>()?,
-                });
-            }
-            let event = decide(&current, party, action, now)?;
-            if let EventData::Respond { third_states, .. } = &event {
-                // Whether a code names an OAS Member State is a fact of the directory.
-                for code in third_states {
-                    let known: Option<String> =
-                        sqlx::query_scalar("SELECT code FROM member_states WHERE code = $1")
-                            .bind(code.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if known.is_none() {
-                        return Err(Refusal::Invalid {
-                            field: "third_states".into(),
-                            detail: format!("{code} is not an OAS Member State"),
-                        }
-                        .into());
-                    }
-                }
-            }
-            let next = apply(Some(&current), current.id, current.version + 1, &event, now)
-                .map_err(|e| corrupt("apply", e))?;
-            let actor = actor_of(caller, role);
-            let kept = idempotency.as_ref().map(|key| KeptAnswer {
-                principal: principal.clone(),
-                key: key.key.clone(),
-                request_hash: key.request_hash.clone(),
-                body: render(&next, party),
-            });
-            let answer = kept.as_ref().map(|kept| kept.body.clone());
-            let stored = StoredRow { inquiry: &current, next_sweep_at: stored_sweep };
-            record!(pool, tx, tip, savepoint, waiter, &next, &event, &actor, role, now, Some(stored), reminder_share, Some(pocs_read), kept);
-            if let Some((id, sha256, size, content)) = attachment {
-                let open = savepoint.sql();
-                if !open.is_empty() {
-                    sqlx::raw_sql(open).execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO inquiry_attachments (id, inquiry_id, sha256, size, content, added_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(inquiry_id)
-                .bind(sha256)
-                .bind(size)
-                .bind(content)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Ok((Executed::Applied(Box::new(next), party, answer), Some(event.type_name())))
-            })}).await
+        let args = Arc::new(ExecuteArgs {
+            inquiry_id,
+            principal,
+            caller,
+            action,
+            if_match,
+            idempotency,
+            now,
+            reminder_share: self.reminder_share,
+            render: Box::new(render),
+        });
+        // A closure that may run again (see `writer::Isolation`).
+        let (executed, recorded) = submit!(self, may_run_alone, move |batch| {
+            let args = args.clone();
+            Box::pin(async move { execute_in(batch, &args).await })
         })?;
         if let Some(event_type) = recorded {
             crate::metrics::transition_recorded(event_type);
@@ -1500,7 +1370,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{ChainTip, commit_sql, gated, placeholders, renumbered};
+    use super::{ChainTip, commit_sql};
     use crate::store::{Pool, store_with_fixture};
 
     /// Columns an event such as a message leaves as they are: those an inquiry's creation
@@ -1586,52 +1456,5 @@ mod tests {
             };
             assert!(commit_sql(Some(&tip)).is_err(), "{hash:?} was taken");
         }
-    }
-
-    #[test]
-    fn placeholders_are_counted_by_their_highest_number() {
-        assert_eq!(placeholders("SELECT 1"), 0);
-        assert_eq!(
-            placeholders("UPDATE t SET a = $2, b = $10 WHERE id = $1"),
-            10
-        );
-    }
-
-    #[test]
-    fn a_write_gated_on_the_head_move_writes_only_if_the_head_moved() {
-        assert_eq!(
-            gated("INSERT INTO t (a, b) VALUES ($1, lower($2))").as_deref(),
-            Some("INSERT INTO t (a, b) SELECT $1, lower($2) FROM h")
-        );
-        assert_eq!(
-            gated(
-                "INSERT INTO k (p, c) VALUES ($1, $2)\n ON CONFLICT (p) DO UPDATE SET c = excluded.c"
-            )
-            .as_deref(),
-            Some("INSERT INTO k (p, c) SELECT $1, $2 FROM h\n ON CONFLICT (p) DO UPDATE SET c = excluded.c")
-        );
-        assert_eq!(
-            gated("UPDATE t SET a = $1 WHERE id = $2").as_deref(),
-            Some("UPDATE t SET a = $1 WHERE id = $2 AND EXISTS (SELECT 1 FROM h)")
-        );
-        assert_eq!(
-            gated("DELETE FROM t WHERE a = $1 AND b = $2").as_deref(),
-            Some("DELETE FROM t WHERE a = $1 AND b = $2 AND EXISTS (SELECT 1 FROM h)")
-        );
-        // Anything else cannot be gated: the command runs in a batch rather than write
-        // unconditionally.
-        assert_eq!(gated("UPDATE t SET a = 1"), None);
-        assert_eq!(gated("SELECT 1"), None);
-        assert_eq!(gated("INSERT INTO t (a) VALUES ($1"), None);
-    }
-
-    #[test]
-    fn renumbering_raises_every_placeholder_and_nothing_else() {
-        assert_eq!(
-            renumbered("INSERT INTO t (a, b) VALUES ($1, $12)", 18),
-            "INSERT INTO t (a, b) VALUES ($19, $30)"
-        );
-        assert_eq!(renumbered("SELECT '$' || $1", 2), "SELECT '$' || $3");
-        assert_eq!(renumbered("no placeholders", 5), "no placeholders");
     }
 }

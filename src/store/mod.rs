@@ -19,9 +19,11 @@ pub mod backup;
 pub mod ceiling;
 pub mod chain;
 pub mod checks;
+mod command_io;
 pub mod deadlines;
 pub mod decoded;
 pub mod deliveries;
+pub mod direct;
 pub mod directory;
 pub mod directory_import;
 pub mod grouped_reads;
@@ -104,10 +106,11 @@ pub enum Pool {
 enum Writes {
     Sqlite {
         pool: SqlitePool,
-        commands: Writer<Sqlite>,
+        /// Through rusqlite, on `pool`'s connection ([`direct`]).
+        commands: Writer<rusqlite::Connection>,
     },
     Postgres {
-        commands: Writer<Postgres>,
+        commands: Writer<sqlx::PgConnection>,
     },
 }
 
@@ -168,8 +171,6 @@ pub enum StoreError {
 pub(crate) trait WritePool {
     type Db: sqlx::Database;
     fn of(store: &Store) -> &Self;
-    /// The group-commit writer inquiry commands go through.
-    fn commands(store: &Store) -> &Writer<Self::Db>;
 }
 
 impl WritePool for SqlitePool {
@@ -177,12 +178,6 @@ impl WritePool for SqlitePool {
     fn of(store: &Store) -> &Self {
         match &store.writes {
             Writes::Sqlite { pool, .. } => pool,
-            Writes::Postgres { .. } => unreachable!("a store's pools are of one backend"),
-        }
-    }
-    fn commands(store: &Store) -> &Writer<Sqlite> {
-        match &store.writes {
-            Writes::Sqlite { commands, .. } => commands,
             Writes::Postgres { .. } => unreachable!("a store's pools are of one backend"),
         }
     }
@@ -194,12 +189,6 @@ impl WritePool for PgPool {
         match &store.pool {
             Pool::Postgres(pool) => pool,
             Pool::Sqlite(_) => unreachable!("a store's pools are of one backend"),
-        }
-    }
-    fn commands(store: &Store) -> &Writer<Postgres> {
-        match &store.writes {
-            Writes::Postgres { commands } => commands,
-            Writes::Sqlite { .. } => unreachable!("a store's pools are of one backend"),
         }
     }
 }
@@ -296,17 +285,15 @@ impl Store {
 
     /// A store on SQLite pools: `readers` for reads, `writer` (one connection) for writes.
     fn sqlite(readers: SqlitePool, writer: SqlitePool) -> Self {
-        let start = BatchStart {
-            begin: inquiries::begin_sqlite,
-            commit: inquiries::commit_sqlite,
-            // A savepoint goes in the same query as a command's first write: no round trip.
-            isolation: writer::Isolation::Savepoints,
-            alone: false,
+        // The commands' batches through rusqlite on the write connection: no hop to sqlx's
+        // thread for each statement.
+        let direct = direct::Direct {
+            pool: writer.clone(),
         };
         Self {
             pool: Pool::Sqlite(readers),
             writes: Writes::Sqlite {
-                commands: Writer::start(writer.clone(), start, writer::DEFAULT_MAX_BATCH),
+                commands: Writer::start_with(direct, writer::DEFAULT_MAX_BATCH),
                 pool: writer,
             },
             reminder_share: DEFAULT_REMINDER_SHARE,
@@ -387,11 +374,6 @@ impl Store {
     /// The pool writes go to, for a query written against `_read`'s backend.
     pub(crate) fn writes<'a, P: WritePool>(&'a self, _read: &P) -> &'a P {
         P::of(self)
-    }
-
-    /// The group-commit writer of `_read`'s backend.
-    pub(crate) fn commands<'a, P: WritePool>(&'a self, _read: &P) -> &'a Writer<P::Db> {
-        P::commands(self)
     }
 
     /// What the group-commit writer has done, and what waits for it.

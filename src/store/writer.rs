@@ -18,8 +18,9 @@
 //!   caller was told. One that has run commits with its batch.
 //!
 //! How a command is kept apart from its neighbours depends on what a savepoint costs
-//! ([`Isolation`]): on SQLite it goes in the same query as the command's first write, so
-//! every command but the first has one; on PostgreSQL it is a round trip of its own (a
+//! ([`Isolation`]): on SQLite it is a call on the writer's own thread ([`super::direct`]),
+//! so every command but the first has one, opened just before its first write; on
+//! PostgreSQL it is a round trip of its own (a
 //! third of a command's inside a batch), so the commands run without one, and a command
 //! that fails after writing (or whose failure aborted the transaction) makes the writer
 //! roll the batch back and run it again, a savepoint before each command: the rerun
@@ -41,6 +42,11 @@
 //! one insert. On PostgreSQL a batch locks the chain head first, before any inquiry row,
 //! so that two instances' batches queue on the head instead of deadlocking on each
 //! other's rows.
+//!
+//! How a batch is run is a [`Runner`]'s: on a sqlx pool ([`Writer::start`]: PostgreSQL),
+//! or through rusqlite on the handle of sqlx's SQLite write connection
+//! ([`super::direct::Direct`]), whose batches make two hops to sqlx's thread (its `BEGIN`,
+//! and the lock of the connection), whatever their size.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -69,10 +75,10 @@ const QUEUE_BATCHES: usize = 16;
 
 /// One command as the writer runs it: its work inside a savepoint, then its answer once
 /// the batch is committed or has failed.
-trait Job<DB: Database>: Send {
+pub(super) trait Job<C>: Send {
     /// Runs the command (again, if its batch is run again: the last run's outcome is the
     /// one answered); whether its writes are kept.
-    fn run<'c>(&'c mut self, batch: Batch<'c, DB>) -> BoxFuture<'c, bool>;
+    fn run<'c>(&'c mut self, batch: Batch<'c, C>) -> BoxFuture<'c, bool>;
     /// Answers the caller: its own outcome if the batch committed, the batch's failure
     /// otherwise.
     fn answer(self: Box<Self>, failure: Option<&BatchFailure>);
@@ -111,11 +117,11 @@ pub struct ChainTip {
 /// What a command gets to run with: the batch's connection (inside the command's
 /// savepoint) and the chain's tip.
 ///
-/// A command must write nothing before it has called [`open_savepoint`] (or put
-/// [`Savepoint::sql`] first in its first write): the savepoint is opened by the command's
-/// first write, so that a command refused while it reads costs no round trip for it.
-pub struct Batch<'c, DB: Database> {
-    pub connection: &'c mut DB::Connection,
+/// A command must write nothing before it has called [`open_savepoint`] (or run
+/// [`Savepoint::sql`] first): the savepoint is opened by the command's first write, so that
+/// a command refused while it reads costs no round trip for it.
+pub struct Batch<'c, C> {
+    pub connection: &'c mut C,
     /// `None` if the backend's [`Begin`] left it to the first command that appends.
     pub tip: &'c mut Option<ChainTip>,
     pub savepoint: &'c mut Savepoint,
@@ -139,7 +145,7 @@ impl<T: Send> Waiter for oneshot::Sender<T> {
 }
 
 /// The waiter of a command as the writer hands it over: [`Job::run`] puts the real one in.
-struct Unknown;
+pub(super) struct Unknown;
 
 impl Waiter for Unknown {
     fn has_gone(&self) -> bool {
@@ -179,7 +185,7 @@ pub enum Savepoint {
 
 impl Savepoint {
     /// What to run before the command's first write ("" when nothing is due), counting
-    /// it as run: on SQLite it goes first in the same query as that write.
+    /// it as run.
     pub fn sql(&mut self) -> &'static str {
         match self {
             Savepoint::Due => {
@@ -222,15 +228,13 @@ where
 /// The work of one command. An `Err` rolls back what it wrote (and its move of the tip).
 /// It may run more than once, if its batch is run again ([`Isolation::Optimistic`]): each
 /// run starts from the database as it was before it, and must do what the first did.
-pub trait Work<DB: Database, T, E>:
-    for<'c> FnMut(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static
+pub trait Work<C, T, E>:
+    for<'c> FnMut(Batch<'c, C>) -> BoxFuture<'c, Result<T, E>> + Send + 'static
 {
 }
 
-impl<DB, T, E, F> Work<DB, T, E> for F
-where
-    DB: Database,
-    F: for<'c> FnMut(Batch<'c, DB>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+impl<C, T, E, F> Work<C, T, E> for F where
+    F: for<'c> FnMut(Batch<'c, C>) -> BoxFuture<'c, Result<T, E>> + Send + 'static
 {
 }
 
@@ -241,14 +245,14 @@ struct Pending<F, T, E> {
     may_run_alone: bool,
 }
 
-impl<DB, F, T, E> Job<DB> for Pending<F, T, E>
+impl<C, F, T, E> Job<C> for Pending<F, T, E>
 where
-    DB: Database,
-    F: Work<DB, T, E>,
+    C: Send,
+    F: Work<C, T, E>,
     T: Send + 'static,
     E: From<StoreError> + Send + 'static,
 {
-    fn run<'c>(&'c mut self, batch: Batch<'c, DB>) -> BoxFuture<'c, bool> {
+    fn run<'c>(&'c mut self, batch: Batch<'c, C>) -> BoxFuture<'c, bool> {
         let Pending {
             work,
             outcome: kept_outcome,
@@ -299,14 +303,18 @@ where
 }
 
 /// The handle commands are queued through; cheap to clone.
-pub struct Writer<DB: Database> {
-    jobs: mpsc::Sender<Box<dyn Job<DB>>>,
+///
+/// `C` is the connection a command runs on: sqlx's (PostgreSQL; SQLite in the writer's own
+/// tests), or rusqlite's over the handle of sqlx's SQLite write connection
+/// ([`super::direct`]).
+pub struct Writer<C> {
+    jobs: mpsc::Sender<Box<dyn Job<C>>>,
     max_batch: Arc<AtomicUsize>,
     alone: Arc<AtomicBool>,
     counts: Arc<Counts>,
 }
 
-impl<DB: Database> Clone for Writer<DB> {
+impl<C> Clone for Writer<C> {
     fn clone(&self) -> Self {
         Self {
             jobs: self.jobs.clone(),
@@ -319,7 +327,7 @@ impl<DB: Database> Clone for Writer<DB> {
 
 /// What the writer has done since it started.
 #[derive(Debug, Default)]
-struct Counts {
+pub(super) struct Counts {
     batches: AtomicU64,
     commands: AtomicU64,
     reruns: AtomicU64,
@@ -346,7 +354,7 @@ pub struct WriteStats {
     pub alone_again: u64,
 }
 
-impl<DB: Database> Writer<DB> {
+impl<C> Writer<C> {
     /// Sets how many commands one transaction may hold, from the next batch on.
     pub fn set_max_batch(&self, max: usize) {
         self.max_batch
@@ -372,7 +380,7 @@ impl<DB: Database> Writer<DB> {
     }
 }
 
-impl<DB: Database> std::fmt::Debug for Writer<DB> {
+impl<C> std::fmt::Debug for Writer<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer").finish_non_exhaustive()
     }
@@ -399,18 +407,15 @@ pub struct BatchStart<DB: Database> {
     pub commit: Commit<DB>,
     pub isolation: Isolation,
     /// Whether a command that may run alone ([`Savepoint::Alone`]) does so when it finds
-    /// the writer idle (PostgreSQL: a round trip saved is most of a lone command's time;
-    /// on SQLite a round trip is a hop to its worker thread, and a lone command runs in a
-    /// batch of one).
+    /// the writer idle (PostgreSQL: a round trip saved is most of a lone command's time).
     pub alone: bool,
 }
 
 /// How the commands of a batch are kept from each other's failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
-    /// A savepoint for every command but the first, opened with its first write and sent
-    /// in the same query (SQLite, which takes several statements in one query): it costs
-    /// no round trip.
+    /// A savepoint for every command but the first, opened with its first write (as
+    /// [`super::direct`] runs SQLite's batches, where it costs no round trip).
     Savepoints,
     /// No savepoint (PostgreSQL, where one is a statement and a round trip of its own). A
     /// command that fails after writing, or whose failure left the transaction aborted
@@ -428,20 +433,26 @@ impl<DB: Database> Clone for BatchStart<DB> {
 
 impl<DB: Database> Copy for BatchStart<DB> {}
 
-impl<DB> Writer<DB>
-where
-    DB: Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
-    /// Starts the writer task on `pool`; it ends once every handle is dropped.
-    pub fn start(pool: Pool<DB>, start: BatchStart<DB>, max_batch: usize) -> Self {
+impl<C: Send + 'static> Writer<C> {
+    /// Starts the writer task on `pool`, each batch a transaction on one of its
+    /// connections; it ends once every handle is dropped.
+    pub fn start<DB>(pool: Pool<DB>, start: BatchStart<DB>, max_batch: usize) -> Self
+    where
+        DB: Database<Connection = C>,
+        C: sqlx::Connection<Database = DB>,
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    {
+        Self::start_with(Sqlx { pool, start }, max_batch)
+    }
+
+    /// Starts the writer task with `runner`, which runs its batches.
+    pub(super) fn start_with(runner: impl Runner<C>, max_batch: usize) -> Self {
         let max_batch = Arc::new(AtomicUsize::new(max_batch.clamp(1, MAX_BATCH_LIMIT)));
         let (jobs, queue) = mpsc::channel(DEFAULT_MAX_BATCH * QUEUE_BATCHES);
         let counts = Arc::new(Counts::default());
-        let alone = Arc::new(AtomicBool::new(start.alone));
+        let alone = Arc::new(AtomicBool::new(runner.alone()));
         tokio::spawn(run(
-            pool,
-            start,
+            runner,
             queue,
             max_batch.clone(),
             alone.clone(),
@@ -457,7 +468,7 @@ where
 
     /// Queues one command and waits for its answer, which comes after the commit of the
     /// batch it ran in.
-    pub async fn submit<T, E>(&self, work: impl Work<DB, T, E>) -> Result<T, E>
+    pub async fn submit<T, E>(&self, work: impl Work<C, T, E>) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -470,14 +481,14 @@ where
     pub async fn submit_with<T, E>(
         &self,
         may_run_alone: bool,
-        work: impl Work<DB, T, E>,
+        work: impl Work<C, T, E>,
     ) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job<DB>> = Box::new(Pending {
+        let job: Box<dyn Job<C>> = Box::new(Pending {
             work,
             outcome: None,
             reply,
@@ -491,31 +502,98 @@ where
     }
 }
 
-/// The writer's loop: wait for a command, take every command queued behind it (up to
-/// the batch size), run them in one transaction, answer them all, again.
-async fn run<DB>(
+/// The commands a batch holds, in arrival order.
+pub(super) type Jobs<C> = Vec<Box<dyn Job<C>>>;
+
+/// Where the commands wait for the writer.
+pub(super) type Queue<C> = mpsc::Receiver<Box<dyn Job<C>>>;
+
+/// How a writer runs its batches on one kind of connection.
+pub(super) trait Runner<C>: Send + 'static {
+    /// Whether a command that may run alone does so when it finds the writer idle
+    /// ([`BatchStart::alone`]).
+    fn alone(&self) -> bool;
+    /// Runs `job` alone, outside a transaction ([`Savepoint::Alone`]).
+    fn run_alone<'a>(&'a self, job: &'a mut Box<dyn Job<C>>) -> BoxFuture<'a, Alone>;
+    /// Runs `batch`, and the commands that queue up while it runs (up to `max`), in one
+    /// transaction; commits. `None` if the batch committed.
+    fn run_batch<'a>(
+        &'a self,
+        batch: &'a mut Jobs<C>,
+        queue: &'a mut Queue<C>,
+        max: usize,
+        counts: &'a Counts,
+    ) -> BoxFuture<'a, Option<BatchFailure>>;
+}
+
+/// Batches on the connections of a sqlx pool.
+struct Sqlx<DB: Database> {
     pool: Pool<DB>,
     start: BatchStart<DB>,
-    mut queue: mpsc::Receiver<Box<dyn Job<DB>>>,
-    max_batch: Arc<AtomicUsize>,
-    alone: Arc<AtomicBool>,
-    counts: Arc<Counts>,
-) where
+}
+
+impl<DB> Runner<DB::Connection> for Sqlx<DB>
+where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
+    fn alone(&self) -> bool {
+        self.start.alone
+    }
+
+    fn run_alone<'a>(&'a self, job: &'a mut Box<dyn Job<DB::Connection>>) -> BoxFuture<'a, Alone> {
+        Box::pin(run_alone(&self.pool, job))
+    }
+
+    fn run_batch<'a>(
+        &'a self,
+        batch: &'a mut Jobs<DB::Connection>,
+        queue: &'a mut Queue<DB::Connection>,
+        max: usize,
+        counts: &'a Counts,
+    ) -> BoxFuture<'a, Option<BatchFailure>> {
+        Box::pin(run_batch(&self.pool, self.start, batch, queue, max, counts))
+    }
+}
+
+/// Takes the commands that arrived while a batch ran (up to `max` in all) into it,
+/// before its commit; whether it holds some not yet run (`ran` are).
+pub(super) fn join_queued<C>(
+    batch: &mut Jobs<C>,
+    queue: &mut Queue<C>,
+    max: usize,
+    ran: usize,
+) -> bool {
+    while batch.len() < max {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    ran < batch.len()
+}
+
+/// The writer's loop: wait for a command, take every command queued behind it (up to
+/// the batch size), run them in one transaction, answer them all, again.
+async fn run<C>(
+    runner: impl Runner<C>,
+    mut queue: Queue<C>,
+    max_batch: Arc<AtomicUsize>,
+    alone: Arc<AtomicBool>,
+    counts: Arc<Counts>,
+) {
     // How many commands the last transaction held: after a batch of several, commands
     // are arriving side by side, and the next one waits for those that follow it rather
     // than run alone ahead of them (which would halve the batches).
     let mut last_held = 1;
     while let Some(mut first) = queue.recv().await {
-        if start.alone
+        if runner.alone()
             && alone.load(Ordering::Relaxed)
             && last_held == 1
             && first.may_run_alone()
             && queue.is_empty()
         {
-            let ran = AssertUnwindSafe(run_alone(&pool, &mut first))
+            let ran = AssertUnwindSafe(runner.run_alone(&mut first))
                 .catch_unwind()
                 .await;
             match ran {
@@ -547,9 +625,7 @@ async fn run<DB>(
         batch.push(first);
         // A command that panics takes its batch down (its transaction is rolled back and
         // its callers are told the writer stopped, a 503), never the writer.
-        let run = AssertUnwindSafe(run_batch(
-            &pool, start, &mut batch, &mut queue, max, &counts,
-        ));
+        let run = AssertUnwindSafe(runner.run_batch(&mut batch, &mut queue, max, &counts));
         let failure = run
             .catch_unwind()
             .await
@@ -569,7 +645,7 @@ async fn run<DB>(
 }
 
 /// What became of a command run alone.
-enum Alone {
+pub(super) enum Alone {
     /// It committed, or was refused or failed in a way that is its answer.
     Answered,
     /// The server refused its write, nothing of which committed: it runs again in a batch.
@@ -577,7 +653,7 @@ enum Alone {
 }
 
 /// Runs `job` alone, outside a transaction ([`Savepoint::Alone`]).
-async fn run_alone<DB>(pool: &Pool<DB>, job: &mut Box<dyn Job<DB>>) -> Alone
+async fn run_alone<DB>(pool: &Pool<DB>, job: &mut Box<dyn Job<DB::Connection>>) -> Alone
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
@@ -601,8 +677,7 @@ where
     }
 }
 
-/// Runs `batch`, and the commands that queue up while it runs (up to `max`), in one
-/// transaction; commits. `None` if the batch committed.
+/// [`Runner::run_batch`] on a sqlx pool.
 ///
 /// The first command of a transaction runs without a savepoint (if it fails, the
 /// transaction holds nothing else: it is rolled back and a new one begun). With
@@ -614,8 +689,8 @@ where
 async fn run_batch<DB>(
     pool: &Pool<DB>,
     start: BatchStart<DB>,
-    batch: &mut Vec<Box<dyn Job<DB>>>,
-    queue: &mut mpsc::Receiver<Box<dyn Job<DB>>>,
+    batch: &mut Jobs<DB::Connection>,
+    queue: &mut Queue<DB::Connection>,
     max: usize,
     counts: &Counts,
 ) -> Option<BatchFailure>
@@ -708,13 +783,7 @@ where
                 ran += 1;
             }
             // Commands that arrived meanwhile join this batch, before its commit.
-            while batch.len() < max {
-                match queue.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            if ran == batch.len() {
+            if !join_queued(batch, queue, max, ran) {
                 break;
             }
         }
@@ -748,7 +817,7 @@ where
 /// dropped before [`Open::ended`] (a failed statement, a panic), it is closed, not
 /// returned to the pool: closing rolls the transaction back, where a connection back in
 /// the pool would carry it open into its next use.
-struct Open<DB: Database> {
+pub(super) struct Open<DB: Database> {
     connection: PoolConnection<DB>,
     ended: bool,
 }
@@ -758,14 +827,14 @@ where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    fn new(connection: PoolConnection<DB>) -> Self {
+    pub(super) fn new(connection: PoolConnection<DB>) -> Self {
         Self {
             connection,
             ended: false,
         }
     }
 
-    fn connection(&mut self) -> &mut DB::Connection {
+    pub(super) fn connection(&mut self) -> &mut DB::Connection {
         &mut self.connection
     }
 
@@ -780,7 +849,7 @@ where
     }
 
     /// The transaction is over (committed): the connection may go back to the pool.
-    fn ended(mut self) {
+    pub(super) fn ended(mut self) {
         self.ended = true;
     }
 }
@@ -801,13 +870,21 @@ mod tests {
 
     use super::*;
 
-    async fn writer() -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
+    async fn writer() -> (
+        Writer<sqlx::SqliteConnection>,
+        sqlx::SqlitePool,
+        tempfile::TempDir,
+    ) {
         writer_with(Isolation::Savepoints).await
     }
 
     async fn writer_with(
         isolation: Isolation,
-    ) -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
+    ) -> (
+        Writer<sqlx::SqliteConnection>,
+        sqlx::SqlitePool,
+        tempfile::TempDir,
+    ) {
         writer_alone(isolation, false).await
     }
 
@@ -815,7 +892,11 @@ mod tests {
     async fn writer_alone(
         isolation: Isolation,
         alone: bool,
-    ) -> (Writer<Sqlite>, sqlx::SqlitePool, tempfile::TempDir) {
+    ) -> (
+        Writer<sqlx::SqliteConnection>,
+        sqlx::SqlitePool,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("writer.db"))
@@ -865,7 +946,7 @@ mod tests {
     /// Queues a command that inserts `n`, waits for `hold` (if any, on its first run), and
     /// fails as `fail` says; `runs` counts its runs.
     fn insert_counted(
-        writer: &Writer<Sqlite>,
+        writer: &Writer<sqlx::SqliteConnection>,
         n: i64,
         hold: Option<oneshot::Receiver<()>>,
         fail: Fail,
@@ -898,7 +979,7 @@ mod tests {
 
     /// [`insert_counted`], uncounted; `fail`: after its insert.
     fn insert(
-        writer: &Writer<Sqlite>,
+        writer: &Writer<sqlx::SqliteConnection>,
         n: i64,
         hold: Option<oneshot::Receiver<()>>,
         fail: bool,
@@ -907,7 +988,7 @@ mod tests {
         insert_counted(writer, n, hold, fail, Arc::default())
     }
 
-    async fn until_waiting(writer: &Writer<Sqlite>, waiting: usize) {
+    async fn until_waiting(writer: &Writer<sqlx::SqliteConnection>, waiting: usize) {
         for _ in 0..10_000 {
             if writer.stats().waiting == waiting {
                 return;
@@ -1103,7 +1184,7 @@ mod tests {
     /// notes the savepoint it runs with; run alone, it plays the server refusing its
     /// write if `refused_alone`.
     fn insert_noting(
-        writer: &Writer<Sqlite>,
+        writer: &Writer<sqlx::SqliteConnection>,
         n: i64,
         may_run_alone: bool,
         refused_alone: bool,
@@ -1129,7 +1210,7 @@ mod tests {
     }
 
     /// Commands run alone, run again after that, transactions, commands.
-    fn alone_counts(writer: &Writer<Sqlite>) -> (u64, u64, u64, u64) {
+    fn alone_counts(writer: &Writer<sqlx::SqliteConnection>) -> (u64, u64, u64, u64) {
         let stats = writer.stats();
         (
             stats.alone,
@@ -1141,7 +1222,7 @@ mod tests {
 
     /// [`insert_noting`], never refused, waited for.
     async fn inserted_noting(
-        writer: &Writer<Sqlite>,
+        writer: &Writer<sqlx::SqliteConnection>,
         n: i64,
         may_run_alone: bool,
         seen: &Arc<std::sync::Mutex<Vec<Savepoint>>>,
