@@ -19,9 +19,8 @@
 //!
 //! How a command is kept apart from its neighbours depends on what a savepoint costs
 //! ([`Isolation`]): on SQLite it is a call on the writer's own thread ([`super::direct`]),
-//! so every command but the first has one, opened just before its first write; on
-//! PostgreSQL it is a round trip of its own (a
-//! third of a command's inside a batch), so the commands run without one, and a command
+//! so every command has one, opened just before its first write; on PostgreSQL it is a
+//! round trip of its own (a third of a command's inside a batch), so the commands run without one, and a command
 //! that fails after writing (or whose failure aborted the transaction) makes the writer
 //! roll the batch back and run it again, a savepoint before each command: the rerun
 //! gives every command the outcome savepoints would have given it.
