@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod backup;
 pub mod ceiling;
 pub mod chain;
+mod checkpoints;
 pub mod checks;
 mod command_io;
 pub mod deadlines;
@@ -127,6 +128,8 @@ pub struct Store {
     /// On a SQLite file, connections for the read every request makes, read on its own
     /// thread ([`sqlite_reads`]).
     sqlite_reads: Option<Arc<sqlite_reads::SqliteReads>>,
+    /// On a SQLite file, the thread that checkpoints its log ([`checkpoints`]).
+    checkpoints: Option<Arc<checkpoints::Checkpoints>>,
     /// On PostgreSQL, the task that sends the token reads of concurrent requests to the
     /// server together ([`grouped_reads`]).
     grouped_reads: Option<grouped_reads::GroupedReads>,
@@ -272,7 +275,16 @@ impl Store {
         // only the pages of the transaction at hand.
         let writer = pool_options()
             .max_connections(1)
-            .connect_with(options.clone().pragma("temp_store", "memory"))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("temp_store", "memory")
+                    // A thread of its own checkpoints: this is a backstop.
+                    .pragma(
+                        "wal_autocheckpoint",
+                        checkpoints::BACKSTOP_PAGES.to_string(),
+                    ),
+            )
             .await?;
         let readers = pool_options()
             .max_connections(8)
@@ -280,6 +292,7 @@ impl Store {
             .await?;
         let mut store = Self::sqlite(readers, writer);
         store.sqlite_reads = sqlite_reads::SqliteReads::open(options.get_filename()).map(Arc::new);
+        store.checkpoints = checkpoints::Checkpoints::start(options.get_filename()).map(Arc::new);
         Ok(store)
     }
 
@@ -299,6 +312,7 @@ impl Store {
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
             sqlite_reads: None,
+            checkpoints: None,
             grouped_reads: None,
             decoded: Default::default(),
             listened: None,
@@ -333,6 +347,7 @@ impl Store {
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
             sqlite_reads: None,
+            checkpoints: None,
             decoded: Default::default(),
             listened: None,
         })
