@@ -39,6 +39,7 @@ use super::command_io::{
     MEMBER_STATE, POC, POLICY_POCS, PocRow, PolicyPocRow, RELATED_VISIBLE, REQUESTER, RequesterRow,
     STATE_POCS, StateRow, Value, Writes,
 };
+use super::sqlite_reads::{time_of, uuid_of};
 use super::writer::{
     Alone, Batch, BatchFailure, ChainTip, Counts, Jobs, Open, Queue, Runner, Savepoint, Unknown,
     join_queued,
@@ -180,43 +181,9 @@ fn row<T>(
     Ok(rows(connection, sql, values, read)?.into_iter().next())
 }
 
-/// A UUID as sqlx stores one: its 16 bytes.
-fn uuid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Uuid>> {
-    let bytes = row.get_ref(index)?.as_blob_or_null();
-    let bytes = bytes.map_err(|error| failed(index, error))?;
-    bytes
-        .map(|bytes| {
-            Uuid::from_slice(bytes).map_err(|e| failed(index, FromSqlError::Other(Box::new(e))))
-        })
-        .transpose()
-}
-
-/// A UUID that is there.
+/// A UUID that is there (as sqlx stores one: [`uuid_of`]).
 fn id_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
-    uuid_at(row, index)?.ok_or_else(|| failed(index, FromSqlError::InvalidType))
-}
-
-/// A time as sqlx stores a `DateTime<Utc>`: RFC 3339 text.
-fn time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let text = row.get_ref(index)?.as_str_or_null();
-    let text = text.map_err(|error| failed(index, error))?;
-    text.map(|text| {
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| failed(index, FromSqlError::Other(Box::new(e))))
-    })
-    .transpose()
-}
-
-/// A boolean as sqlx stores one: an integer, 0 for false.
-fn bool_at(row: &Row<'_>, index: usize) -> rusqlite::Result<bool> {
-    let value = row.get_ref(index)?.as_i64();
-    Ok(value.map_err(|error| failed(index, error))? != 0)
-}
-
-/// Column `index` did not convert.
-fn failed(index: usize, error: FromSqlError) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Null, Box::new(error))
+    Ok(uuid_of(row.get_ref(index)?.as_blob()?)?)
 }
 
 /// A read of the connection the batch holds: done by the time it is awaited.
@@ -243,8 +210,11 @@ impl CommandIo for Connection {
         done(rows(self, COMMAND_ROWS, &values, |row| {
             Ok((
                 row.get(0)?,
-                time_at(row, 1)?,
-                uuid_at(row, 2)?,
+                row.get_ref(1)?.as_str_or_null()?.map(time_of).transpose()?,
+                row.get_ref(2)?
+                    .as_blob_or_null()?
+                    .map(uuid_of)
+                    .transpose()?,
                 row.get(3)?,
                 row.get(4)?,
                 row.get(5)?,
@@ -264,7 +234,7 @@ impl CommandIo for Connection {
                 row.get(1)?,
                 row.get(2)?,
                 row.get(3)?,
-                bool_at(row, 4)?,
+                row.get(4)?,
             ))
         }))
     }
@@ -282,7 +252,7 @@ impl CommandIo for Connection {
                 email: row.get(3)?,
                 languages: Json(
                     serde_json::from_str(&languages)
-                        .map_err(|e| failed(4, FromSqlError::Other(Box::new(e))))?,
+                        .map_err(|e| FromSqlError::Other(Box::new(e)))?,
                 ),
             })
         }))
@@ -293,7 +263,7 @@ impl CommandIo for Connection {
         id: Uuid,
     ) -> impl Future<Output = Result<Option<PocRow>, sqlx::Error>> + Send {
         done(row(self, POC, &[Value::from(id)], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, bool_at(row, 3)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         }))
     }
 

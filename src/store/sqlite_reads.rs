@@ -135,12 +135,12 @@ fn connect(path: &Path) -> Result<Connection, ReadError> {
 }
 
 /// A UUID as sqlx stores one in SQLite: its 16 bytes.
-fn uuid_of(bytes: &[u8]) -> Result<Uuid, rusqlite::types::FromSqlError> {
+pub(super) fn uuid_of(bytes: &[u8]) -> Result<Uuid, rusqlite::types::FromSqlError> {
     Uuid::from_slice(bytes).map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
 }
 
 /// A time as sqlx stores a `DateTime<Utc>` in SQLite: RFC 3339 text.
-fn time_of(text: &str) -> Result<DateTime<Utc>, rusqlite::types::FromSqlError> {
+pub(super) fn time_of(text: &str) -> Result<DateTime<Utc>, rusqlite::types::FromSqlError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
