@@ -318,6 +318,12 @@ pub struct ServeArgs {
     /// 1 commits each alone).
     #[arg(long, env = "CBM2_WRITE_BATCH", default_value_t = crate::store::writer::DEFAULT_MAX_BATCH, value_parser = parse_write_batch)]
     pub write_batch: usize,
+    /// On SQLite, how long the inquiry commands' writer keeps the one write connection at
+    /// most while commands keep following each other (each within 1ms of the last
+    /// commit), before giving it back to the server's other writes; 0s to 1s (humantime),
+    /// 0s gives it back after every batch.
+    #[arg(long, env = "CBM2_WRITE_HOLD", default_value = "10ms", value_parser = parse_write_hold)]
+    pub write_hold: Duration,
     /// On PostgreSQL, how many requests' token reads one query may carry (group read:
     /// the reads that arrive while a query is in flight share the next one; 1 to 1024,
     /// 1 reads each through the pool, side by side). SQLite reads each on the request's own thread.
@@ -500,6 +506,17 @@ fn parse_delay(value: &str) -> Result<Duration, String> {
         return Err("must be at least 10ms".into());
     }
     Ok(delay)
+}
+
+fn parse_write_hold(value: &str) -> Result<Duration, String> {
+    let hold = humantime::parse_duration(value).map_err(|e| format!("{e} (e.g. 10ms, 0s)"))?;
+    if hold > crate::store::direct::MAX_HOLD_LIMIT {
+        return Err(format!(
+            "must be at most {}",
+            humantime::format_duration(crate::store::direct::MAX_HOLD_LIMIT)
+        ));
+    }
+    Ok(hold)
 }
 
 fn parse_grace(value: &str) -> Result<Duration, String> {
@@ -794,6 +811,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 sweep_interval: args.sweep_interval,
                 reminder_share: args.reminder_share,
                 write_batch: args.write_batch,
+                write_hold: args.write_hold,
                 read_batch: args.read_batch,
                 inquiry_cache: args.inquiry_cache as usize,
                 cache_reads: args.cache_reads,

@@ -36,6 +36,8 @@ pub struct Settings {
     pub reminder_share: f64,
     /// How many inquiry commands one transaction may hold (group commit).
     pub write_batch: usize,
+    /// On SQLite, how long the commands' writer keeps the write connection at most.
+    pub write_hold: Duration,
     /// On PostgreSQL, how many token reads one query may carry (group read).
     pub read_batch: usize,
     /// How many bytes of stored inquiry text reads keep decoded (0: none).
@@ -99,6 +101,7 @@ impl Settings {
             sweep_interval: Duration::from_secs(30),
             reminder_share: crate::store::DEFAULT_REMINDER_SHARE,
             write_batch: crate::store::writer::DEFAULT_MAX_BATCH,
+            write_hold: crate::store::direct::DEFAULT_MAX_HOLD,
             read_batch: crate::store::grouped_reads::DEFAULT_MAX_READS,
             inquiry_cache: crate::store::decoded::DEFAULT_BUDGET_BYTES,
             cache_reads: true,
@@ -259,6 +262,7 @@ impl Application {
             .await?
             .with_reminder_share(settings.reminder_share)
             .with_write_batch(settings.write_batch)
+            .with_write_hold(settings.write_hold)
             .with_read_batch(settings.read_batch)
             .with_inquiry_cache(settings.inquiry_cache)
             .with_cache_reads(settings.cache_reads.then_some(CacheLimits {

@@ -10,8 +10,10 @@
 //! handle ([`sqlx::sqlite::SqliteConnection::lock_handle`]: a second message, after which
 //! sqlx's thread waits for the lock) and runs every command's reads, savepoint and writes,
 //! and the `COMMIT`, on that handle through rusqlite, on the task's own thread, with
-//! rusqlite's cache of prepared statements (for the batch: they are finalized before sqlx
-//! has the connection back, since sqlx panics closing a handle with statements open). The
+//! rusqlite's cache of prepared statements. It keeps the connection so for the batches
+//! that follow within 1 ms, up to `serve --write-hold` ([`Direct::hold`]); the statements
+//! are finalized before sqlx has the connection back, since sqlx panics closing a handle
+//! with statements open. The
 //! connection is the same one every other write of the server goes through (directory
 //! changes, deliveries, tokens): writes still queue for it in arrival order, and never
 //! wait on SQLite's busy handler for each other.
@@ -24,11 +26,14 @@
 //! a boolean as 0 or 1): rows written here and rows written through sqlx read alike.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::future::BoxFuture;
 use rusqlite::types::{FromSqlError, Null, ToSqlOutput};
-use rusqlite::{Connection, Row, Statement, ToSql};
+use rusqlite::{Connection, ErrorCode, Row, Statement, ToSql};
 use sqlx::SqlitePool;
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::types::Json;
@@ -42,7 +47,7 @@ use super::command_io::{
 use super::sqlite_reads::{time_of, uuid_of};
 use super::writer::{
     Alone, Batch, BatchFailure, ChainTip, Counts, Jobs, Open, Queue, Runner, Savepoint, Unknown,
-    join_queued,
+    join_queued, settle,
 };
 
 /// A failure SQLite reported through rusqlite, as sqlx reports a database's: its extended
@@ -366,7 +371,114 @@ impl CommandIo for Connection {
 
 /// Runs the SQLite writer's batches on sqlx's write connection, through rusqlite.
 pub(super) struct Direct {
-    pub pool: SqlitePool,
+    pool: SqlitePool,
+    /// The write connection's busy timeout, as sqlx set it: put back before the
+    /// connection goes back to the pool (a hold sets none, see [`Direct::hold`]).
+    busy_timeout: Duration,
+    /// How long a hold lasts at most, in nanoseconds ([`DEFAULT_MAX_HOLD`]).
+    max_hold: Arc<AtomicU64>,
+    /// How long a hold waits for a command after a batch ([`LINGER`]).
+    linger: Duration,
+}
+
+impl Direct {
+    /// Batches on `pool`'s one connection, whose busy timeout is `busy_timeout`, held up
+    /// to `max_hold` (nanoseconds, which the caller may change while it runs).
+    pub(super) fn new(pool: SqlitePool, busy_timeout: Duration, max_hold: Arc<AtomicU64>) -> Self {
+        Self {
+            pool,
+            busy_timeout,
+            max_hold,
+            linger: LINGER,
+        }
+    }
+
+    /// Takes the write connection and runs `batch` on it, then, while commands follow
+    /// within [`LINGER`] (for up to `serve --write-hold`), their batches, answering each
+    /// once committed. A batch that fails is left in `batch`, unanswered, and the connection
+    /// closed (rolling back what it began).
+    async fn hold(
+        &self,
+        batch: &mut Jobs<Connection>,
+        queue: &mut Queue<Connection>,
+        max: usize,
+        counts: &Counts,
+    ) -> Result<HoldEnd, sqlx::Error> {
+        let mut open = Open::new(self.pool.acquire().await?);
+        let held = Instant::now();
+        // Through sqlx: if another process holds the write lock, the wait for it (up to
+        // the busy timeout) is on sqlx's thread, not on the runtime's.
+        let mut read = begin(open.connection()).await?;
+        let mut handle = open.connection().lock_handle().await?;
+        // SAFETY: the handle is sqlx's open connection, locked for as long as `handle`
+        // lives (sqlx's thread waits for it), and `connection`, declared after it, is
+        // dropped first, on every path (it finalizes its cached statements, which sqlx
+        // could not close the connection with, and does not close a handle it does not
+        // own).
+        let mut connection = unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) }
+            .map_err(sqlx_error)?;
+        // The batches that follow begin here, on the runtime's thread: a wait for another
+        // process's lock is not waited here, but through sqlx, in a new hold.
+        connection
+            .busy_timeout(Duration::ZERO)
+            .map_err(sqlx_error)?;
+        let max_hold = Duration::from_nanos(self.max_hold.load(Ordering::Relaxed));
+        let end = loop {
+            run_locked(&mut connection, read, batch, queue, max).await?;
+            settle(batch, None, counts);
+            if held.elapsed() >= max_hold {
+                break HoldEnd::Idle;
+            }
+            match tokio::time::timeout(self.linger, queue.recv()).await {
+                Ok(Some(job)) => batch.push(job),
+                // None followed, or the writer is stopping.
+                Ok(None) | Err(_) => break HoldEnd::Idle,
+            }
+            match begin_here(&connection) {
+                Ok(tip) => read = tip,
+                Err(error) if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
+                    counts.lock_waited();
+                    break HoldEnd::Busy;
+                }
+                Err(error) => return Err(sqlx_error(error)),
+            }
+        };
+        connection
+            .busy_timeout(self.busy_timeout)
+            .map_err(sqlx_error)?;
+        drop(connection);
+        drop(handle);
+        // No transaction open: the connection goes back to the pool. Had anything failed,
+        // `open` would close it, rolling back what the batch began.
+        open.ended();
+        Ok(end)
+    }
+}
+
+/// How long the writer keeps the write connection after a batch for a command that
+/// follows it (a client sending one command after another): the next batch then begins
+/// on the connection at hand, with the statements the last one prepared, instead of two
+/// hops to sqlx's thread and every statement prepared again.
+const LINGER: Duration = Duration::from_millis(1);
+
+/// How long the writer keeps the write connection at most (`serve --write-hold`),
+/// however many commands keep arriving: then it goes back to the pool, whose other
+/// users (a directory change, the delivery worker, a token's last use) wait for it in
+/// turn (sqlx's pool is fair). Zero gives it back after every batch.
+pub const DEFAULT_MAX_HOLD: Duration = Duration::from_millis(10);
+
+/// The longest `serve --write-hold` takes.
+pub const MAX_HOLD_LIMIT: Duration = Duration::from_secs(1);
+
+/// How a hold of the write connection ended.
+#[derive(PartialEq)]
+enum HoldEnd {
+    /// Every batch committed and answered, and none followed within the linger (or the
+    /// hold lasted its longest).
+    Idle,
+    /// Another process holds SQLite's write lock: the batch at hand, not begun, waits
+    /// for it through sqlx, in a new hold.
+    Busy,
 }
 
 impl Runner<Connection> for Direct {
@@ -387,34 +499,16 @@ impl Runner<Connection> for Direct {
         batch: &'a mut Jobs<Connection>,
         queue: &'a mut Queue<Connection>,
         max: usize,
-        _counts: &'a Counts,
+        counts: &'a Counts,
     ) -> BoxFuture<'a, Option<BatchFailure>> {
         Box::pin(async move {
-            let outcome: Result<(), sqlx::Error> = async {
-                let mut open = Open::new(self.pool.acquire().await?);
-                // Through sqlx: if another process holds the write lock, the wait for it
-                // (up to the busy timeout) is on sqlx's thread, not on the runtime's.
-                let read = begin(open.connection()).await?;
-                {
-                    let mut handle = open.connection().lock_handle().await?;
-                    // SAFETY: the handle is sqlx's open connection, locked for as long as
-                    // `handle` lives (sqlx's thread waits for it), and `connection` is
-                    // dropped first (it finalizes its cached statements, and does not close
-                    // a handle it does not own).
-                    let mut connection =
-                        unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) }
-                            .map_err(sqlx_error)?;
-                    run_locked(&mut connection, read, batch, queue, max).await?;
+            loop {
+                match self.hold(batch, queue, max, counts).await {
+                    Ok(HoldEnd::Idle) => return None,
+                    Ok(HoldEnd::Busy) => continue,
+                    Err(error) => return Some(BatchFailure::Database(Arc::new(error))),
                 }
-                // Committed: the connection goes back to the pool. Had anything failed,
-                // `open` would close it, rolling back what the batch began.
-                open.ended();
-                Ok(())
             }
-            .await;
-            outcome
-                .err()
-                .map(|error| BatchFailure::Database(std::sync::Arc::new(error)))
         })
     }
 }
@@ -423,13 +517,24 @@ impl Runner<Connection> for Direct {
 const BEGIN: &str =
     "BEGIN IMMEDIATE; SELECT last_chain_seq, last_hash FROM event_chain_head WHERE id = 1";
 
-/// Begins the batch's transaction, and reads the chain's tip.
+/// Begins the batch's transaction, and reads the chain's tip, through sqlx.
 async fn begin(connection: &mut sqlx::SqliteConnection) -> Result<ChainTip, sqlx::Error> {
     use sqlx::Row;
     let row = sqlx::raw_sql(BEGIN).fetch_one(connection).await?;
     Ok(ChainTip {
         chain_seq: row.try_get(0)?,
         hash: row.try_get(1)?,
+    })
+}
+
+/// [`begin`], on the connection at hand, waiting for no lock.
+fn begin_here(connection: &Connection) -> rusqlite::Result<ChainTip> {
+    connection.execute_batch("BEGIN IMMEDIATE")?;
+    connection.prepare_cached(CHAIN_HEAD)?.query_row([], |row| {
+        Ok(ChainTip {
+            chain_seq: row.get(0)?,
+            hash: row.get(1)?,
+        })
     })
 }
 
@@ -502,6 +607,10 @@ mod tests {
     use crate::store::StoreError;
     use crate::store::writer::Writer;
 
+    /// Longer than any wait of these tests, so that a wait for a lock on the runtime's
+    /// thread would be seen.
+    const BUSY: Duration = Duration::from_secs(60);
+
     /// A writer through rusqlite on a one-connection pool, as the store's, over a file
     /// with a chain head and a table `t`.
     async fn writer() -> (Writer<Connection>, SqlitePool, tempfile::TempDir) {
@@ -509,7 +618,8 @@ mod tests {
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("direct.db"))
             .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(BUSY);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
@@ -524,7 +634,8 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
-        let writer = Writer::start_with(Direct { pool: pool.clone() }, 64);
+        let max_hold = Arc::new(AtomicU64::new(DEFAULT_MAX_HOLD.as_nanos() as u64));
+        let writer = Writer::start_with(Direct::new(pool.clone(), BUSY, max_hold), 64);
         (writer, pool, dir)
     }
 
@@ -706,6 +817,151 @@ mod tests {
             5
         );
         assert_eq!(stored(&pool).await, [5]);
+    }
+
+    /// A writer as [`writer`]'s, whose holds wait `linger` for a command and last up to
+    /// `max_hold`.
+    async fn holding_writer(
+        linger: Duration,
+        max_hold: Duration,
+    ) -> (Writer<Connection>, SqlitePool, tempfile::TempDir) {
+        let (_, pool, dir) = writer().await;
+        let max_hold = Arc::new(AtomicU64::new(max_hold.as_nanos() as u64));
+        let direct = Direct {
+            linger,
+            ..Direct::new(pool.clone(), BUSY, max_hold)
+        };
+        (Writer::start_with(direct, 64), pool, dir)
+    }
+
+    /// Far longer than any test: a hold that waits this long waits until it is ended.
+    const FOREVER: Duration = Duration::from_secs(3600);
+
+    /// Commands sent one after another, each once the last is answered.
+    async fn one_after_another(
+        writer: &Writer<Connection>,
+        numbers: std::ops::RangeInclusive<i64>,
+    ) {
+        for n in numbers {
+            let answer =
+                tokio::time::timeout(Duration::from_secs(30), insert(writer, n, None, End::Kept))
+                    .await
+                    .expect(
+                        "each batch of a hold is answered once it commits, not when the hold ends",
+                    );
+            assert_eq!(answer.unwrap().unwrap(), n);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hold_answers_each_batch_as_it_commits_and_keeps_the_connection_until_it_ends() {
+        // A hold that would wait for the next command forever, and last as long.
+        let (writer, pool, _dir) = holding_writer(FOREVER, FOREVER).await;
+        one_after_another(&writer, 1..=3).await;
+        let stats = writer.stats();
+        assert_eq!((stats.batches, stats.commands), (3, 3), "{stats:?}");
+        // The hold still has the write connection: another write waits for it.
+        let other = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                sqlx::query("INSERT INTO t (n) VALUES (100)")
+                    .execute(&pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            })
+        };
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!other.is_finished(), "the hold keeps the connection");
+        // A writer that stops ends its hold: the connection goes back to the pool.
+        drop(writer);
+        assert_eq!(other.await.unwrap().unwrap(), 1);
+        assert_eq!(stored(&pool).await, [1, 2, 3, 100]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commands_that_keep_coming_give_the_connection_back_once_a_hold_lasted_its_longest() {
+        // A hold that would wait for the next command forever, but lasts 10 ms at most.
+        let (writer, pool, _dir) = holding_writer(FOREVER, DEFAULT_MAX_HOLD).await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sender = {
+            let (writer, stop) = (writer.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    insert(&writer, n, None, End::Kept).await.unwrap().unwrap();
+                }
+                n
+            })
+        };
+        // Commands are following each other when the other write asks for the connection.
+        let before = writer.stats().batches;
+        while writer.stats().batches < before + 3 {
+            tokio::task::yield_now().await;
+        }
+        let other = sqlx::query("INSERT INTO t (n) VALUES (-1)").execute(&pool);
+        let written = tokio::time::timeout(Duration::from_secs(30), other)
+            .await
+            .expect("the other write gets the connection while commands keep coming");
+        assert_eq!(written.unwrap().rows_affected(), 1);
+        assert!(!sender.is_finished(), "commands were still coming");
+        stop.store(true, Ordering::Relaxed);
+        let sent = sender.await.unwrap();
+        drop(writer);
+        let stored = stored(&pool).await;
+        assert_eq!(
+            stored.len() as i64,
+            sent + 1,
+            "every command and the other write"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_finds_another_process_holding_the_lock_waits_for_it_off_the_runtime() {
+        let (writer, pool, dir) = holding_writer(FOREVER, FOREVER).await;
+        one_after_another(&writer, 1..=1).await;
+        // The writer holds the connection, with no transaction open: another process
+        // (a CLI command) takes SQLite's write lock meanwhile, and commits when told to,
+        // or by itself after 20 s (well within the busy timeout).
+        let (locked_tx, locked) = std::sync::mpsc::channel();
+        let (commit, commit_rx) = std::sync::mpsc::channel::<()>();
+        let path = dir.path().join("direct.db");
+        let other = std::thread::spawn(move || {
+            let other = Connection::open(path).unwrap();
+            other
+                .execute_batch("BEGIN IMMEDIATE; INSERT INTO t (n) VALUES (100)")
+                .unwrap();
+            locked_tx.send(()).unwrap();
+            let told = commit_rx.recv_timeout(Duration::from_secs(20)).is_ok();
+            other.execute_batch("COMMIT").unwrap();
+            told
+        });
+        locked.recv().unwrap();
+        let second = insert(&writer, 2, None, End::Kept);
+        while writer.stats().lock_waits == 0 && !second.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        // It waits for the lock (through sqlx, within the busy timeout), not failing, and
+        // this runtime's one thread is free meanwhile.
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !second.is_finished(),
+            "it waits for the other process's lock"
+        );
+        commit.send(()).unwrap();
+        assert_eq!(second.await.unwrap().unwrap(), 2);
+        assert!(
+            other.join().unwrap(),
+            "the runtime's thread was free while the batch waited for the lock"
+        );
+        let stats = writer.stats();
+        assert_eq!((stats.batches, stats.lock_waits), (2, 1), "{stats:?}");
+        drop(writer);
+        assert_eq!(stored(&pool).await, [1, 2, 100]);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool};
@@ -44,6 +45,15 @@ use writer::{BatchStart, Writer};
 /// the server (a restart, an idle timeout) and is replaced at once instead of failing a
 /// query.
 pub const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// `duration` in nanoseconds (saturating: a setting is far below 584 years).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// How long a SQLite connection waits for another process's lock on the file (a CLI
+/// command writing beside the server).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The settings of every pool. sqlx tests each connection it lends by default, a round
 /// trip more for every query (to the server, on PostgreSQL): here only one that has been
@@ -109,6 +119,8 @@ enum Writes {
         pool: SqlitePool,
         /// Through rusqlite, on `pool`'s connection ([`direct`]).
         commands: Writer<rusqlite::Connection>,
+        /// How long `commands` holds that connection at most, in nanoseconds.
+        max_hold: Arc<AtomicU64>,
     },
     Postgres {
         commands: Writer<sqlx::PgConnection>,
@@ -268,7 +280,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(BUSY_TIMEOUT);
         // A command's savepoint keeps the pages it changes in a sub-journal, to roll back
         // to: in memory on the writer, not in a temporary file written, closed and deleted
         // around every command. It is not needed for a crash (the WAL is), and it holds
@@ -300,14 +312,14 @@ impl Store {
     fn sqlite(readers: SqlitePool, writer: SqlitePool) -> Self {
         // The commands' batches through rusqlite on the write connection: no hop to sqlx's
         // thread for each statement.
-        let direct = direct::Direct {
-            pool: writer.clone(),
-        };
+        let max_hold = Arc::new(AtomicU64::new(nanos(direct::DEFAULT_MAX_HOLD)));
+        let direct = direct::Direct::new(writer.clone(), BUSY_TIMEOUT, max_hold.clone());
         Self {
             pool: Pool::Sqlite(readers),
             writes: Writes::Sqlite {
                 commands: Writer::start_with(direct, writer::DEFAULT_MAX_BATCH),
                 pool: writer,
+                max_hold,
             },
             reminder_share: DEFAULT_REMINDER_SHARE,
             zones: Default::default(),
@@ -413,6 +425,16 @@ impl Store {
         match &self.writes {
             Writes::Sqlite { commands, .. } => commands.set_max_batch(max),
             Writes::Postgres { commands } => commands.set_max_batch(max),
+        }
+        self
+    }
+
+    /// Sets how long the SQLite writer keeps the write connection at most while commands
+    /// keep following each other (`serve --write-hold`; zero gives it back after every
+    /// batch). Nothing on PostgreSQL, whose writer takes a pooled connection per batch.
+    pub fn with_write_hold(self, max_hold: Duration) -> Self {
+        if let Writes::Sqlite { max_hold: held, .. } = &self.writes {
+            held.store(nanos(max_hold), Ordering::Relaxed);
         }
         self
     }

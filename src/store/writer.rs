@@ -332,6 +332,15 @@ pub(super) struct Counts {
     reruns: AtomicU64,
     alone: AtomicU64,
     alone_again: AtomicU64,
+    lock_waits: AtomicU64,
+}
+
+impl Counts {
+    /// A batch waited for another process's lock on the database (see
+    /// [`WriteStats::lock_waits`]).
+    pub(super) fn lock_waited(&self) {
+        self.lock_waits.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// What a writer has done, and what waits for it.
@@ -351,6 +360,10 @@ pub struct WriteStats {
     /// Commands run alone whose write the server refused (the chain's head had moved, or
     /// an error): each ran again in a batch.
     pub alone_again: u64,
+    /// On SQLite, batches that found another process holding the file's write lock as
+    /// the writer held the connection after a batch: each gave the connection back and
+    /// waited for the lock through sqlx.
+    pub lock_waits: u64,
 }
 
 impl<C> Writer<C> {
@@ -369,6 +382,7 @@ impl<C> Writer<C> {
             reruns: self.counts.reruns.load(Ordering::Relaxed),
             alone: self.counts.alone.load(Ordering::Relaxed),
             alone_again: self.counts.alone_again.load(Ordering::Relaxed),
+            lock_waits: self.counts.lock_waits.load(Ordering::Relaxed),
         }
     }
 
@@ -515,7 +529,9 @@ pub(super) trait Runner<C>: Send + 'static {
     /// Runs `job` alone, outside a transaction ([`Savepoint::Alone`]).
     fn run_alone<'a>(&'a self, job: &'a mut Box<dyn Job<C>>) -> BoxFuture<'a, Alone>;
     /// Runs `batch`, and the commands that queue up while it runs (up to `max`), in one
-    /// transaction; commits. `None` if the batch committed.
+    /// transaction; commits. `None` if the batch committed. A runner may go on with more
+    /// batches from `queue` on the same connection, answering each one that commits
+    /// ([`settle`]); it leaves in `batch` only the commands of the last, unanswered.
     fn run_batch<'a>(
         &'a self,
         batch: &'a mut Jobs<C>,
@@ -629,17 +645,27 @@ async fn run<C>(
             .catch_unwind()
             .await
             .unwrap_or(Some(BatchFailure::Panicked));
-        counts.batches.fetch_add(1, Ordering::Relaxed);
-        counts
-            .commands
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        last_held = batch.len();
-        if let Some(failure) = &failure {
-            tracing::error!(commands = batch.len(), error = %failure, "a batch of commands failed: none of them is recorded");
+        // Empty if the runner answered its batches itself (SQLite's, which holds its
+        // connection for the batches that follow).
+        if !batch.is_empty() {
+            last_held = batch.len();
+            settle(&mut batch, failure.as_ref(), &counts);
         }
-        for job in batch {
-            job.answer(failure.as_ref());
-        }
+    }
+}
+
+/// Answers the commands of a batch that ended (committed if `failure` is `None`), and
+/// counts it.
+pub(super) fn settle<C>(batch: &mut Jobs<C>, failure: Option<&BatchFailure>, counts: &Counts) {
+    counts.batches.fetch_add(1, Ordering::Relaxed);
+    counts
+        .commands
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    if let Some(failure) = failure {
+        tracing::error!(commands = batch.len(), error = %failure, "a batch of commands failed: none of them is recorded");
+    }
+    for job in batch.drain(..) {
+        job.answer(failure);
     }
 }
 
