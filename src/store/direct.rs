@@ -701,6 +701,19 @@ mod tests {
         panic!("{waiting} commands never queued: {:?}", writer.stats());
     }
 
+    /// Another write of the server (a delivery, a directory change) inserting `n`
+    /// through the pool's one connection; the rows it wrote.
+    fn insert_through_the_pool(pool: &SqlitePool, n: i64) -> JoinHandle<Result<u64, sqlx::Error>> {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                .bind(n)
+                .execute(&pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+    }
+
     async fn stored(pool: &SqlitePool) -> Vec<i64> {
         sqlx::query_scalar("SELECT n FROM t ORDER BY n")
             .fetch_all(pool)
@@ -764,15 +777,7 @@ mod tests {
         until_waiting(&writer, 0).await;
         // Another write of the server (a delivery, a directory change) on the same one
         // connection, while the batch holds it.
-        let other = {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                sqlx::query("INSERT INTO t (n) VALUES (100)")
-                    .execute(&pool)
-                    .await
-                    .map(|done| done.rows_affected())
-            })
-        };
+        let other = insert_through_the_pool(&pool, 100);
         tokio::task::yield_now().await;
         assert!(!other.is_finished(), "it waits for the batch's connection");
         release.send(()).unwrap();
@@ -861,15 +866,7 @@ mod tests {
         let stats = writer.stats();
         assert_eq!((stats.batches, stats.commands), (3, 3), "{stats:?}");
         // The hold still has the write connection: another write waits for it.
-        let other = {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                sqlx::query("INSERT INTO t (n) VALUES (100)")
-                    .execute(&pool)
-                    .await
-                    .map(|done| done.rows_affected())
-            })
-        };
+        let other = insert_through_the_pool(&pool, 100);
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
