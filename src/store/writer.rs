@@ -529,9 +529,9 @@ pub(super) trait Runner<C>: Send + 'static {
     /// Runs `job` alone, outside a transaction ([`Savepoint::Alone`]).
     fn run_alone<'a>(&'a self, job: &'a mut Box<dyn Job<C>>) -> BoxFuture<'a, Alone>;
     /// Runs `batch`, and the commands that queue up while it runs (up to `max`), in one
-    /// transaction; commits. `None` if the batch committed. A runner may go on with more
-    /// batches from `queue` on the same connection, answering each one that commits
-    /// ([`settle`]); it leaves in `batch` only the commands of the last, unanswered.
+    /// transaction; commits. `None` if the batch committed. A runner may answer a batch
+    /// that committed itself ([`settle`]) and go on with more batches from `queue` on the
+    /// same connection; what it leaves in `batch`, the writer answers with the outcome.
     fn run_batch<'a>(
         &'a self,
         batch: &'a mut Jobs<C>,
