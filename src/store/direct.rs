@@ -471,7 +471,6 @@ pub const DEFAULT_MAX_HOLD: Duration = Duration::from_millis(10);
 pub const MAX_HOLD_LIMIT: Duration = Duration::from_secs(1);
 
 /// How a hold of the write connection ended.
-#[derive(PartialEq)]
 enum HoldEnd {
     /// Every batch committed and answered, and none followed within the linger (or the
     /// hold lasted its longest).
@@ -614,6 +613,15 @@ mod tests {
     /// A writer through rusqlite on a one-connection pool, as the store's, over a file
     /// with a chain head and a table `t`.
     async fn writer() -> (Writer<Connection>, SqlitePool, tempfile::TempDir) {
+        holding_writer(LINGER, DEFAULT_MAX_HOLD).await
+    }
+
+    /// A writer as [`writer`]'s, whose holds wait `linger` for a command and last up to
+    /// `max_hold`.
+    async fn holding_writer(
+        linger: Duration,
+        max_hold: Duration,
+    ) -> (Writer<Connection>, SqlitePool, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join("direct.db"))
@@ -634,9 +642,12 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
-        let max_hold = Arc::new(AtomicU64::new(DEFAULT_MAX_HOLD.as_nanos() as u64));
-        let writer = Writer::start_with(Direct::new(pool.clone(), BUSY, max_hold), 64);
-        (writer, pool, dir)
+        let max_hold = Arc::new(AtomicU64::new(max_hold.as_nanos() as u64));
+        let direct = Direct {
+            linger,
+            ..Direct::new(pool.clone(), BUSY, max_hold)
+        };
+        (Writer::start_with(direct, 64), pool, dir)
     }
 
     /// How a test command ends.
@@ -822,21 +833,6 @@ mod tests {
             5
         );
         assert_eq!(stored(&pool).await, [5]);
-    }
-
-    /// A writer as [`writer`]'s, whose holds wait `linger` for a command and last up to
-    /// `max_hold`.
-    async fn holding_writer(
-        linger: Duration,
-        max_hold: Duration,
-    ) -> (Writer<Connection>, SqlitePool, tempfile::TempDir) {
-        let (_, pool, dir) = writer().await;
-        let max_hold = Arc::new(AtomicU64::new(max_hold.as_nanos() as u64));
-        let direct = Direct {
-            linger,
-            ..Direct::new(pool.clone(), BUSY, max_hold)
-        };
-        (Writer::start_with(direct, 64), pool, dir)
     }
 
     /// Far longer than any test: a hold that waits this long waits until it is ended.
